@@ -1,0 +1,72 @@
+"""The project's exception tree; every error carries a hint that says how to fix it.
+
+::
+
+    PressError                    base: message + ``hint``
+    ├── ConfigError               bad press.toml / PRESS_* value, missing model package
+    ├── LoadError                 one input file or record could not be parsed
+    │   └── UnknownFormatError    --format auto could not tell what a file is
+    ├── IndexError_               vector/lexical index missing, corrupt or out of sync
+    │   └── IndexBusyError        another process holds the index's writer lock
+    ├── RetrievalError            a search could not run (empty index, bad filter)
+    ├── PromptError               a prompt file is malformed or its variables do not match
+    └── DraftError                the drafting stage failed (LLM unreachable, invalid reply)
+
+The CLI prints ``str(error)`` and the hint, and exits with code 2 for configuration
+errors and 1 otherwise; nothing else should reach the user as a traceback.
+"""
+
+from __future__ import annotations
+
+
+class PressError(Exception):
+    """Base class: a message saying what went wrong and a hint saying how to fix it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+class ConfigError(PressError):
+    """A setting is invalid or something the settings point at is missing."""
+
+    exit_code = 2
+
+
+class LoadError(PressError):
+    """One input file (or one record in it) could not be read into a Citation."""
+
+    def __init__(self, message: str, hint: str = "", *, path: str = "", record: str = "") -> None:
+        super().__init__(message, hint)
+        self.path = path
+        self.record = record
+
+
+class UnknownFormatError(LoadError):
+    """Automatic format detection could not recognise a file."""
+
+
+class IndexError_(PressError):  # noqa: N801 - trailing underscore avoids the builtin
+    """The index is missing, corrupt or inconsistent with the passage store."""
+
+
+class IndexBusyError(IndexError_):
+    """Another process is writing to the same index."""
+
+
+class RetrievalError(PressError):
+    """A search could not be run."""
+
+
+class PromptError(PressError):
+    """A prompt template is malformed or is rendered with the wrong variables."""
+
+
+class DraftError(PressError):
+    """Drafting failed: the model was unreachable, too slow, or replied invalidly."""

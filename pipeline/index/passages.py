@@ -1,0 +1,278 @@
+"""The durable passage store: the source of truth the vector and lexical indexes derive from.
+
+A SQLite file (SQLAlchemy Core) beside the Chroma folder holds every ingested file's
+fingerprint, every citation's metadata and every passage's text. Each file is committed
+in one transaction together with its citations and passages, so a file is either fully
+recorded or not at all; the Chroma collection and the BM25 index can always be rebuilt
+from here (``press index rebuild``). The corpus version is a hash over all passage ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+)
+
+from pipeline.models import Citation, Passage
+
+_metadata = MetaData()
+
+files_table = Table(
+    "files",
+    _metadata,
+    Column("path", String, primary_key=True),
+    Column("sha256", String, nullable=False),
+    Column("citations", Integer, nullable=False),
+    Column("ingested_at", String, nullable=False),
+)
+citations_table = Table(
+    "citations",
+    _metadata,
+    Column("id", String, primary_key=True),
+    Column("file", String, nullable=False, index=True),
+    Column("data", Text, nullable=False),
+)
+passages_table = Table(
+    "passages",
+    _metadata,
+    Column("id", String, primary_key=True),
+    Column("citation_id", String, nullable=False, index=True),
+    Column("file", String, nullable=False, index=True),
+    Column("ordinal", Integer, nullable=False),
+    Column("section", String, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("token_count", Integer, nullable=False),
+)
+meta_table = Table(
+    "meta",
+    _metadata,
+    Column("key", String, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    """A passage joined with its citation, as the retriever and drafter need it."""
+
+    passage: Passage
+    citation: Citation
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """What replacing one file's contents changed, in passage ids."""
+
+    added: list[str]
+    removed: list[str]
+    unchanged: int
+
+
+class PassageStore:
+    """SQLite-backed store of files, citations and passages."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.engine: Engine = create_engine(f"sqlite:///{path}")
+        event.listen(self.engine, "connect", _sqlite_pragmas)
+        _metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    def file_sha(self, path: str) -> str | None:
+        """The fingerprint recorded for ``path`` at its last ingest, if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(files_table.c.sha256).where(files_table.c.path == path))
+            value = row.scalar_one_or_none()
+        return str(value) if value is not None else None
+
+    def files(self) -> list[str]:
+        """Paths of every ingested file."""
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(select(files_table.c.path))]
+
+    def citation_owner(self, citation_id: str) -> str | None:
+        """The file that holds ``citation_id``, if it is stored."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(citations_table.c.file).where(citations_table.c.id == citation_id)
+            )
+            value = row.scalar_one_or_none()
+        return str(value) if value is not None else None
+
+    def passage_ids(self, file: str | None = None) -> set[str]:
+        """Ids of all passages, or of one file's passages."""
+        query = select(passages_table.c.id)
+        if file is not None:
+            query = query.where(passages_table.c.file == file)
+        with self.engine.connect() as conn:
+            return {r[0] for r in conn.execute(query)}
+
+    def replace_file(
+        self, path: str, sha256: str, citations: list[Citation], passages: list[Passage]
+    ) -> FileChange:
+        """Atomically replace everything recorded for ``path`` with the new contents."""
+        new_ids = {p.id for p in passages}
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.engine.begin() as conn:
+            old_ids = {
+                r[0]
+                for r in conn.execute(
+                    select(passages_table.c.id).where(passages_table.c.file == path)
+                )
+            }
+            conn.execute(delete(passages_table).where(passages_table.c.file == path))
+            conn.execute(delete(citations_table).where(citations_table.c.file == path))
+            conn.execute(delete(files_table).where(files_table.c.path == path))
+            if citations:
+                conn.execute(
+                    insert(citations_table),
+                    [{"id": c.id, "file": path, "data": c.model_dump_json()} for c in citations],
+                )
+            if passages:
+                conn.execute(
+                    insert(passages_table),
+                    [
+                        {
+                            "id": p.id,
+                            "citation_id": p.citation_id,
+                            "file": path,
+                            "ordinal": p.ordinal,
+                            "section": p.section,
+                            "text": p.text,
+                            "token_count": p.token_count,
+                        }
+                        for p in passages
+                    ],
+                )
+            conn.execute(
+                insert(files_table),
+                [{"path": path, "sha256": sha256, "citations": len(citations), "ingested_at": now}],
+            )
+        return FileChange(
+            added=sorted(new_ids - old_ids),
+            removed=sorted(old_ids - new_ids),
+            unchanged=len(new_ids & old_ids),
+        )
+
+    def remove_file(self, path: str) -> list[str]:
+        """Forget ``path`` with its citations and passages; returns the removed passage ids."""
+        with self.engine.begin() as conn:
+            removed = sorted(
+                r[0]
+                for r in conn.execute(
+                    select(passages_table.c.id).where(passages_table.c.file == path)
+                )
+            )
+            conn.execute(delete(passages_table).where(passages_table.c.file == path))
+            conn.execute(delete(citations_table).where(citations_table.c.file == path))
+            conn.execute(delete(files_table).where(files_table.c.path == path))
+        return removed
+
+    def get(self, ids: Iterable[str]) -> dict[str, StoredPassage]:
+        """Passages (with their citations) by id; unknown ids are left out."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, StoredPassage] = {}
+        citations: dict[str, Citation] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                rows = conn.execute(
+                    select(passages_table, citations_table.c.data)
+                    .join(citations_table, citations_table.c.id == passages_table.c.citation_id)
+                    .where(passages_table.c.id.in_(wanted[start : start + 500]))
+                ).mappings()
+                for row in rows:
+                    cid = row["citation_id"]
+                    if cid not in citations:
+                        citations[cid] = Citation.model_validate_json(row["data"])
+                    found[row["id"]] = StoredPassage(_row_passage(row), citations[cid])
+        return found
+
+    def iter_all(self, batch: int = 2000) -> Iterator[StoredPassage]:
+        """Every passage with its citation, in a stable order (by passage id)."""
+        citations: dict[str, Citation] = {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(passages_table, citations_table.c.data)
+                .join(citations_table, citations_table.c.id == passages_table.c.citation_id)
+                .order_by(passages_table.c.id)
+                .execution_options(yield_per=batch)
+            ).mappings()
+            for row in rows:
+                cid = row["citation_id"]
+                if cid not in citations:
+                    citations[cid] = Citation.model_validate_json(row["data"])
+                yield StoredPassage(_row_passage(row), citations[cid])
+
+    def counts(self) -> dict[str, int]:
+        """Numbers of files, citations and passages."""
+        with self.engine.connect() as conn:
+            return {
+                name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+                for name, table in (
+                    ("files", files_table),
+                    ("citations", citations_table),
+                    ("passages", passages_table),
+                )
+            }
+
+    def corpus_version(self) -> str:
+        """Hash over all passage ids (sorted): changes whenever any passage changes."""
+        digest = hashlib.sha256()
+        with self.engine.connect() as conn:
+            for (pid,) in conn.execute(select(passages_table.c.id).order_by(passages_table.c.id)):
+                digest.update(pid.encode())
+                digest.update(b"\n")
+        return digest.hexdigest()[:16]
+
+    def get_meta(self, key: str) -> str | None:
+        """A value from the key/value meta table."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(meta_table.c.value).where(meta_table.c.key == key))
+            value = row.scalar_one_or_none()
+        return str(value) if value is not None else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Write a value to the key/value meta table."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(meta_table).where(meta_table.c.key == key))
+            conn.execute(insert(meta_table), [{"key": key, "value": value}])
+
+
+def _row_passage(row: object) -> Passage:
+    data = dict(row)  # type: ignore[call-overload]
+    return Passage(
+        citation_id=data["citation_id"],
+        text=data["text"],
+        section=data["section"],
+        ordinal=data["ordinal"],
+        token_count=data["token_count"],
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

