@@ -326,3 +326,96 @@ def index_check() -> None:
         f"ok: {info['passages']} passages, {info['vectors']} vectors, "
         f"corpus version {info['corpus_version']}"
     )
+
+
+@app.command()
+def draft(
+    question: Annotated[str, typer.Argument(help="The clinical question, in quotes.")],
+    audience: Annotated[
+        str, typer.Option(help="clinician (default) or patient (plainer language).")
+    ] = "clinician",
+    fmt: Annotated[
+        str, typer.Option("--format", help="Which rendering to print the path of: md|html|json.")
+    ] = "md",
+    use_llm: Annotated[
+        bool | None,
+        typer.Option(
+            "--llm/--no-llm",
+            help="Force the LLM chain or the extractive drafter "
+            "(default: LLM when an endpoint is configured).",
+        ),
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show the passages and support score per bullet.")
+    ] = False,
+    k: Annotated[int | None, typer.Option("-k", help="Number of sources to retrieve.")] = None,
+    year_from: Annotated[int | None, typer.Option(help="Only sources from this year on.")] = None,
+    level: Annotated[
+        EvidenceLevel | None, typer.Option(help="Only sources at least this strong.")
+    ] = None,
+) -> None:
+    """Draft a house-format article for QUESTION and print the path of the result.
+
+    Writes evidence.json, draft.json, article.md, article.html and article.json under
+    outputs/drafts/<slug>/. Without an LLM endpoint the extractive drafter is used and the
+    article is labelled "drafted without a language model".
+    """
+    from pipeline.draft import draft_article, save_run
+
+    if audience not in ("clinician", "patient"):
+        err_console.print("[bold red]error:[/] --audience must be clinician or patient")
+        raise typer.Exit(2)
+    if fmt not in ("md", "html", "json"):
+        err_console.print("[bold red]error:[/] --format must be md, html or json")
+        raise typer.Exit(2)
+    settings = _settings()
+    with handled():
+        index = _open_index(settings)
+        if index.store.counts()["passages"] == 0:
+            from pipeline.errors import RetrievalError
+
+            raise RetrievalError(
+                f"The index at {settings.index_dir} is empty",
+                "Ingest a corpus first, e.g. `press ingest corpus/demo`.",
+            )
+        run = draft_article(
+            question,
+            settings=settings,
+            index=index,
+            audience=audience,  # type: ignore[arg-type]
+            use_llm=use_llm,
+            filters=SearchFilters(year_from=year_from, min_level=level),
+            k=k,
+        )
+        folder = save_run(run, settings.outputs)
+    article = run.article
+    flagged = sum(1 for c in article.checks if c.flagged)
+    err_console.print(
+        f"{article.provenance.drafter} draft · {len(article.references)} references · "
+        f"{flagged} bullets flagged for review · {article.removed_markers} invalid markers removed",
+        highlight=False,
+    )
+    if explain:
+        _explain(run)
+    typer.echo(
+        str(folder / {"md": "article.md", "html": "article.html", "json": "article.json"}[fmt])
+    )
+
+
+def _explain(run: Any) -> None:
+    article = run.article
+    passages = {p.passage.id: p for item in run.evidence.items for p in item.passages}
+    by_number = {r.number: r for r in article.references}
+    for check in article.checks:
+        bullet = article.draft.sections[check.section].bullets[check.bullet]
+        mark = "[red]flagged[/]" if check.flagged else "[green]ok[/]"
+        console.print(f"\n[bold]•[/] {bullet.text}", highlight=False, markup=False)
+        console.print(f"  support {check.support:.2f} {mark} {check.reason}", highlight=False)
+        for number in check.numbers:
+            ref = by_number.get(number)
+            if ref is not None:
+                console.print(f"  [{number}] {ref.text}", highlight=False, markup=False)
+        for pid in check.passage_ids:
+            if pid in passages:
+                text = passages[pid].passage.text
+                console.print(f"    passage: {text[:400]}", highlight=False, markup=False)

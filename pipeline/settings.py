@@ -106,13 +106,19 @@ class RetrievalSettings(_Group):
 class LLMSettings(_Group):
     """The OpenAI-compatible chat endpoint; unset base_url and key = extractive drafter."""
 
-    base_url: str | None = Field(None, description="OpenAI-compatible endpoint (also OPENAI_BASE_URL).")
-    api_key: SecretStr | None = Field(None, description="API key (also OPENAI_API_KEY); never logged.")
+    base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint (also OPENAI_BASE_URL)."
+    )
+    api_key: SecretStr | None = Field(
+        None, description="API key (also OPENAI_API_KEY); never logged."
+    )
     model: str = Field("gpt-4o-mini", description="Chat model name.")
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
     timeout_s: float = Field(60.0, gt=0, description="Per-request timeout (silence on the socket).")
     max_retries: int = Field(2, ge=0, description="Retries on 429/5xx/connection errors.")
-    stream_deadline_s: float = Field(180.0, gt=0, description="Deadline for a whole streamed reply.")
+    stream_deadline_s: float = Field(
+        180.0, gt=0, description="Deadline for a whole streamed reply."
+    )
     encoding: str | None = Field(
         None, description="tiktoken encoding for counting prompt tokens (None = by model name)."
     )
@@ -124,7 +130,9 @@ class DraftSettings(_Group):
     """Article drafting."""
 
     audience: Literal["clinician", "patient"] = Field("clinician", description="Default audience.")
-    max_bullets_per_section: int = Field(4, ge=1, description="Extractive drafter: bullets per section.")
+    max_bullets_per_section: int = Field(
+        4, ge=1, description="Extractive drafter: bullets per section."
+    )
     support_threshold: float = Field(
         0.35, ge=0, le=1, description="Bullets whose support score is below this are flagged."
     )

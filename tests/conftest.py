@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.index import Index
+from pipeline.settings import Settings
+from tests.demo_index import build_demo_index
+
+pytest_plugins = ["tests.support.fixtures"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
@@ -17,6 +23,12 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"../shared/data not found at {SHARED_DATA}; real-data tests need it")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Index]:
+    """Settings and an index holding the shipped demo corpus (built once per session)."""
+    return build_demo_index(tmp_path_factory.mktemp("demo-home"))
 
 
 @pytest.fixture(autouse=True)

@@ -213,7 +213,7 @@ class Index:
             vector_count = self.vectors.count()
         except IndexError_:
             raise
-        except Exception as exc:  # noqa: BLE001 - any Chroma failure means a damaged index
+        except Exception as exc:
             raise IndexError_(
                 f"The vector index at {self.folder / 'chroma'} is unreadable: {exc}",
                 "Run `press index rebuild` to recreate it from the passage store.",

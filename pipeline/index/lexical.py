@@ -96,7 +96,7 @@ class LexicalIndex:
         staging = Path(tempfile.mkdtemp(prefix=".bm25-", dir=folder.parent))
         if self.ids:
             self.retriever.save(str(staging / "bm25"), show_progress=False)
-        np.savez(staging / "fields.npz", **self.fields)
+        np.savez(staging / "fields.npz", **self.fields)  # type: ignore[arg-type]
         state = {
             "corpus_version": self.corpus_version,
             "ids": self.ids,

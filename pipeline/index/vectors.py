@@ -9,6 +9,7 @@ clear error instead of silently meaningless distances.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +68,8 @@ class VectorIndex:
             raise IndexError_(
                 f"Cannot open the Chroma index at {where}: {exc}",
                 "Start the server (`chroma run --path DIR --port N`) for chroma_mode=http, or "
-                "run `press index rebuild` to recreate a damaged local index from the passage store.",
+                "run `press index rebuild` to recreate a damaged local index from the "
+                "passage store.",
             ) from exc
         stored = (self.collection.metadata or {}).get("embedding_model")
         if stored and stored != model:
@@ -81,9 +83,7 @@ class VectorIndex:
     ) -> None:
         """Insert or replace vectors by passage id."""
         if len(ids):
-            self.collection.upsert(
-                ids=list(ids), embeddings=vectors, metadatas=list(metadatas)
-            )
+            self.collection.upsert(ids=list(ids), embeddings=vectors, metadatas=list(metadatas))
 
     def delete(self, ids: Sequence[str]) -> None:
         """Remove vectors by passage id (unknown ids are ignored)."""
@@ -124,10 +124,9 @@ class VectorIndex:
 
     def reset(self) -> None:
         """Drop and recreate the collection (used by ``press index rebuild``)."""
-        try:
+        # An absent or broken collection is exactly what is being replaced.
+        with contextlib.suppress(Exception):
             self.client.delete_collection(self.settings.collection)
-        except Exception:  # noqa: BLE001 - an absent or broken collection is what we replace
-            pass
         self.collection = self.client.get_or_create_collection(
             self.settings.collection,
             metadata={

@@ -61,9 +61,7 @@ class Chunker:
             for heading, text in self._merge_short(sections):
                 pieces.extend((heading, window, n) for window, n in self._windows(text))
         return [
-            Passage(
-                citation_id=citation.id, text=text, section=heading, ordinal=i, token_count=n
-            )
+            Passage(citation_id=citation.id, text=text, section=heading, ordinal=i, token_count=n)
             for i, (heading, text, n) in enumerate(pieces)
         ]
 

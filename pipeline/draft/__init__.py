@@ -1,0 +1,173 @@
+"""Drafting stage: question → evidence → Draft → citation check → Article.
+
+:func:`draft_article` wires the stages (retrieve → draft → cite) and returns a
+:class:`DraftRun` holding every intermediate result; :func:`save_run` writes them under
+``outputs/drafts/<slug>/`` (``evidence.json``, ``draft.json``, ``article.md``,
+``article.html``, ``article.json``) so a batch can redo just one stage. The drafter is the
+LLM chain when an endpoint is configured (or a chat model is passed in) and the
+extractive drafter otherwise; both feed the same citation check and renderer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from langchain_core.language_models import BaseChatModel
+
+from pipeline import cite, render
+from pipeline.draft.chain import LLMDrafter
+from pipeline.draft.extractive import ExtractiveDrafter
+from pipeline.draft.llm import make_chat_model
+from pipeline.embeddings import embedding_name
+from pipeline.errors import ConfigError
+from pipeline.index import Index
+from pipeline.models import (
+    Article,
+    Audience,
+    BulletCheck,
+    Draft,
+    EvidenceSet,
+    Provenance,
+    SearchFilters,
+    Usage,
+)
+from pipeline.retrieve import HybridRetriever
+from pipeline.settings import Settings, settings_hash
+
+
+@dataclass
+class DraftRun:
+    """Everything one drafting run produced, stage by stage."""
+
+    evidence: EvidenceSet
+    raw_draft: Draft
+    article: Article
+
+
+def slugify(question: str, audience: Audience = "clinician", max_words: int = 10) -> str:
+    """A readable, filesystem-safe slug: the question's first words plus the audience."""
+    tokens = re.findall(r"[a-z0-9]+", question.lower())[:max_words]
+    base = "-".join(tokens) or "question"
+    return base if audience == "clinician" else f"{base}-{audience}"
+
+
+def draft_article(
+    question: str,
+    *,
+    settings: Settings,
+    index: Index,
+    audience: Audience | None = None,
+    use_llm: bool | None = None,
+    llm: BaseChatModel | None = None,
+    filters: SearchFilters | None = None,
+    k: int | None = None,
+) -> DraftRun:
+    """Retrieve, draft and check one article (see the module docstring)."""
+    if not question.strip():
+        raise ConfigError("The question is empty", "Pass the clinical question in quotes.")
+    audience = audience or settings.draft.audience
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    retriever = HybridRetriever(index=index, settings=settings.retrieval)
+    evidence = retriever.evidence(question, k=k, filters=filters)
+    timings["retrieve"] = round(time.perf_counter() - start, 4)
+
+    want_llm = (llm is not None or settings.llm_configured) if use_llm is None else use_llm
+    usage = Usage()
+    start = time.perf_counter()
+    if want_llm:
+        chat = llm or make_chat_model(settings.llm)
+        drafter = LLMDrafter(chat, settings.llm)
+        raw, usage = drafter.draft(question, evidence, audience)
+        provenance = Provenance(
+            drafter="llm",
+            model=getattr(chat, "model_name", None) or settings.llm.model,
+            prompt_versions=drafter.prompt_versions,
+        )
+    else:
+        extractive = ExtractiveDrafter(
+            index.embeddings, max_bullets_per_section=settings.draft.max_bullets_per_section
+        )
+        raw = extractive.draft(question, evidence, audience)
+        provenance = Provenance(drafter="extractive")
+    timings["draft"] = round(time.perf_counter() - start, 4)
+
+    start = time.perf_counter()
+    check = cite.check_citations(
+        raw,
+        evidence,
+        support_threshold=settings.draft.support_threshold,
+        embed=index.embed,
+    )
+    timings["cite"] = round(time.perf_counter() - start, 4)
+    provenance.corpus_version = evidence.corpus_version
+    provenance.settings_hash = settings_hash(settings)
+    provenance.embedding_model = embedding_name(index.embeddings)
+    provenance.created_at = datetime.now(UTC).isoformat(timespec="seconds")
+    provenance.usage = usage
+    provenance.timings_s = timings
+    article = Article(
+        slug=slugify(question, audience),
+        question=question,
+        audience=audience,
+        draft=check.draft,
+        references=check.references,
+        checks=_bullet_checks(check, settings.draft.support_threshold),
+        removed_markers=check.removed_markers,
+        status="draft",
+        last_updated=datetime.now(UTC).date().isoformat(),
+        provenance=provenance,
+    )
+    return DraftRun(evidence=evidence, raw_draft=raw, article=article)
+
+
+def _bullet_checks(check: cite.CitationCheck, threshold: float) -> list[BulletCheck]:
+    """One BulletCheck per bullet: support scores, plus uncited bullets flagged."""
+    checks = [
+        BulletCheck(
+            section=s.section_index,
+            bullet=s.bullet_index,
+            numbers=s.numbers,
+            support=round(s.score, 3),
+            flagged=s.flagged,
+            reason=f"support {s.score:.2f} below {threshold:.2f}" if s.flagged else "",
+            passage_ids=[s.best_passage_id] if s.best_passage_id else [],
+        )
+        for s in check.bullet_support
+    ]
+    checks.extend(
+        BulletCheck(
+            section=u.section_index, bullet=u.bullet_index, flagged=True, reason="no citation"
+        )
+        for u in check.uncited_bullets
+    )
+    return sorted(checks, key=lambda c: (c.section, c.bullet))
+
+
+def save_run(run: DraftRun, outputs: Path) -> Path:
+    """Write every stage's output under ``outputs/drafts/<slug>/``; returns that folder."""
+    folder = outputs / "drafts" / run.article.slug
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "evidence.json": run.evidence.model_dump_json(indent=2),
+        "draft.json": json.dumps(
+            {
+                "raw": run.raw_draft.model_dump(mode="json"),
+                "checked": run.article.draft.model_dump(mode="json"),
+            },
+            indent=2,
+        ),
+        "article.md": render.to_markdown(run.article),
+        "article.html": render.to_html(run.article),
+        "article.json": render.to_json(run.article),
+    }
+    for name, content in files.items():
+        partial = folder / f".{name}.partial"
+        partial.write_text(content, encoding="utf-8")
+        partial.replace(folder / name)
+    return folder
