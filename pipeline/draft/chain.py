@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import openai
 from langchain_core.language_models import BaseChatModel
@@ -31,6 +33,8 @@ from pipeline.errors import DraftError
 from pipeline.models import Audience, Draft, EvidenceLevel, EvidenceSet, Usage
 from pipeline.prompts import PromptTemplate, load_prompt
 from pipeline.settings import LLMSettings
+
+T = TypeVar("T")
 
 
 def _escape(text: str) -> str:
@@ -126,7 +130,7 @@ class LLMDrafter:
             )
 
         try:
-            reply = asyncio.run(asyncio.wait_for(consume(), self.settings.stream_deadline_s))
+            reply = run_with_deadline(consume(), self.settings.stream_deadline_s)
         except TimeoutError as exc:
             raise DraftError(
                 f"The model did not finish its reply within {self.settings.stream_deadline_s:g} s",
@@ -155,6 +159,36 @@ class LLMDrafter:
             usage.prompt_tokens += reply.usage_metadata.get("input_tokens", 0)
             usage.completion_tokens += reply.usage_metadata.get("output_tokens", 0)
         return reply
+
+
+class _LoopThread:
+    """One event loop in a daemon thread, shared by every LLM call of the process.
+
+    ``asyncio.run`` per call would close the loop that langchain-openai's cached async HTTP
+    client is bound to, breaking the next call and leaking its sockets; a long-lived loop
+    keeps the client usable, and works even when the caller already runs an event loop.
+    """
+
+    _lock = threading.Lock()
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def loop(cls) -> asyncio.AbstractEventLoop:
+        with cls._lock:
+            if cls._loop is None:
+                cls._loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=cls._loop.run_forever, name="press-llm-loop", daemon=True
+                ).start()
+            return cls._loop
+
+
+def run_with_deadline(coroutine: Coroutine[Any, Any, T], seconds: float) -> T:
+    """Run ``coroutine`` on the shared loop, cancelled (connection closed) after ``seconds``."""
+    future = asyncio.run_coroutine_threadsafe(
+        asyncio.wait_for(coroutine, seconds), _LoopThread.loop()
+    )
+    return future.result()
 
 
 _HINT = "Check PRESS_LLM__BASE_URL / OPENAI_BASE_URL and the server, or draft with --no-llm."

@@ -60,7 +60,7 @@ _LEVEL_BONUS = {
 }
 _LEAD = re.compile(
     r"^(is|are|does|do|did|can|could|should|would|will|was|were|has|have|what|which|when|"
-    r"how|why|who|in|for)\s+(is|are|the|a|an)?\s*",
+    r"how|why|who|in|for)\s+((is|are|the|a|an)\s+)*",
     re.I,
 )
 _CUT = re.compile(r",|\s(who|which|that|after|despite|because|when|given)\s", re.I)
