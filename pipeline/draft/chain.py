@@ -154,6 +154,12 @@ class LLMDrafter:
             raise DraftError(f"Cannot reach the model endpoint: {exc}", _HINT) from exc
         except openai.APIError as exc:
             raise DraftError(f"The model endpoint's reply was unusable: {exc}", _HINT) from exc
+        except (ValueError, TypeError) as exc:
+            # The SDK lets a 200 with a truncated or non-JSON body escape as a bare
+            # JSONDecodeError/ValueError/TypeError instead of an APIError.
+            raise DraftError(
+                f"The model endpoint sent a malformed response body: {exc}", _HINT
+            ) from exc
         usage.calls += 1
         if reply.usage_metadata:
             usage.prompt_tokens += reply.usage_metadata.get("input_tokens", 0)

@@ -197,3 +197,11 @@ def test_draft_article_end_to_end_through_the_server(
     assert [r.number for r in run.article.references] == [1, 2]
     sent = json.dumps(openai_server.requests[-1].body)
     assert "stiff" in sent.lower()
+
+
+def test_a_truncated_response_body_is_a_clean_failure(
+    openai_server: ScriptedOpenAIServer,
+) -> None:
+    openai_server.enqueue(Reply.raw(200, b'{"id": "x", "choices": [{"mess'))
+    with pytest.raises(DraftError, match="malformed response body"):
+        _drafter(openai_server, stream=False).draft("Q?", _evidence())
