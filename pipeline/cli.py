@@ -59,10 +59,18 @@ def _settings() -> Settings:
         return load_settings()
 
 
-def _open_index(settings: Settings) -> Any:
+def _open_index(settings: Settings, *, require_passages: bool = False) -> Any:
+    """Open the index; with ``require_passages``, refuse an empty one with a hint."""
+    from pipeline.errors import RetrievalError
     from pipeline.index import Index
 
-    return Index(settings)
+    index = Index(settings)
+    if require_passages and index.store.counts()["passages"] == 0:
+        raise RetrievalError(
+            f"The index at {settings.index_dir} is empty",
+            "Ingest a corpus first, e.g. `press ingest corpus/demo`.",
+        )
+    return index
 
 
 @config_app.command("show")
@@ -216,14 +224,7 @@ def search(
     mode = "dense" if dense_only else "lexical" if lexical_only else "hybrid"
     filters = SearchFilters(year_from=year_from, year_to=year_to, min_level=level)
     with handled():
-        index = _open_index(settings)
-        if index.store.counts()["passages"] == 0:
-            from pipeline.errors import RetrievalError
-
-            raise RetrievalError(
-                f"The index at {settings.index_dir} is empty",
-                "Ingest a corpus first, e.g. `press ingest corpus/demo`.",
-            )
+        index = _open_index(settings, require_passages=True)
         retriever = HybridRetriever(index=index, settings=settings.retrieval, mode=mode)
         hits = retriever.search(query, k=k, filters=filters)
     if as_json:
@@ -370,14 +371,7 @@ def draft(
         raise typer.Exit(2)
     settings = _settings()
     with handled():
-        index = _open_index(settings)
-        if index.store.counts()["passages"] == 0:
-            from pipeline.errors import RetrievalError
-
-            raise RetrievalError(
-                f"The index at {settings.index_dir} is empty",
-                "Ingest a corpus first, e.g. `press ingest corpus/demo`.",
-            )
+        index = _open_index(settings, require_passages=True)
         run = draft_article(
             question,
             settings=settings,
