@@ -53,6 +53,7 @@ import math
 import socket
 import socketserver
 import struct
+import sys
 import threading
 import time
 from collections import deque
@@ -409,8 +410,15 @@ class _HTTPServer(ThreadingHTTPServer):
         self.server_port = int(port)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """Log handler exceptions at debug level instead of printing them to stderr."""
-        log.debug("scripted OpenAI server: error handling %s", client_address, exc_info=True)
+        """Log handler exceptions instead of printing them.
+
+        A bug in the server is logged as an error; a dropped connection or a stop() at debug.
+        """
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError) or self.owner._stopping.is_set():
+            log.debug("scripted OpenAI server: connection %s ended", client_address, exc_info=True)
+        else:
+            log.error("scripted OpenAI server: error handling %s", client_address, exc_info=True)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -155,7 +155,7 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def _json_format(text: str) -> str | None:
-    if text.startswith("["):
+    if re.match(r"\[\s*[{\]]", text):  # "[1] Smith J ..." prose is not JSON
         return "csl-json"
     if not text.startswith("{"):
         return None

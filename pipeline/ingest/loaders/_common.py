@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import gzip
 import re
-import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-from lxml import etree
 
 from pipeline.errors import LoadError
 from pipeline.ingest.levels import evidence_level
@@ -265,98 +262,6 @@ def parse_author_string(name: str) -> Author | None:
     return make_author(family=words[-1], given=" ".join(words[:-1]))
 
 
-# --------------------------------------------------------------------------- XML text
-
-# Elements that separate words: block-ish elements always do. PubMed XML strips the
-# whitespace around inline markup (``at the<i>TERT</i>gene``), so for it emphasis
-# elements separate words too (``INLINE_WORD_ELEMENTS``); JATS keeps real spacing and
-# glues on purpose (``M<italic>m</italic>PPOX``), so it uses ``BLOCK_ELEMENTS`` only.
-# Sub/superscripts always glue (``H<sub>2</sub>O`` stays ``H2O``) and markup nested
-# inside them is ignored.
-BLOCK_ELEMENTS = frozenset(
-    [
-        "p",
-        "list",
-        "list-item",
-        "title",
-        "break",
-        "td",
-        "th",
-        "tr",
-        "def",
-        "term",
-        "disp-quote",
-        "label",
-        "caption",
-        "AbstractText",
-    ]
-)
-INLINE_WORD_ELEMENTS = BLOCK_ELEMENTS | frozenset(
-    ["i", "b", "u", "em", "strong", "italic", "bold", "underline", "sc", "monospace"]
-)
-_GLUE_ELEMENTS = frozenset({"sub", "sup", "inf"})
-_BOUNDARY = object()
-_GLUE = object()
-
-
-def element_text(
-    el: etree._Element | None,
-    skip: frozenset[str] = frozenset(),
-    *,
-    spaced: frozenset[str] = BLOCK_ELEMENTS,
-) -> str:
-    """Text of an XML element with inline markup flattened and whitespace collapsed.
-
-    Child elements whose local name is in ``skip`` are left out (their tails are kept);
-    a space is put between words that touch across an element named in ``spaced``.
-    """
-    if el is None:
-        return ""
-    parts: list[object] = []
-
-    def walk(node: etree._Element, glued: bool) -> None:
-        if node.text:
-            parts.append(node.text)
-        for child in node:
-            if isinstance(child.tag, str):
-                name = etree.QName(child).localname
-                if name not in skip:
-                    marker = None
-                    if name in _GLUE_ELEMENTS:
-                        marker = _GLUE
-                    elif name in spaced and not glued:
-                        marker = _BOUNDARY
-                    if marker is not None:
-                        parts.append(marker)
-                    walk(child, glued or marker is _GLUE)
-                    if marker is not None:
-                        parts.append(marker)
-            if child.tail:
-                parts.append(child.tail)
-
-    walk(el, False)
-    out: list[str] = []
-    pending = False
-    last = ""
-    for part in parts:
-        if part is _BOUNDARY:
-            pending = True
-        elif part is _GLUE:
-            pending = False
-        elif isinstance(part, str):
-            if pending and last[-1:].isalnum() and part[:1].isalnum():
-                out.append(" ")
-            out.append(part)
-            last = part
-            pending = False
-    return clean("".join(out))
-
-
-def xml_parser() -> etree.XMLParser:
-    """A parser that never fetches DTDs or expands external entities (untrusted input)."""
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
-
-
 # --------------------------------------------------------------------------- citations
 
 
@@ -451,8 +356,3 @@ def collect(
         else:
             skipped.append(item)
     return citations, skipped
-
-
-def strip_accents(text: str) -> str:
-    """ASCII-fold text (used for matching headings and keywords, never for storage)."""
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()

@@ -43,28 +43,12 @@ from pipeline.ingest.loaders._common import (
 from pipeline.ingest.loaders.base import LoadResult, SkippedRecord
 from pipeline.models import Author, Citation, Section, SourceKind
 
-_CHROME_TAGS = frozenset(
-    [
-        "script",
-        "style",
-        "noscript",
-        "template",
-        "svg",
-        "nav",
-        "aside",
-        "form",
-        "iframe",
-        "button",
-        "select",
-        "input",
-        "textarea",
-        "dialog",
-        "menu",
-        "object",
-        "embed",
-        "canvas",
-    ]
-)
+# fmt: off
+_CHROME_TAGS = frozenset({
+    "script", "style", "noscript", "template", "svg", "nav", "aside", "form", "iframe",
+    "button", "select", "input", "textarea", "dialog", "menu", "object", "embed", "canvas",
+})
+# fmt: on
 _CHROME_ROLES = frozenset(
     ["navigation", "banner", "contentinfo", "search", "complementary", "menu", "menubar"]
 )
@@ -73,39 +57,13 @@ _CHROME_ATTR = re.compile(
     r"newsletter|related-?(pages|links|content)|advert|popup|modal|toolbar|print-only",
     re.I,
 )
-_BLOCK_TAGS = frozenset(
-    [
-        "p",
-        "div",
-        "section",
-        "article",
-        "main",
-        "li",
-        "ul",
-        "ol",
-        "dl",
-        "dt",
-        "dd",
-        "blockquote",
-        "pre",
-        "figure",
-        "figcaption",
-        "table",
-        "thead",
-        "tbody",
-        "tfoot",
-        "tr",
-        "caption",
-        "address",
-        "details",
-        "summary",
-        "hr",
-        "header",
-        "footer",
-        "h5",
-        "h6",
-    ]
-)
+# fmt: off
+_BLOCK_TAGS = frozenset({
+    "p", "div", "section", "article", "main", "li", "ul", "ol", "dl", "dt", "dd", "blockquote",
+    "pre", "figure", "figcaption", "table", "thead", "tbody", "tfoot", "tr", "caption",
+    "address", "details", "summary", "hr", "header", "footer", "h5", "h6",
+})
+# fmt: on
 _LINK_LIST_TAGS = frozenset(["ul", "ol", "div", "section", "table", "p"])
 _HEADING_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4}
 _HEADING_MARK = "\x00H"
@@ -351,19 +309,53 @@ def _from_html(doc: lxml.html.HtmlElement, path: Path, source_url: str | None) -
 # --------------------------------------------------------------------------- loaders
 
 
+def _too_nested(markdown_text: str) -> bool:
+    """Absurd list/quote nesting, which makes the Markdown renderer slow then recurse out.
+
+    Rendering time grows with the square of the nesting depth (seconds at a few hundred
+    levels), so such input is refused up front; real documents nest a handful of levels.
+    """
+    for line in markdown_text.splitlines():
+        stripped = line.lstrip(" \t>")
+        prefix = line[: len(line) - len(stripped)]
+        if prefix.count(">") > 100 or len(prefix.expandtabs(4)) > 400:
+            return True
+    return False
+
+
+def _too_deep(path: Path) -> LoadError:
+    return LoadError(
+        f"{path}: markup nested too deeply to read",
+        "the document nests lists/quotes/elements thousands of levels deep; it is most "
+        "likely generated or damaged",
+        path=str(path),
+    )
+
+
 def load_html(path: Path) -> LoadResult:
     """Load an HTML page, dropping site chrome and keeping h1–h4 as section headings."""
     text = decode_text(read_bytes(path), path)
-    return _from_html(_html_document(text, path), path, None)
+    try:
+        return _from_html(_html_document(text, path), path, None)
+    except RecursionError as exc:
+        raise _too_deep(path) from exc
 
 
 def load_markdown(path: Path) -> LoadResult:
     """Load a Markdown document; ``#``–``####`` headings become sections."""
     text = decode_text(read_bytes(path), path)
     source = _SOURCE_URL.search(text[:4000])
-    rendered = markdown_lib.markdown(text, extensions=["tables", "sane_lists"])
+    if _too_nested(text):
+        raise _too_deep(path)
+    try:
+        rendered = markdown_lib.markdown(text, extensions=["tables", "sane_lists"])
+    except RecursionError as exc:  # the renderer recurses once per nesting level
+        raise _too_deep(path) from exc
     doc = _html_document(f"<html><body>{rendered}</body></html>", path)
-    return _from_html(doc, path, source.group(1) if source else None)
+    try:
+        return _from_html(doc, path, source.group(1) if source else None)
+    except RecursionError as exc:
+        raise _too_deep(path) from exc
 
 
 def _is_text_heading(paragraph: str, following: str | None) -> bool:

@@ -32,35 +32,25 @@ from lxml import etree
 from pipeline.errors import LoadError
 from pipeline.ingest.loaders._common import (
     clean,
-    element_text,
     make_author,
     make_citation,
     normalize_month,
     normalize_pmcid,
     parse_year,
     read_bytes,
-    xml_parser,
 )
+from pipeline.ingest.loaders._xmltext import element_text, xml_parser
 from pipeline.ingest.loaders.base import LoadResult
 from pipeline.models import Author, Citation, Section, SourceKind
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 # Elements whose text is not running prose: skipped wherever they appear.
-_SKIP = frozenset(
-    [
-        "fig",
-        "fig-group",
-        "table-wrap",
-        "table-wrap-group",
-        "disp-formula",
-        "supplementary-material",
-        "graphic",
-        "media",
-        "tex-math",
-        "object-id",
-        "ref-list",
-    ]
-)
+# fmt: off
+_SKIP = frozenset({
+    "fig", "fig-group", "table-wrap", "table-wrap-group", "disp-formula",
+    "supplementary-material", "graphic", "media", "tex-math", "object-id", "ref-list",
+})
+# fmt: on
 _BLOCKS = ("p", "list", "disp-quote", "def-list", "boxed-text", "statement", "verse-group")
 _ADMIN_SECTION = re.compile(
     r"^(competing interests?|conflicts? of interests?|declaration of interests?|"
@@ -260,5 +250,12 @@ def load(path: Path) -> LoadResult:
             "pass --format to choose another loader (PubMed XML is --format pubmed-xml)",
             path=str(path),
         )
-    made = _citation(root, path)
+    try:
+        made = _citation(root, path)
+    except RecursionError as exc:  # sections and inline markup are walked recursively
+        raise LoadError(
+            f"{path}: elements nested too deeply to read",
+            "the article nests sections/markup thousands of levels deep; it is most likely damaged",
+            path=str(path),
+        ) from exc
     return LoadResult(citations=[made]) if isinstance(made, Citation) else made

@@ -56,6 +56,13 @@ _PLACEHOLDER_TITLE = re.compile(
 
 def _read(path: Path) -> tuple[list[str], dict[str, str]]:
     data = read_bytes(path)
+    if b"%PDF-" not in data[:1024]:
+        # Checked here so pypdf does not log a warning for every non-PDF it is handed.
+        raise LoadError(
+            f"{path}: not a PDF (no %PDF- header)",
+            "pass --format with the file's real format (or --format auto)",
+            path=str(path),
+        )
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):

@@ -34,7 +34,6 @@ from lxml import etree
 from pipeline.errors import LoadError
 from pipeline.ingest.loaders._common import (
     GZIP_MAGIC,
-    INLINE_WORD_ELEMENTS,
     clean,
     collect,
     make_author,
@@ -43,9 +42,8 @@ from pipeline.ingest.loaders._common import (
     normalize_pmcid,
     parse_year,
 )
-from pipeline.ingest.loaders._common import (
-    element_text as _element_text,
-)
+from pipeline.ingest.loaders._xmltext import INLINE_WORD_ELEMENTS
+from pipeline.ingest.loaders._xmltext import element_text as _element_text
 from pipeline.ingest.loaders.base import LoadResult, SkippedRecord
 from pipeline.models import Author, Citation, Section, SourceKind
 
@@ -245,6 +243,13 @@ def load(path: Path) -> LoadResult:
                 "and check it with `xmllint --noout`",
                 path=str(path),
                 record=f"line {line}",
+            ) from exc
+        except RecursionError as exc:  # inline markup is flattened recursively
+            raise LoadError(
+                f"{path}: markup nested too deeply to read",
+                "a title or abstract nests inline markup thousands of levels deep; the "
+                "file is most likely damaged",
+                path=str(path),
             ) from exc
         except (OSError, EOFError, zlib.error) as exc:
             raise LoadError(
