@@ -367,3 +367,17 @@ class Article(BaseModel):
     def drafted_without_llm(self) -> bool:
         """True for the extractive drafter's output (labelled as such when rendered)."""
         return self.provenance.drafter == "extractive"
+
+
+class SiteEntry(BaseModel):
+    """One approved revision as the static site publishes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    article: Article
+    revision_id: str
+    content_hash: str
+    approved_at: str = Field(description="ISO timestamp of the approval (shown as Last updated).")
+    reviewed_by: list[str] = Field(default_factory=list)
+    published_at: str = ""
+    topic: str | None = Field(None, description="Grouping on the index page.")
