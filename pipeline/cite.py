@@ -20,7 +20,7 @@ storm's ``reorder_reference_index``:
    ``max(lexical, cosine)`` against the cited passages' best-matching sentence, which
    rescues faithful paraphrases. Bullets under ``support_threshold`` are flagged.
 
-References are formatted AMA/Vancouver style (:func:`format_reference`).
+References are formatted AMA/Vancouver style by :mod:`pipeline.references`.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ from pipeline.models import (
     EvidenceLevel,
     EvidenceSet,
     Reference,
-    SourceKind,
 )
+from pipeline.references import format_reference, reference_url
 from pipeline.text import split_sentences, words
 
 Embed = Callable[[list[str]], NDArray[Any]]
@@ -77,9 +77,6 @@ _STOP_WORDS = frozenset((
     "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with",
     "within", "without", "would", "you", "your", "s", "t",
 ))  # fmt: skip
-_WEB_KINDS = frozenset({SourceKind.WEB_PAGE, SourceKind.GUIDELINE, SourceKind.POLICY})
-_DOI_PREFIX = re.compile(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", re.I)
-_PAGE_RANGE = re.compile(r"^([A-Za-z]*)(\d+)\s*[-–—]\s*([A-Za-z]*)(\d+)$")
 _local = threading.local()  # PyStemmer objects keep a cache and are not thread-safe
 
 
@@ -284,83 +281,6 @@ def support_score(
     words scores 0.
     """
     return _support(claim, passages_texts, embed)[0]
-
-
-def expand_page_range(pages: str) -> str:
-    """Write page ranges out in full, AMA style: ``1870-6`` → ``1870-1876``.
-
-    Each comma-separated part is handled alone; a shared letter prefix is repeated
-    (``S12-4`` → ``S12-S14``); anything that is not a readable range is returned as is.
-    """
-    parts = []
-    for part in (p.strip() for p in pages.split(",")):
-        match = _PAGE_RANGE.match(part)
-        if match:
-            prefix, start, end_prefix, end = match.groups()
-            if len(end) < len(start):
-                end = start[: len(start) - len(end)] + end
-            if int(end) >= int(start) and end_prefix in ("", prefix):
-                part = f"{prefix}{start}-{prefix}{end}"
-        parts.append(part)
-    return ", ".join(p for p in parts if p)
-
-
-def _bare_doi(doi: str | None) -> str | None:
-    """The DOI without a ``doi:`` or doi.org prefix, case kept (``None`` when empty)."""
-    return (_DOI_PREFIX.sub("", doi.strip()).strip() or None) if doi else None
-
-
-def reference_url(citation: Citation) -> str | None:
-    """The link for a reference: PubMed if there is a PMID, else doi.org, else the URL."""
-    if citation.pmid and citation.pmid.strip():
-        return f"https://pubmed.ncbi.nlm.nih.gov/{citation.pmid.strip()}/"
-    if doi := _bare_doi(citation.doi):
-        return f"https://doi.org/{doi}"
-    return citation.url or None
-
-
-def _sentence(text: str) -> str:
-    """``text`` ending in exactly one period, or in its own ``?``/``!``."""
-    text = text.strip().rstrip(".").rstrip()
-    return text if text.endswith(("?", "!")) or not text else text + "."
-
-
-def _authors(citation: Citation) -> str:
-    names = [a.display for a in citation.authors if a.display]
-    if len(names) > 6:
-        names = [*names[:3], "et al"]
-    return _sentence(", ".join(names))
-
-
-def format_reference(citation: Citation) -> str:
-    """The citation as an AMA/Vancouver reference.
-
-    Articles: ``Authors. Title. Journal. Year;Volume(Issue):Pages. doi:…. PMID: …`` with
-    up to six authors (more: the first three and "et al."), the ISO journal abbreviation
-    when known and whatever parts exist. Web pages, guidelines and policies without a
-    volume, issue or pages: ``Authors. Title. Site; Year. URL`` (site: the journal field,
-    else "Web page").
-    """
-    head = [_authors(citation), _sentence(citation.title)]
-    year = str(citation.year) if citation.year else ""
-    if citation.source_kind in _WEB_KINDS and not (
-        citation.volume or citation.issue or citation.pages
-    ):
-        site = citation.journal_iso or citation.journal or "Web page"
-        tail = [_sentence(f"{site}; {year}" if year else site), reference_url(citation) or ""]
-        return " ".join(p for p in [*head, *tail] if p)
-    journal = _sentence(citation.journal_iso or citation.journal or "")
-    locator = year
-    if citation.volume:
-        locator += f";{citation.volume}" if locator else citation.volume
-    if citation.issue:
-        locator += f"({citation.issue})" if citation.volume else f";({citation.issue})"
-    if citation.pages:
-        locator += (":" if locator else "") + expand_page_range(citation.pages)
-    doi = _bare_doi(citation.doi)
-    pmid = citation.pmid.strip() if citation.pmid else ""
-    parts = [*head, journal, _sentence(locator.lstrip(";")), f"doi:{doi}." if doi else ""]
-    return " ".join(p for p in [*parts, f"PMID: {pmid}" if pmid else ""] if p)
 
 
 def cited_evidence(evidence: EvidenceSet, renumbering: dict[int, int]) -> EvidenceSet:

@@ -10,7 +10,8 @@
     │   └── IndexBusyError        another process holds the index's writer lock
     ├── RetrievalError            a search could not run (empty index, bad filter)
     ├── PromptError               a prompt file is malformed or its variables do not match
-    └── DraftError                the drafting stage failed (LLM unreachable, invalid reply)
+    ├── DraftError                the drafting stage failed (LLM unreachable, invalid reply)
+    └── RenderError               an article field cannot be rendered (e.g. a bad date)
 
 The CLI prints ``str(error)`` and the hint, and exits with code 2 for configuration
 errors and 1 otherwise; nothing else should reach the user as a traceback.
@@ -70,3 +71,7 @@ class PromptError(PressError):
 
 class DraftError(PressError):
     """Drafting failed: the model was unreachable, too slow, or replied invalidly."""
+
+
+class RenderError(PressError):
+    """An article cannot be rendered because one of its fields is malformed."""

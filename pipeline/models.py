@@ -132,12 +132,18 @@ class Citation(BaseModel):
         return "\n\n".join(s.text for s in self.sections if s.text.strip())
 
 
-def normalize_doi(doi: str | None) -> str | None:
-    """Lower-case a DOI and strip URL/``doi:`` prefixes; ``None`` for empty input."""
+def strip_doi_prefix(doi: str | None) -> str | None:
+    """A DOI without URL/``doi:`` prefixes, case kept; ``None`` for empty input."""
     if not doi:
         return None
     cleaned = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", doi.strip(), flags=re.I)
-    return cleaned.strip().lower() or None
+    return cleaned.strip() or None
+
+
+def normalize_doi(doi: str | None) -> str | None:
+    """Lower-case a DOI and strip URL/``doi:`` prefixes; ``None`` for empty input."""
+    stripped = strip_doi_prefix(doi)
+    return stripped.lower() if stripped else None
 
 
 def _fold(text: str) -> str:

@@ -38,7 +38,7 @@ import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from pipeline.errors import PressError
+from pipeline.errors import RenderError
 from pipeline.models import Article
 
 __all__ = [
@@ -46,7 +46,6 @@ __all__ = [
     "EXTRACTIVE_NOTICE",
     "FLAG_NOTE",
     "REVIEW_STEPS",
-    "RenderError",
     "escape_markdown",
     "format_date",
     "sanitize_html",
@@ -78,10 +77,6 @@ _REVIEWED = frozenset({"approved", "published"})
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")  # fmt: skip
 _LINK_SCHEMES = frozenset({"http", "https", "mailto"})
-
-
-class RenderError(PressError):
-    """An article cannot be rendered because one of its fields is malformed."""
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,8 @@ from pipeline.cite import (
     check_citations,
     cited_evidence,
     content_terms,
-    expand_page_range,
     extract_markers,
-    format_reference,
     normalize_draft,
-    reference_url,
     strip_markers,
     support_score,
 )
@@ -31,6 +28,7 @@ from pipeline.models import (
     ScoredPassage,
     SourceKind,
 )
+from pipeline.references import expand_page_range, format_reference, reference_url
 
 PASSAGE = (
     "High-dose intravenous immune globulin reduced stiffness scores in patients with "

@@ -12,6 +12,7 @@ from lxml.html import HtmlElement
 from markdown_it import MarkdownIt
 
 from pipeline import render
+from pipeline.errors import RenderError
 from pipeline.models import (
     Article,
     Bullet,
@@ -455,7 +456,7 @@ def test_format_date(iso: str, spelled: str) -> None:
 
 
 def test_bad_date_raises_with_hint() -> None:
-    with pytest.raises(render.RenderError) as info:
+    with pytest.raises(RenderError) as info:
         render.to_markdown(make_article(last_updated="5 Jan 2026"))
     assert "2026-01-05" in info.value.hint
 

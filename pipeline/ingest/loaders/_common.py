@@ -30,6 +30,7 @@ from pipeline.models import (
     citation_id,
     normalize_doi,
 )
+from pipeline.references import expand_page_range
 
 GZIP_MAGIC = b"\x1f\x8b"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -169,14 +170,9 @@ def normalize_pages(value: object) -> str | None:
     text = clean_opt(value)
     if text is None:
         return None
-    text = re.sub(r"\s*(?:--|[‐-―−])\s*", "-", text)
-    match = re.fullmatch(r"(\d+)-(\d+)", text)
-    if match:
-        start, end = match.groups()
-        if len(end) < len(start):
-            end = start[: len(start) - len(end)] + end
-        return start if end == start else f"{start}-{end}"
-    return text
+    text = expand_page_range(re.sub(r"\s*(?:--|[‐-―−])\s*", "-", text))
+    match = re.fullmatch(r"(\d+)-(\1)", text)
+    return match.group(1) if match else text
 
 
 def normalize_pmid(value: object) -> str | None:
