@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from langchain_core.language_models import BaseChatModel
 
 from pipeline import cite, render
@@ -38,6 +40,24 @@ from pipeline.models import (
 )
 from pipeline.retrieve import HybridRetriever
 from pipeline.settings import Settings, settings_hash
+
+
+class MemoEmbed:
+    """Wraps an embedding function with a per-run cache keyed by text."""
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray]) -> None:
+        self._embed = embed
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        """Vectors for ``texts``, computing only those not seen before in this run."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            for text, vector in zip(missing, self._embed(missing), strict=True):
+                self._cache[text] = vector
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.vstack([self._cache[t] for t in texts])
 
 
 @dataclass
@@ -77,6 +97,8 @@ def draft_article(
     evidence = retriever.evidence(question, k=k, filters=filters)
     timings["retrieve"] = round(time.perf_counter() - start, 4)
 
+    # The drafter and the citation check embed largely the same sentences: embed each once.
+    embed = MemoEmbed(index.embed)
     want_llm = (llm is not None or settings.llm_configured) if use_llm is None else use_llm
     usage = Usage()
     start = time.perf_counter()
@@ -91,7 +113,7 @@ def draft_article(
         )
     else:
         extractive = ExtractiveDrafter(
-            index.embeddings, max_bullets_per_section=settings.draft.max_bullets_per_section
+            embed, max_bullets_per_section=settings.draft.max_bullets_per_section
         )
         raw = extractive.draft(question, evidence, audience)
         provenance = Provenance(drafter="extractive")
@@ -102,7 +124,7 @@ def draft_article(
         raw,
         evidence,
         support_threshold=settings.draft.support_threshold,
-        embed=index.embed,
+        embed=embed,
     )
     timings["cite"] = round(time.perf_counter() - start, 4)
     provenance.corpus_version = evidence.corpus_version

@@ -20,10 +20,10 @@ editorial judgment, and the rendered article is labelled "drafted without a lang
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from pipeline.index.lexical import tokenize
 from pipeline.models import (
@@ -37,6 +37,7 @@ from pipeline.models import (
 )
 from pipeline.text import split_sentences, words
 
+EmbedFn = Callable[[list[str]], np.ndarray]
 SECTION_ORDER = ("guidelines", "trials", "observational", "practical")
 _HEADINGS: dict[Audience, dict[str, str]] = {
     "clinician": {
@@ -104,8 +105,8 @@ class ExtractiveDrafter:
 
     name = "extractive"
 
-    def __init__(self, embeddings: Embeddings, *, max_bullets_per_section: int = 4) -> None:
-        self.embeddings = embeddings
+    def __init__(self, embed: EmbedFn, *, max_bullets_per_section: int = 4) -> None:
+        self.embed = embed
         self.max_bullets = max_bullets_per_section
 
     def draft(
@@ -173,7 +174,7 @@ class ExtractiveDrafter:
         return found
 
     def _score(self, question: str, sentences: list[_Sentence]) -> None:
-        vectors = self._embed([question] + [s.text for s in sentences])
+        vectors = self.embed([question] + [s.text for s in sentences])
         query, rest = vectors[0], vectors[1:]
         q_terms = set(tokenize([question], "english")[0])
         s_terms = tokenize([s.text for s in sentences], "english")
@@ -199,12 +200,6 @@ class ExtractiveDrafter:
             chosen.append(sentence)
             per_group[sentence.group] = per_group.get(sentence.group, 0) + 1
         return chosen
-
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        embed_array = getattr(self.embeddings, "embed_array", None)
-        if embed_array is not None:
-            return np.asarray(embed_array(texts), dtype=np.float32)
-        return np.asarray(self.embeddings.embed_documents(texts), dtype=np.float32)
 
     @staticmethod
     def _related(evidence: EvidenceSet) -> list[str]:
