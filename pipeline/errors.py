@@ -11,7 +11,13 @@
     ├── RetrievalError            a search could not run (empty index, bad filter)
     ├── PromptError               a prompt file is malformed or its variables do not match
     ├── DraftError                the drafting stage failed (LLM unreachable, invalid reply)
-    └── RenderError               an article field cannot be rendered (e.g. a bad date)
+    ├── RenderError               an article field cannot be rendered (e.g. a bad date)
+    ├── StoreError                the article store cannot be opened, migrated or read
+    │   ├── NotFoundError         no such article, revision or user
+    │   └── ConcurrentUpdateError another action changed the article first (optimistic lock)
+    └── ReviewError               a workflow action was refused; the hint names the next steps
+        ├── InvalidTransition     the article's status does not allow the action
+        └── PermissionDenied      the user's roles (or authorship) do not allow it
 
 The CLI prints ``str(error)`` and the hint, and exits with code 2 for configuration
 errors and 1 otherwise; nothing else should reach the user as a traceback.
@@ -75,3 +81,31 @@ class DraftError(PressError):
 
 class RenderError(PressError):
     """An article cannot be rendered because one of its fields is malformed."""
+
+
+class StoreError(PressError):
+    """The article store could not be opened, migrated, read or written."""
+
+
+class NotFoundError(StoreError):
+    """No article, revision or user with the given name exists in the store."""
+
+
+class ConcurrentUpdateError(StoreError):
+    """Another action changed the article between reading it and writing the change.
+
+    Raised by the optimistic lock (a version counter checked in the UPDATE's WHERE clause);
+    nothing was written, so running the command again acts on the new state.
+    """
+
+
+class ReviewError(PressError):
+    """A review-workflow action was refused; the hint lists what may happen next."""
+
+
+class InvalidTransition(ReviewError):
+    """The article's current status does not allow the requested action."""
+
+
+class PermissionDenied(ReviewError):
+    """The acting user's roles, or authorship of the revision, forbid the action."""

@@ -17,9 +17,9 @@ import hashlib
 import re
 import unicodedata
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 
 class EvidenceLevel(StrEnum):
@@ -189,6 +189,17 @@ class Passage(BaseModel):
     section: str = ""
     ordinal: int = 0
     token_count: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_own_id(cls, data: Any) -> Any:
+        """Let a dumped passage load back: its ``id`` is accepted when it matches the text."""
+        if isinstance(data, dict) and "id" in data:
+            data = dict(data)
+            given = data.pop("id")
+            if given != passage_id(str(data.get("citation_id", "")), str(data.get("text", ""))):
+                raise ValueError(f"passage id {given!r} does not match its citation and text")
+        return data
 
     @computed_field  # type: ignore[prop-decorator]
     @property

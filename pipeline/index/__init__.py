@@ -9,7 +9,18 @@ retrieval stages need. Consistency rules:
   after ``kill -9`` converges to the same ids and counts as a clean run;
 * the BM25 index carries the corpus version it was built for and is rebuilt when stale;
 * one writer at a time: :meth:`Index.writer_lock` is a file lock; a second writer waits
-  ``index.lock_timeout_s`` and then gets :class:`~pipeline.errors.IndexBusyError`.
+  ``index.lock_timeout_s`` and then gets :class:`~pipeline.errors.IndexBusyError`;
+* BM25 parameters (k1, b, stemmer) are baked into the BM25 index, so an index built with
+  other values than the settings' is rebuilt in memory (and saved when no writer is busy).
+
+Optional second embedding model (``retrieval.second_model``, e.g. ``"e5-small"``): its
+vectors live in a second Chroma collection ``<index.collection>_<model>`` beside the
+first and follow the same rules: every ingest embeds new passages into both, and
+:meth:`Index.reconcile` (run at the start of each ingest) deletes orphans and embeds what
+is missing, so switching the model on for an existing index fills the collection on the
+next ``press ingest`` without re-embedding the first model's vectors. Ingest then costs
+the second model's time on top (e5-small: about 2-3x MiniLM's, see ``pipeline/embeddings.py``);
+with the setting off nothing of it is created, loaded or embedded.
 """
 
 from __future__ import annotations
@@ -24,7 +35,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
 
-from pipeline.embeddings import embedding_name, make_embeddings
+from pipeline.embeddings import embedding_name, make_embeddings, make_second_embeddings
 from pipeline.errors import IndexBusyError, IndexError_
 from pipeline.index.lexical import LexicalIndex
 from pipeline.index.passages import PassageStore, StoredPassage
@@ -59,17 +70,51 @@ def passage_metadata(item: StoredPassage) -> dict[str, Any]:
 class Index:
     """Facade over the passage store, the Chroma collection and the BM25 index."""
 
-    def __init__(self, settings: Settings, embeddings: Embeddings | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embeddings: Embeddings | None = None,
+        *,
+        second_embeddings: Embeddings | None = None,
+    ) -> None:
         self.settings = settings
         self.folder = settings.index_dir
         self.folder.mkdir(parents=True, exist_ok=True)
         self._embeddings = embeddings
-        self._lexical: LexicalIndex | None = None
+        self._second_embeddings = second_embeddings
+        # BM25 indexes by (k1, b, stemmer); normally just the settings' one.
+        self._lexicals: dict[tuple[float, float, str], LexicalIndex] = {}
 
     @cached_property
     def embeddings(self) -> Embeddings:
         """The embedding backend (built from settings unless one was passed in)."""
         return self._embeddings or make_embeddings(self.settings)
+
+    @cached_property
+    def second_embeddings(self) -> Embeddings | None:
+        """The optional second embedding model (``retrieval.second_model``), else ``None``.
+
+        One passed to the constructor is used when the setting is on (tests, benchmarks).
+        """
+        if self.settings.retrieval.second_model is None:
+            return None
+        return self._second_embeddings or make_second_embeddings(self.settings)
+
+    @cached_property
+    def second_vectors(self) -> VectorIndex | None:
+        """The Chroma collection of the second model's vectors, else ``None``."""
+        embeddings = self.second_embeddings
+        choice = self.settings.retrieval.second_model
+        if embeddings is None or choice is None:
+            return None
+        collection = f"{self.settings.index.collection}_{choice}"
+        return VectorIndex(
+            self.settings.index.model_copy(update={"collection": collection}),
+            self.folder / "chroma",
+            model=embedding_name(embeddings),
+            dimension=int(getattr(embeddings, "dimension", 0))
+            or len(embeddings.embed_query("dimension probe")),
+        )
 
     @cached_property
     def store(self) -> PassageStore:
@@ -118,20 +163,51 @@ class Index:
             return np.asarray(embed_array(texts), dtype=np.float32)
         return np.asarray(self.embeddings.embed_documents(texts), dtype=np.float32)
 
+    def embed_second(self, texts: list[str], *, query: bool = False) -> np.ndarray:
+        """Embed with the second model: passages, or questions with ``query=True``.
+
+        Asymmetric models (e5) embed questions differently from passages, hence the flag.
+        """
+        model = self.second_embeddings
+        if model is None:
+            raise IndexError_(
+                "No second embedding model is configured",
+                "Set retrieval.second_model (e.g. PRESS_RETRIEVAL__SECOND_MODEL=e5-small).",
+            )
+        method = getattr(model, "embed_query_array" if query else "embed_array", None)
+        if method is not None:
+            return np.asarray(method(texts), dtype=np.float32)
+        if query:
+            return np.asarray([model.embed_query(t) for t in texts], dtype=np.float32)
+        return np.asarray(model.embed_documents(texts), dtype=np.float32)
+
     def embed_and_upsert(
-        self, items: Iterable[StoredPassage], progress: ProgressFn | None = None
+        self,
+        items: Iterable[StoredPassage],
+        progress: ProgressFn | None = None,
+        *,
+        primary: bool = True,
+        second: bool = True,
     ) -> int:
-        """Embed passages and write them to Chroma in batches; returns how many."""
+        """Embed passages and write them to Chroma in batches; returns how many.
+
+        Each batch goes to the first model's collection and, when a second model is
+        configured, to its collection too (``primary`` / ``second`` pick the sides).
+        """
         batch: list[StoredPassage] = []
         done = 0
         size = self.settings.index.embed_batch_size
+        second_vectors = self.second_vectors if second else None
 
         def flush() -> None:
             nonlocal done
-            vectors = self.embed([index_text(i) for i in batch])
-            self.vectors.upsert(
-                [i.passage.id for i in batch], vectors, [passage_metadata(i) for i in batch]
-            )
+            texts = [index_text(i) for i in batch]
+            ids = [i.passage.id for i in batch]
+            metadatas = [passage_metadata(i) for i in batch]
+            if primary:
+                self.vectors.upsert(ids, self.embed(texts), metadatas)
+            if second_vectors is not None:
+                second_vectors.upsert(ids, self.embed_second(texts), metadatas)
             done += len(batch)
             if progress:
                 progress(len(batch))
@@ -152,29 +228,101 @@ class Index:
         orphans = sorted(indexed - stored)
         missing = sorted(stored - indexed)
         self.vectors.delete(orphans)
-        embedded = self.embed_and_upsert(self.store.get(missing).values(), progress)
+        embedded = self.embed_and_upsert(self.store.get(missing).values(), progress, second=False)
+        self.reconcile_second(stored, progress)
         return len(orphans), embedded
 
-    def lexical(self) -> LexicalIndex:
-        """The BM25 index for the current corpus version (rebuilt in memory if stale)."""
-        version = self.store.corpus_version()
-        if self._lexical is None or self._lexical.corpus_version != version:
-            loaded = LexicalIndex.load(self.folder / "bm25")
-            if loaded is None or loaded.corpus_version != version:
-                loaded = self._build_lexical(version)
-            self._lexical = loaded
-        return self._lexical
+    def reconcile_second(
+        self, stored: set[str] | None = None, progress: ProgressFn | None = None
+    ) -> tuple[int, int]:
+        """Make the second model's collection hold exactly the stored passages.
+
+        Returns (deleted, embedded); (0, 0) when no second model is configured. Called by
+        :meth:`reconcile` and after BM25 refreshes, so vectors of passages an ingest
+        removed do not linger there either.
+        """
+        second_vectors = self.second_vectors
+        if second_vectors is None:
+            return 0, 0
+        stored = self.store.passage_ids() if stored is None else stored
+        indexed = second_vectors.ids()
+        orphans = sorted(indexed - stored)
+        missing = sorted(stored - indexed)
+        second_vectors.delete(orphans)
+        embedded = self.embed_and_upsert(self.store.get(missing).values(), progress, primary=False)
+        return len(orphans), embedded
+
+    def lexical(
+        self, *, k1: float | None = None, b: float | None = None, stemmer: str | None = None
+    ) -> LexicalIndex:
+        """The BM25 index for the current corpus version and BM25 parameters.
+
+        The parameters default to ``retrieval.bm25_k1`` / ``bm25_b`` / ``stemmer``; a
+        retriever with its own settings passes its values. BM25 bakes k1 and b into its
+        score matrix, so an index built with other values is rebuilt in memory (a few
+        seconds for 20k passages) and, when the values are the settings' own and no
+        writer holds the lock, saved so the next process loads it instead.
+
+        Staleness is judged by the corpus version that the last ingest recorded (one row
+        of the store's meta table) rather than by re-hashing every passage id: on 20k
+        passages the hash took 40-170 ms, longer than the whole rest of a query. Every
+        ingest that changes the corpus records the new version when it finishes (it saves
+        the matching BM25 index at the same moment), so a reader uses the BM25 index of the
+        last completed ingest, exactly like the vectors it sees; the full hash is the
+        fallback for a store that has no recorded version.
+        """
+        r = self.settings.retrieval
+        wanted = (
+            r.bm25_k1 if k1 is None else k1,
+            r.bm25_b if b is None else b,
+            r.stemmer if stemmer is None else stemmer,
+        )
+        version = self.store.get_meta("corpus_version") or self.store.corpus_version()
+        current = self._lexicals.get(wanted)
+        if current is not None and current.corpus_version == version:
+            return current
+        loaded = LexicalIndex.load(self.folder / "bm25")
+        if loaded is None or loaded.corpus_version != version:
+            loaded = self._build_lexical(version, *wanted)
+        elif not loaded.matches(k1=wanted[0], b=wanted[1], stemmer=wanted[2]):
+            loaded = self._build_lexical(version, *wanted)
+            if wanted == (r.bm25_k1, r.bm25_b, r.stemmer):
+                self._save_lexical_if_idle(loaded)
+        self._lexicals = {
+            key: value for key, value in self._lexicals.items() if value.corpus_version == version
+        }
+        self._lexicals[wanted] = loaded
+        return loaded
+
+    def _save_lexical_if_idle(self, lexical: LexicalIndex) -> None:
+        lock = FileLock(str(self.folder / "writer.lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return  # a writer is busy; it saves a fresh index when it finishes
+        try:
+            if self.store.get_meta("corpus_version") == lexical.corpus_version:
+                lexical.save(self.folder / "bm25")
+        finally:
+            lock.release()
 
     def refresh_lexical(self) -> LexicalIndex:
         """Rebuild the BM25 index from the store and save it (call under the writer lock)."""
         version = self.store.corpus_version()
         lexical = self._build_lexical(version)
         lexical.save(self.folder / "bm25")
-        self._lexical = lexical
+        self._lexicals = {(lexical.k1, lexical.b, lexical.stemmer): lexical}
         self.store.set_meta("corpus_version", version)
+        self.reconcile_second()
         return lexical
 
-    def _build_lexical(self, version: str) -> LexicalIndex:
+    def _build_lexical(
+        self,
+        version: str,
+        k1: float | None = None,
+        b: float | None = None,
+        stemmer: str | None = None,
+    ) -> LexicalIndex:
         ids: list[str] = []
         texts: list[str] = []
         fields: dict[str, list[Any]] = {"year": [], "evidence_rank": [], "source_kind": []}
@@ -186,7 +334,13 @@ class Index:
                 fields[name].append(meta[name])
         r = self.settings.retrieval
         return LexicalIndex.build(
-            ids, texts, fields, corpus_version=version, k1=r.bm25_k1, b=r.bm25_b, stemmer=r.stemmer
+            ids,
+            texts,
+            fields,
+            corpus_version=version,
+            k1=r.bm25_k1 if k1 is None else k1,
+            b=r.bm25_b if b is None else b,
+            stemmer=r.stemmer if stemmer is None else stemmer,
         )
 
     def rebuild(self, progress: ProgressFn | None = None) -> int:
@@ -202,6 +356,8 @@ class Index:
                 self.__dict__.pop("vectors", None)
                 vectors = self.vectors
             vectors.reset()
+            if self.second_vectors is not None:
+                self.second_vectors.reset()
             count = self.embed_and_upsert(self.store.iter_all(), progress)
             self.refresh_lexical()
         return count

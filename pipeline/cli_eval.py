@@ -1,0 +1,373 @@
+"""``press eval``: the evaluation harness's command line (a typer sub-app).
+
+Thin shells over :mod:`pipeline.evaluate`, in the style of :mod:`pipeline.cli`: build
+settings, open the index (the configured one, or a reusable evaluation index built from
+``--corpus``), run the evaluation with a progress bar (rich, on stderr, only when stderr
+is a terminal), print a summary table (or the JSON report with ``--json``), write the
+JSON and HTML reports with ``--out``, and with ``--compare OLD.json`` print the deltas and
+exit 3 on a regression beyond the tolerances. Exit codes: 1 = the job failed, 2 = bad
+input or configuration, 3 = regression. This module does not import :mod:`pipeline.cli`
+(which imports it), so either can be imported first.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.errors import PressError, RetrievalError
+from pipeline.evaluate.compare import Delta, Tolerances, compare_reports, regressions
+from pipeline.settings import Settings, load_settings
+
+eval_app = typer.Typer(
+    help="Evaluate retrieval and drafted articles against question sets (evals/sets/*.jsonl).",
+    no_args_is_help=True,
+)
+convert_app = typer.Typer(help="Convert published QA datasets to a corpus + question set.")
+eval_app.add_typer(convert_app, name="convert")
+
+console = Console()
+err_console = Console(stderr=True)
+REGRESSION_EXIT = 3
+
+SetOpt = Annotated[Path, typer.Option("--set", help="Question set (JSONL).", show_default=False)]
+CorpusOpt = Annotated[
+    Path | None,
+    typer.Option(help="Corpus JSONL to ingest into a reusable evaluation index (default: "
+                 "the configured index)."),
+]  # fmt: skip
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", help="Write the JSON report here (and HTML beside it).")
+]
+HtmlOpt = Annotated[
+    Path | None, typer.Option("--html", help="HTML report path (default: OUT.html).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the JSON report to stdout.")]
+CompareOpt = Annotated[
+    Path | None,
+    typer.Option("--compare", help="Old JSON report: print deltas, exit 3 on a regression."),
+]
+TolRetrieval = Annotated[
+    float, typer.Option(help="Allowed drop of recall@k/hit/MRR/nDCG/evidence recall.")
+]
+TolValidity = Annotated[float, typer.Option(help="Allowed drop of citation validity.")]
+TolSupport = Annotated[float, typer.Option(help="Allowed drop of citation support.")]
+TolStructure = Annotated[float, typer.Option(help="Allowed drop of structure compliance.")]
+TolAbstention = Annotated[
+    float, typer.Option(help="Allowed drop of correct abstentions (and rise of false ones).")
+]
+TolVerdict = Annotated[float, typer.Option(help="Allowed drop of verdict agreement.")]
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Turn project errors into a red message with its hint and the error's exit code."""
+    try:
+        yield
+    except PressError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        if exc.hint:
+            err_console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+        raise typer.Exit(exc.exit_code) from exc
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet or not sys.stderr.isatty(),
+        transient=True,
+    )
+
+
+def _open(settings: Settings, corpus: Path | None, progress: Progress) -> tuple[Any, str | None]:
+    """The index to evaluate on, and the corpus path recorded in the report."""
+    if corpus is None:
+        from pipeline.index import Index
+
+        index = Index(settings)
+        if index.store.counts()["passages"] == 0:
+            raise RetrievalError(
+                f"The index at {settings.index_dir} is empty",
+                "Ingest a corpus first (`press ingest corpus/demo`) or pass --corpus FILE.",
+            )
+        return index, None
+    from pipeline.evaluate.retrieval import open_corpus_index
+
+    task = progress.add_task(f"indexing {corpus.name}", total=None)
+
+    def on_event(event: str, n: int) -> None:
+        if event == "embedded":
+            progress.advance(task, n)
+
+    built = open_corpus_index(corpus, settings, on_event=on_event)
+    progress.remove_task(task)
+    err_console.print(
+        f"{'reused' if built.reused else 'built'} evaluation index {built.settings.home}",
+        highlight=False,
+    )
+    for message in built.messages[:10]:
+        err_console.print(f"[yellow]{corpus}:[/] {message}", highlight=False)
+    return built.index, str(corpus)
+
+
+def _tolerances(**values: float) -> Tolerances:
+    with handled():
+        try:
+            return Tolerances(**values)
+        except ValueError as exc:
+            from pipeline.errors import ConfigError
+
+            raise ConfigError(f"invalid tolerance: {exc}", "Tolerances are >= 0.") from exc
+
+
+def _print_deltas(deltas: list[Delta], to_stderr: bool) -> None:
+    table = Table(title="Compared with the old report")
+    for column in ("metric", "old", "new", "delta", "tolerance", ""):
+        table.add_column(column, justify="left" if column in ("metric", "") else "right")
+
+    def fmt(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.4f}"
+
+    for d in deltas:
+        status = "[red]REGRESSION[/]" if d.regression else ""
+        delta = "n/a" if d.delta is None else f"{d.delta:+.4f}"
+        tolerance = "—" if d.tolerance is None else f"{d.tolerance:g}"
+        table.add_row(d.metric, fmt(d.old), fmt(d.new), delta, tolerance, status)
+    (err_console if to_stderr else console).print(table)
+
+
+def _finish(
+    report: Any,
+    *,
+    out: Path | None,
+    html: Path | None,
+    as_json: bool,
+    compare: Path | None,
+    tolerances: Tolerances,
+    summary: Callable[[dict[str, Any]], Table],
+) -> None:
+    from pipeline.evaluate.report import load_report, render_html, write_reports
+
+    data = report.model_dump(mode="json")
+    with handled():
+        old = load_report(compare) if compare else None
+        if out is not None:
+            json_path, html_path = write_reports(report, out, html)
+            err_console.print(f"wrote {json_path} and {html_path}", highlight=False)
+        elif html is not None:
+            html.parent.mkdir(parents=True, exist_ok=True)
+            html.write_text(render_html(data), encoding="utf-8")
+            err_console.print(f"wrote {html}", highlight=False)
+        if as_json:
+            typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        else:
+            console.print(summary(data))
+        if old is not None:
+            deltas = compare_reports(old, data, tolerances)
+            _print_deltas(deltas, to_stderr=as_json)
+            bad = regressions(deltas)
+            if bad:
+                err_console.print(
+                    f"[bold red]regression:[/] {', '.join(d.metric for d in bad)}", highlight=False
+                )
+                raise typer.Exit(REGRESSION_EXIT)
+
+
+def _retrieval_table(data: dict[str, Any]) -> Table:
+    table = Table(
+        title=f"Retrieval at k={data['k']} · {data['n_questions']} questions · {data['seconds']} s"
+    )
+    keys = ("recall@k", "hit@1", "hit@k", "mrr@10", "ndcg@10", "latency_ms_p50", "latency_ms_p95")
+    table.add_column("method")
+    for key in keys:
+        table.add_column(key, justify="right")
+    for name, m in data["methods"].items():
+        table.add_row(name, *(f"{m[key]:.3f}" if "@" in key else f"{m[key]:.1f}" for key in keys))
+    return table
+
+
+def _articles_table(data: dict[str, Any]) -> Table:
+    m = data["metrics"]
+    title = f"Articles · {data['n_questions']} questions · {data['drafter']}"
+    table = Table(title=f"{title} · {data['seconds']} s")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("scored on", justify="right")
+    rows = [
+        ("citation validity", m["citation_validity"], "markers"),
+        ("citation support", m["citation_support"], "bullets"),
+        ("structure compliance", m["structure_compliance"], f"{data['n_questions']} articles"),
+        ("verdict agreement", m["verdict_agreement"], f"{m['n_verdict_scored']} questions"),
+        ("abstention correct", m["abstention_correct"], f"{m['n_unanswerable']} unanswerable"),
+        ("false abstention rate", m["false_abstention_rate"], f"{m['n_answerable']} answerable"),
+        ("evidence recall", m["evidence_recall"], "answerable with gold"),
+    ]
+    for name, value, basis in rows:
+        table.add_row(name, "n/a" if value is None else f"{value:.3f}", basis)
+    for stage, t in data["stages_s"].items():
+        table.add_row(f"seconds: {stage}", f"{t['mean']:.3f}", f"mean (total {t['total']:.1f})")
+    tokens = data["tokens"]
+    table.add_row(
+        "tokens per article", f"{tokens['tokens_per_article']:.0f}", f"{tokens['calls']} calls"
+    )
+    return table
+
+
+@eval_app.command("retrieval")
+def retrieval(
+    set_path: SetOpt,
+    corpus: CorpusOpt = None,
+    k: Annotated[
+        int, typer.Option("--k", "-k", min=1, help="Rank cut-off for recall@k and hit@k.")
+    ] = 10,
+    out: OutOpt = None,
+    html: HtmlOpt = None,
+    as_json: JsonOpt = False,
+    compare: CompareOpt = None,
+    tol_retrieval: TolRetrieval = 0.02,
+) -> None:
+    """Score fused (hybrid), dense-only and lexical-only retrieval against the set's gold ids."""
+    from pipeline.evaluate.retrieval import evaluate_retrieval, scored_questions
+    from pipeline.evaluate.sets import load_set
+
+    tolerances = _tolerances(retrieval=tol_retrieval)
+    with handled():
+        settings = load_settings()
+        questions = load_set(set_path)
+        with _progress(as_json) as progress:
+            index, corpus_name = _open(settings, corpus, progress)
+            task = progress.add_task("questions", total=len(scored_questions(questions)))
+            report = evaluate_retrieval(
+                questions,
+                index,
+                settings,
+                k=k,
+                set_name=str(set_path),
+                corpus=corpus_name,
+                progress=lambda n: progress.advance(task, n),
+            )
+    _finish(report, out=out, html=html, as_json=as_json, compare=compare,
+            tolerances=tolerances, summary=_retrieval_table)  # fmt: skip
+
+
+@eval_app.command("articles")
+def articles(
+    set_path: SetOpt,
+    corpus: CorpusOpt = None,
+    use_llm: Annotated[
+        bool | None,
+        typer.Option(
+            "--llm/--no-llm",
+            help="LLM chain or extractive drafter (default: LLM when an endpoint is configured).",
+        ),
+    ] = None,
+    out: OutOpt = None,
+    html: HtmlOpt = None,
+    as_json: JsonOpt = False,
+    compare: CompareOpt = None,
+    tol_retrieval: TolRetrieval = 0.02,
+    tol_validity: TolValidity = 0.0,
+    tol_support: TolSupport = 0.05,
+    tol_structure: TolStructure = 0.0,
+    tol_abstention: TolAbstention = 0.0,
+    tol_verdict: TolVerdict = 0.05,
+) -> None:
+    """Draft every question and score citations, structure, verdicts, abstention and cost."""
+    from pipeline.evaluate.articles import evaluate_articles
+    from pipeline.evaluate.sets import load_set
+
+    tolerances = _tolerances(
+        retrieval=tol_retrieval,
+        citation_validity=tol_validity,
+        citation_support=tol_support,
+        structure=tol_structure,
+        abstention=tol_abstention,
+        verdict=tol_verdict,
+    )
+    with handled():
+        settings = load_settings()
+        questions = load_set(set_path)
+        llm_wanted = settings.llm_configured if use_llm is None else use_llm
+        with _progress(as_json) as progress:
+            index, corpus_name = _open(settings, corpus, progress)
+            task = progress.add_task("articles", total=len(questions))
+            report = evaluate_articles(
+                questions,
+                index,
+                settings,
+                use_llm=llm_wanted,
+                set_name=str(set_path),
+                corpus=corpus_name,
+                progress=lambda n: progress.advance(task, n),
+            )
+    _finish(report, out=out, html=html, as_json=as_json, compare=compare,
+            tolerances=tolerances, summary=_articles_table)  # fmt: skip
+
+
+@eval_app.command("compare")
+def compare_cmd(
+    old: Annotated[Path, typer.Argument(help="The baseline JSON report.")],
+    new: Annotated[Path, typer.Argument(help="The new JSON report.")],
+    tol_retrieval: TolRetrieval = 0.02,
+    tol_validity: TolValidity = 0.0,
+    tol_support: TolSupport = 0.05,
+    tol_structure: TolStructure = 0.0,
+    tol_abstention: TolAbstention = 0.0,
+    tol_verdict: TolVerdict = 0.05,
+) -> None:
+    """Print per-metric deltas between two reports; exit 3 on a regression."""
+    from pipeline.evaluate.report import load_report
+
+    tolerances = _tolerances(
+        retrieval=tol_retrieval,
+        citation_validity=tol_validity,
+        citation_support=tol_support,
+        structure=tol_structure,
+        abstention=tol_abstention,
+        verdict=tol_verdict,
+    )
+    with handled():
+        deltas = compare_reports(load_report(old), load_report(new), tolerances)
+    _print_deltas(deltas, to_stderr=False)
+    bad = regressions(deltas)
+    if bad:
+        err_console.print(f"[bold red]regression:[/] {', '.join(d.metric for d in bad)}")
+        raise typer.Exit(REGRESSION_EXIT)
+
+
+@convert_app.command("pubmedqa")
+def convert_pubmedqa_cmd(
+    path: Annotated[Path, typer.Argument(help="PubMedQA JSON (e.g. pqal_dev.json).")],
+    out_dir: Annotated[
+        Path, typer.Option("--out-dir", help="Folder for <stem>.corpus.jsonl and <stem>.set.jsonl.")
+    ] = Path("outputs/evals/pubmedqa"),
+    with_title: Annotated[
+        bool,
+        typer.Option(
+            "--title/--no-title",
+            help="Keep each article's title (= the question) in the corpus; --no-title "
+            "writes <stem>.notitle.corpus.jsonl with empty titles (a harder retrieval test).",
+        ),
+    ] = True,
+) -> None:
+    """Write a corpus (one record per PMID) and a question set (verdict = final_decision)."""
+    from pipeline.evaluate.convert import convert_pubmedqa
+
+    with handled():
+        result = convert_pubmedqa(path, out_dir, with_title=with_title)
+    console.print(f"{result.items} items", highlight=False)
+    typer.echo(str(result.corpus))
+    typer.echo(str(result.set))

@@ -1,0 +1,328 @@
+"""Retrieval evaluation: fused, dense-only and lexical-only rankings scored against gold ids.
+
+Design
+------
+* **One run, three methods.** Every question is searched with the configured
+  :class:`~pipeline.retrieve.HybridRetriever` in mode ``hybrid`` (reported as ``fused``),
+  ``dense`` and ``lexical``, in that order, on the same index, so the three columns of a
+  report are always comparable.
+* **Citation-level rankings.** A search returns passages; each is mapped to its citation
+  and the first occurrence is kept (:func:`~pipeline.evaluate.metrics.first_occurrences`).
+  To have enough distinct citations after collapsing, ``4 × max(k, 10)`` passages are
+  fetched per query; the top ``max(k, 10)`` citations are kept, so ``recall@k``/``hit@k``
+  use ``k`` and ``mrr@10``/``ndcg@10`` always look at ten.
+* **Latency** is the wall clock of one ``search`` call (query embedding included), after
+  one untimed warm-up query per method so model loading is not counted; p50/p95 are over
+  questions.
+* **Questions without gold ids** (unanswerable ones) have no ranking score: they are
+  counted in ``n_unscored`` and left out of every mean.
+* **Evaluation corpora** (``--corpus``) are ingested into their own index under
+  ``<home>/eval-indexes/<corpus sha256>-<hash of the embeddings and chunking settings>/``
+  and reused while the corpus bytes and those settings are unchanged; a ``ready.json``
+  marker naming the build is written only after a complete ingest, so an interrupted build
+  is redone from scratch. A reused index is reconciled first
+  (:meth:`~pipeline.index.Index.reconcile`, cheap when nothing is missing), which also
+  fills in vectors that an index option switched on since then needs. BM25 parameters are
+  not part of the key because the index rebuilds its BM25 index when they differ.
+  Evaluation indexes are always local
+  (``chroma_mode = persistent``) so they never touch a shared Chroma server's collection.
+
+The report model's ``model_dump()`` is the JSON format other tools script against::
+
+    {"k": int, "n_questions": int,
+     "methods": {"fused": M, "dense": M, "lexical": M}, ...extra keys}
+
+with ``M = {"recall@k", "hit@1", "hit@k", "mrr@10", "ndcg@10", "latency_ms_p50",
+"latency_ms_p95"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.evaluate import metrics
+from pipeline.evaluate.sets import EvalQuestion, EvalSetError, corpus_digest
+from pipeline.index import Index
+from pipeline.ingest.run import EventFn, ingest
+from pipeline.models import short_hash
+from pipeline.retrieve import HybridRetriever, Mode
+from pipeline.settings import Settings, settings_hash
+
+__all__ = [
+    "METHODS",
+    "CorpusIndex",
+    "MethodMetrics",
+    "MethodRanking",
+    "QuestionRetrieval",
+    "RetrievalMethods",
+    "RetrievalReport",
+    "eval_index_dir",
+    "evaluate_retrieval",
+    "open_corpus_index",
+]
+
+METHODS: tuple[tuple[str, Mode], ...] = (
+    ("fused", "hybrid"),
+    ("dense", "dense"),
+    ("lexical", "lexical"),
+)
+"""Report name and retriever mode of each scored method, in the order they run."""
+
+FETCH_FACTOR = 4
+"""Passages fetched per citation slot, so enough distinct citations survive collapsing."""
+
+ProgressFn = Callable[[int], None]
+
+
+class _Aliased(BaseModel):
+    """Fields named ``recall_at_k`` in Python are ``recall@k`` in JSON (dump and load)."""
+
+    model_config = ConfigDict(
+        extra="forbid", serialize_by_alias=True, validate_by_name=True, validate_by_alias=True
+    )
+
+
+class MethodMetrics(_Aliased):
+    """The means of one method over the scored questions, plus latency percentiles."""
+
+    recall_at_k: float = Field(alias="recall@k")
+    hit_at_1: float = Field(alias="hit@1")
+    hit_at_k: float = Field(alias="hit@k")
+    mrr_at_10: float = Field(alias="mrr@10")
+    ndcg_at_10: float = Field(alias="ndcg@10")
+    latency_ms_p50: float
+    latency_ms_p95: float
+
+
+class RetrievalMethods(BaseModel):
+    """The three scored methods."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fused: MethodMetrics
+    dense: MethodMetrics
+    lexical: MethodMetrics
+
+
+class MethodRanking(_Aliased):
+    """One question's citation ranking under one method, with its scores."""
+
+    ranked: list[str] = Field(description="Citation ids, best first (max(k, 10) of them).")
+    latency_ms: float
+    recall_at_k: float = Field(alias="recall@k")
+    hit_at_1: float = Field(alias="hit@1")
+    hit_at_k: float = Field(alias="hit@k")
+    mrr_at_10: float = Field(alias="mrr@10")
+    ndcg_at_10: float = Field(alias="ndcg@10")
+
+
+class QuestionRetrieval(BaseModel):
+    """The per-question drill-down of a retrieval report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    question: str
+    relevant: list[str]
+    methods: dict[str, MethodRanking]
+
+
+class RetrievalReport(BaseModel):
+    """A retrieval evaluation; ``model_dump()`` is the documented JSON report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: int
+    n_questions: int = Field(description="Questions scored (those with gold ids).")
+    methods: RetrievalMethods
+    kind: str = "retrieval"
+    set: str = ""
+    corpus: str | None = None
+    corpus_version: str = ""
+    settings_hash: str = ""
+    n_unscored: int = Field(0, description="Questions without gold ids, left out of the means.")
+    seconds: float = 0.0
+    per_question: list[QuestionRetrieval] = Field(default_factory=list)
+
+
+@dataclass
+class CorpusIndex:
+    """An evaluation index built from (or reused for) one corpus file."""
+
+    index: Index
+    settings: Settings
+    reused: bool
+    messages: list[str] = field(default_factory=list)
+
+
+def eval_index_dir(settings: Settings, corpus: Path) -> Path:
+    """The folder of ``corpus``'s evaluation indexes (see the module docstring)."""
+    shaping = {
+        "embeddings": settings.embeddings.model_dump(mode="json"),
+        "chunking": settings.chunking.model_dump(mode="json"),
+    }
+    digest = short_hash(json.dumps(shaping, sort_keys=True), length=8)
+    return settings.home / "eval-indexes" / f"{corpus_digest(corpus)[:16]}-{digest}"
+
+
+def _settings_at(settings: Settings, home: Path) -> Settings:
+    index_settings = settings.index.model_copy(update={"chroma_mode": "persistent"})
+    return settings.model_copy(update={"home": home, "index": index_settings})
+
+
+def _ready(folder: Path, digest: str) -> Path | None:
+    """The complete build recorded in ``folder/ready.json`` for this corpus, if any."""
+    try:
+        ready = json.loads((folder / "ready.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    build = folder / str(ready.get("build", ""))
+    if ready.get("sha256") != digest or not ready.get("build") or not build.is_dir():
+        return None
+    return build
+
+
+def open_corpus_index(
+    corpus: Path, settings: Settings, *, on_event: EventFn | None = None
+) -> CorpusIndex:
+    """Open the evaluation index of ``corpus``, ingesting it first unless a complete one exists.
+
+    Each build goes into a new ``build-<id>`` subfolder that ``ready.json`` names once it
+    is complete; an unfinished build's folder is removed, never reopened, because an
+    embedded Chroma client caches its folder for the life of the process.
+    """
+    folder = eval_index_dir(settings, corpus)
+    digest = corpus_digest(corpus)
+    progress = (lambda n: on_event("embedded", n)) if on_event else None
+    build = _ready(folder, digest)
+    if build is not None:
+        eval_settings = _settings_at(settings, build)
+        index = Index(eval_settings)
+        with index.writer_lock():
+            index.reconcile(progress)
+        return CorpusIndex(index, eval_settings, reused=True)
+    for stale in folder.glob("build-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    build = folder / f"build-{uuid.uuid4().hex[:12]}"
+    eval_settings = _settings_at(settings, build)
+    index = Index(eval_settings)
+    report = ingest([corpus], index, on_event=on_event)
+    messages = [m for outcome in report.files for m in outcome.messages]
+    if report.failed or not report.total("citations"):
+        index.close()
+        raise EvalSetError(
+            f"the corpus {corpus} could not be ingested: {'; '.join(messages) or 'no citations'}",
+            "Pass a canonical citation JSONL file (one record per line) with --corpus.",
+        )
+    marker = {
+        "sha256": digest,
+        "build": build.name,
+        "corpus": str(corpus.resolve()),
+        "corpus_version": report.corpus_version,
+        "citations": report.total("citations"),
+        "passages": report.total("added"),
+    }
+    partial = folder / ".ready.json.partial"
+    partial.write_text(json.dumps(marker, indent=2), encoding="utf-8")
+    partial.replace(folder / "ready.json")
+    return CorpusIndex(index, eval_settings, reused=False, messages=messages)
+
+
+def scored_questions(questions: Sequence[EvalQuestion]) -> list[EvalQuestion]:
+    """The questions that have gold ids (the ones retrieval metrics are defined for)."""
+    return [q for q in questions if q.relevant]
+
+
+def _scores(ranked: list[str], relevant: list[str], k: int) -> dict[str, float]:
+    return {
+        "recall@k": metrics.recall_at_k(ranked, relevant, k),
+        "hit@1": metrics.hit_at_k(ranked, relevant, 1),
+        "hit@k": metrics.hit_at_k(ranked, relevant, k),
+        "mrr@10": metrics.mrr_at_k(ranked, relevant, 10),
+        "ndcg@10": metrics.ndcg_at_k(ranked, relevant, 10),
+    }
+
+
+def _aggregate(rankings: list[MethodRanking]) -> MethodMetrics:
+    dumped = [r.model_dump() for r in rankings]
+    means: dict[str, Any] = {
+        key: metrics.mean(d[key] for d in dumped)
+        for key in ("recall@k", "hit@1", "hit@k", "mrr@10", "ndcg@10")
+    }
+    latencies = [r.latency_ms for r in rankings]
+    means["latency_ms_p50"] = round(metrics.percentile(latencies, 50) or 0.0, 3)
+    means["latency_ms_p95"] = round(metrics.percentile(latencies, 95) or 0.0, 3)
+    return MethodMetrics.model_validate(means)
+
+
+def evaluate_retrieval(
+    questions: Sequence[EvalQuestion],
+    index: Index,
+    settings: Settings,
+    *,
+    k: int = 10,
+    set_name: str = "",
+    corpus: str | None = None,
+    progress: ProgressFn | None = None,
+) -> RetrievalReport:
+    """Score the fused, dense and lexical rankings of every question with gold ids."""
+    if k < 1:
+        raise EvalSetError(f"k must be at least 1, not {k}", "Pass --k 10 or another positive k.")
+    started = time.perf_counter()
+    scored = scored_questions(questions)
+    if not scored:
+        raise EvalSetError(
+            "no question in the set has relevant ids, so retrieval cannot be scored",
+            'Give questions a non-empty "relevant" list of citation ids.',
+        )
+    retriever = HybridRetriever(index=index, settings=settings.retrieval)
+    depth = max(k, 10)
+    fetch = depth * FETCH_FACTOR
+    for _, mode in METHODS:  # warm-up: load models and indexes outside the timed calls
+        retriever.search(scored[0].question, k=fetch, mode=mode)
+    per_question: list[QuestionRetrieval] = []
+    for question in scored:
+        rankings: dict[str, MethodRanking] = {}
+        for name, mode in METHODS:
+            start = time.perf_counter()
+            hits = retriever.search(question.question, k=fetch, mode=mode)
+            latency = (time.perf_counter() - start) * 1000
+            ranked = metrics.first_occurrences(h.citation.id for h in hits)[:depth]
+            rankings[name] = MethodRanking.model_validate(
+                {"ranked": ranked, "latency_ms": round(latency, 3)}
+                | _scores(ranked, question.relevant, k)
+            )
+        per_question.append(
+            QuestionRetrieval(
+                id=question.id,
+                question=question.question,
+                relevant=list(question.relevant),
+                methods=rankings,
+            )
+        )
+        if progress:
+            progress(1)
+    methods = RetrievalMethods(
+        **{name: _aggregate([q.methods[name] for q in per_question]) for name, _ in METHODS}
+    )
+    return RetrievalReport(
+        k=k,
+        n_questions=len(scored),
+        methods=methods,
+        set=set_name,
+        corpus=corpus,
+        corpus_version=index.store.corpus_version(),
+        settings_hash=settings_hash(settings),
+        n_unscored=len(questions) - len(scored),
+        seconds=round(time.perf_counter() - started, 3),
+        per_question=per_question,
+    )

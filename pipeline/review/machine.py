@@ -1,0 +1,264 @@
+"""The review state machine as pure functions: statuses, roles, the transition table,
+the guards, :func:`apply` and :func:`replay`.
+
+Nothing here touches the database, so the guards and the transition function are the same
+for the CLI, any UI, the stored workflow (:mod:`pipeline.review.workflow`) and the replay of
+the audit log. See :mod:`pipeline.review` for the diagram and the rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pipeline.errors import InvalidTransition, PermissionDenied, ReviewError, StoreError
+from pipeline.store.records import ArticleState, LogEntry, User
+
+
+class ReviewStatus(StrEnum):
+    """The workflow status of an article's current revision (the names render.py knows)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+    RETRACTED = "retracted"
+
+
+class Role(StrEnum):
+    """What a user may do; admin may do everything but approve their own revision."""
+
+    AUTHOR = "author"
+    REVIEWER = "reviewer"
+    PUBLISHER = "publisher"
+    ADMIN = "admin"
+
+
+class Action(StrEnum):
+    """A registered, namespaced audit action: one per transition."""
+
+    DRAFT = "review.draft"
+    SUBMIT = "review.submit"
+    START_REVIEW = "review.start_review"
+    APPROVE = "review.approve"
+    REQUEST_CHANGES = "review.request_changes"
+    WITHDRAW = "review.withdraw"
+    PUBLISH = "review.publish"
+    RETRACT = "review.retract"
+
+    @property
+    def verb(self) -> str:
+        """The action's short name: ``approve``, ``request_changes`` …"""
+        return self.value.removeprefix("review.")
+
+    @property
+    def label(self) -> str:
+        """The action in words, for messages: ``approve``, ``request changes`` …"""
+        return self.verb.replace("_", " ")
+
+    @property
+    def command(self) -> str:
+        """The ``press`` command that performs it."""
+        return _COMMANDS[self]
+
+
+_COMMANDS = {
+    Action.DRAFT: "edit",
+    Action.SUBMIT: "submit",
+    Action.START_REVIEW: "review",
+    Action.APPROVE: "approve",
+    Action.REQUEST_CHANGES: "request-changes",
+    Action.WITHDRAW: "withdraw",
+    Action.PUBLISH: "publish",
+    Action.RETRACT: "retract",
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Which statuses an action starts from, where it leads and which roles may take it."""
+
+    sources: frozenset[ReviewStatus] | None
+    target: ReviewStatus | None
+    roles: frozenset[Role]
+    who: str
+
+
+def _rule(
+    sources: Iterable[ReviewStatus] | None,
+    target: ReviewStatus | None,
+    roles: Iterable[Role],
+    who: str,
+) -> Rule:
+    return Rule(
+        None if sources is None else frozenset(sources),
+        target,
+        frozenset({*roles, Role.ADMIN}),
+        who,
+    )
+
+
+S = ReviewStatus
+RULES: dict[Action, Rule] = {
+    Action.DRAFT: _rule(None, S.DRAFT, [Role.AUTHOR], "an author"),
+    Action.SUBMIT: _rule([S.DRAFT, S.CHANGES_REQUESTED], S.SUBMITTED, [Role.AUTHOR], "an author"),
+    Action.START_REVIEW: _rule([S.SUBMITTED], S.UNDER_REVIEW, [Role.REVIEWER], "a reviewer"),
+    Action.APPROVE: _rule(
+        [S.UNDER_REVIEW], S.APPROVED, [Role.REVIEWER], "a reviewer who did not write it"
+    ),
+    Action.REQUEST_CHANGES: _rule(
+        [S.SUBMITTED, S.UNDER_REVIEW], S.CHANGES_REQUESTED, [Role.REVIEWER], "a reviewer"
+    ),
+    Action.WITHDRAW: _rule(
+        [S.DRAFT, S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED, S.APPROVED],
+        S.WITHDRAWN,
+        [Role.PUBLISHER],
+        "the revision's author or a publisher",
+    ),
+    Action.PUBLISH: _rule([S.APPROVED], S.PUBLISHED, [Role.PUBLISHER], "a publisher"),
+    Action.RETRACT: _rule(None, None, [Role.PUBLISHER], "a publisher"),
+}
+"""The transition table; :func:`check` adds the rules a table cannot express."""
+
+QUEUE_ACTIONS = frozenset(
+    {Action.SUBMIT, Action.START_REVIEW, Action.APPROVE, Action.REQUEST_CHANGES, Action.PUBLISH}
+)
+"""Actions that move an article forward: an article waits for whoever may take one."""
+
+NEEDS_COMMENT = frozenset({Action.REQUEST_CHANGES, Action.RETRACT})
+"""Actions refused without a comment (what to change; why it is retracted)."""
+
+
+def status_refusal(action: Action, state: ArticleState | None) -> str | None:
+    """Why ``action`` cannot happen in ``state`` whoever asks, or ``None`` if it can."""
+    if action is Action.DRAFT:
+        return None
+    if state is None:
+        return "the article has no revision yet"
+    if action is Action.RETRACT:
+        return None if state.published_revision_id is not None else "nothing is published"
+    sources = RULES[action].sources
+    if sources is not None and state.status not in sources:
+        return f"its status is {state.status}"
+    if action is Action.PUBLISH and state.approved_hash != state.revision_hash:
+        return "the approval does not match the current revision's content"
+    return None
+
+
+def role_refusal(action: Action, user: User, revision_author: str | None) -> str | None:
+    """Why ``user`` may not take ``action``, or ``None`` if they may (status aside)."""
+    rule = RULES[action]
+    roles = {Role(r) for r in user.roles if r in Role.__members__.values()}
+    if action is Action.APPROVE and user.name == revision_author:
+        return f"{user.name} wrote this revision and cannot approve it"
+    if action is Action.WITHDRAW and Role.AUTHOR in roles and user.name == revision_author:
+        return None
+    if not roles & rule.roles:
+        held = ", ".join(sorted(user.roles)) or "no role"
+        return f"only {rule.who} may {action.label} (they have: {held})"
+    return None
+
+
+def check(
+    action: Action, state: ArticleState | None, user: User, revision_author: str | None
+) -> ReviewError | None:
+    """The refusal ``action`` would meet, or ``None`` if it is allowed.
+
+    The error's message is the bare reason ("its status is draft"); the workflow adds who
+    acted on what and a hint with the next steps.
+    """
+    reason = status_refusal(action, state)
+    if reason is not None:
+        return InvalidTransition(reason)
+    reason = role_refusal(action, user, revision_author)
+    if reason is not None:
+        return PermissionDenied(reason)
+    return None
+
+
+def allowed_actions(
+    user: User, state: ArticleState | None, revision_author: str | None
+) -> list[Action]:
+    """Every action ``user`` may take now, in workflow order (the UI offers only these)."""
+    return [a for a in Action if check(a, state, user, revision_author) is None]
+
+
+def apply(
+    state: ArticleState | None, action: Action, revision_id: int, content_hash: str
+) -> ArticleState:
+    """The state after ``action`` on revision ``revision_id`` (pure; guards are separate)."""
+    if action is Action.DRAFT:
+        published = (
+            (None, None) if state is None else (state.published_revision_id, state.published_hash)
+        )
+        return ArticleState(S.DRAFT, revision_id, content_hash, None, *published)
+    if state is None:
+        raise ValueError(f"{action} needs an existing article")
+    if action is Action.APPROVE:
+        return replace(state, status=S.APPROVED, approved_hash=content_hash)
+    if action is Action.PUBLISH:
+        return replace(
+            state,
+            status=S.PUBLISHED,
+            published_revision_id=revision_id,
+            published_hash=content_hash,
+        )
+    if action is Action.RETRACT:
+        live_is_current = state.revision_id == state.published_revision_id
+        return replace(
+            state,
+            status=S.RETRACTED if live_is_current else state.status,
+            published_revision_id=None,
+            published_hash=None,
+        )
+    target = RULES[action].target
+    assert target is not None
+    return replace(state, status=target)
+
+
+def replay(log: Iterable[LogEntry]) -> ArticleState | None:
+    """Fold one article's log (oldest first) through :func:`apply`; ``None`` for no rows.
+
+    Raises :class:`StoreError` when a row names an unregistered action or a transition the
+    state machine does not allow at that point (roles are not re-checked: they may have
+    changed since).
+    """
+    state: ArticleState | None = None
+    for entry in log:
+        if entry.action not in Action.__members__.values():
+            raise StoreError(f"Log row {entry.id} has an unregistered action {entry.action!r}")
+        action = Action(entry.action)
+        reason = status_refusal(action, state)
+        expected = _acted_on(action, state)
+        if reason is None and expected is not None and entry.revision_id != expected:
+            reason = f"it names revision id {entry.revision_id}, expected {expected}"
+        if reason is not None:
+            raise StoreError(
+                f"Log row {entry.id} ({entry.action}) does not follow from the rows before it: "
+                f"{reason}",
+                "The review log is inconsistent; restore the store from a backup.",
+            )
+        state = apply(state, action, entry.revision_id, entry.content_hash)
+    return state
+
+
+def _acted_on(action: Action, state: ArticleState | None) -> int | None:
+    """The revision id a log row for ``action`` must name (``None``: a new one)."""
+    if state is None or action is Action.DRAFT:
+        return None
+    return state.published_revision_id if action is Action.RETRACT else state.revision_id
+
+
+def utc_now() -> str:
+    """The current time as an ISO-8601 UTC timestamp (microseconds, so log order is visible)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
+"""Allowed user names: letters, digits and ``. _ @ -``, up to 100 characters."""

@@ -1,0 +1,357 @@
+"""The stored workflow: one guarded method per transition on top of the article store.
+
+Each method reads the article, checks the guard (:func:`pipeline.review.machine.check`),
+computes the new state with :func:`pipeline.review.machine.apply` and writes the new revision
+(if any), exactly one review-log row and the new state in one transaction that holds the
+article's optimistic lock (:meth:`pipeline.store.Store.update_article`). A refusal carries
+a hint listing what the acting user may do and who may take each next step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from pipeline.errors import (
+    ConcurrentUpdateError,
+    InvalidTransition,
+    PermissionDenied,
+    ReviewError,
+    StoreError,
+)
+from pipeline.models import Article, EvidenceSet
+from pipeline.review.machine import (
+    NEEDS_COMMENT,
+    QUEUE_ACTIONS,
+    USER_NAME,
+    Action,
+    Role,
+    S,
+    allowed_actions,
+    apply,
+    check,
+    role_refusal,
+    status_refusal,
+    utc_now,
+)
+from pipeline.store import ArticleRecord, LogEntry, RevisionRecord, Store, User
+from pipeline.store.content import content_hash
+
+
+class Workflow:
+    """The guarded transitions, on top of a :class:`~pipeline.store.Store`.
+
+    Every method that changes an article reads it, checks the guard, computes the new state
+    with :func:`apply` and writes the revision (if any), one log row and the state in one
+    transaction under the article's optimistic lock.
+    """
+
+    def __init__(self, store: Store, *, clock: Callable[[], str] = utc_now) -> None:
+        self.store = store
+        self.clock = clock
+
+    # users -------------------------------------------------------------------------------
+
+    def add_user(self, name: str, roles: Iterable[str], *, by: str | None = None) -> User:
+        """Create ``name`` (or grant more roles). Once an admin exists only admins may do this."""
+        wanted = set(roles)
+        unknown = wanted - set(Role.__members__.values())
+        if not USER_NAME.match(name) or unknown or not wanted:
+            raise ReviewError(
+                f"Cannot add user {name!r} with roles {sorted(wanted)}",
+                "Names use letters, digits and . _ @ -; roles are "
+                + ", ".join(r.value for r in Role)
+                + ".",
+            )
+        admins = [u.name for u in self.store.users() if Role.ADMIN in u.roles]
+        actor = self.store.find_user(by) if by is not None else None
+        if admins and (actor is None or Role.ADMIN not in actor.roles):
+            raise PermissionDenied(
+                f"Only an admin may add users or grant roles (admins: {', '.join(admins)})",
+                f"Ask an admin to run `press users add {name} --role … --as ADMIN`.",
+            )
+        return self.store.add_user(
+            name, wanted, granted_by=None if actor is None else actor.id, at=self.clock()
+        )
+
+    def draft_author(self, name: str) -> User:
+        """The user storing a new draft, checked before drafting is paid for.
+
+        An empty store registers its first user as an author (someone has to start).
+        """
+        user = self.store.find_user(name)
+        if user is None and not self.store.users() and USER_NAME.match(name):
+            return self.store.add_user(name, {Role.AUTHOR}, granted_by=None, at=self.clock())
+        user = user or self.store.user(name)
+        reason = role_refusal(Action.DRAFT, user, None)
+        if reason is not None:
+            raise PermissionDenied(
+                f"{name} cannot draft: {reason}",
+                f"Draft --as an author, or ask an admin: `press users add {name} --role author`.",
+            )
+        return user
+
+    # reading -----------------------------------------------------------------------------
+
+    def current_revision(self, slug: str) -> RevisionRecord:
+        """The current revision of article ``slug``."""
+        return self.store.revision(self.store.article(slug).state.revision_id)
+
+    def allowed_actions(self, user_name: str, slug: str) -> list[Action]:
+        """Every action the user may take on the article now (CLI and UI offer only these)."""
+        article = self.store.article(slug)
+        author = self.store.revision(article.state.revision_id).author
+        return allowed_actions(self.store.user(user_name), article.state, author)
+
+    def who_may(self, slug: str) -> dict[Action, list[str]]:
+        """For each action possible now, the users allowed to take it."""
+        article = self.store.article(slug)
+        author = self.store.revision(article.state.revision_id).author
+        users = self.store.users()
+        return {
+            action: names
+            for action in Action
+            if action is not Action.DRAFT and status_refusal(action, article.state) is None
+            if (names := [u.name for u in users if check(action, article.state, u, author) is None])
+        }
+
+    def require(self, user_name: str, slug: str, action: Action) -> None:
+        """Raise the refusal ``action`` would meet now (e.g. before opening an editor)."""
+        article = self.store.article(slug)
+        author = self.store.revision(article.state.revision_id).author
+        self._guard(action, self.store.user(user_name), article, author)
+
+    def queue(self, user_name: str) -> list[tuple[ArticleRecord, list[Action]]]:
+        """The articles waiting for ``user_name``: those they may move forward (see
+        :data:`~pipeline.review.machine.QUEUE_ACTIONS`), with those actions."""
+        user = self.store.user(user_name)
+        waiting = []
+        for article in self.store.articles():
+            author = self.store.revision(article.state.revision_id).author
+            allowed = allowed_actions(user, article.state, author)
+            actions = [a for a in allowed if a in QUEUE_ACTIONS]
+            if actions:
+                waiting.append((article, actions))
+        return waiting
+
+    # transitions -------------------------------------------------------------------------
+
+    def store_draft(
+        self, user_name: str, article: Article, evidence: EvidenceSet
+    ) -> RevisionRecord:
+        """Store a drafting run: a new article, or a new revision of the one with its question.
+
+        Identical content (same hash as the current revision) stores nothing and returns the
+        current revision, so re-running a deterministic draft keeps an existing approval.
+        """
+        existing = self.store.find_article(question=article.question, audience=article.audience)
+        if existing is None:
+            return self._add_revision(user_name, None, article, evidence, "drafted")
+        current = self.store.revision(existing.state.revision_id)
+        if content_hash(article.model_copy(update={"slug": existing.slug})) == current.content_hash:
+            return current
+        return self._add_revision(user_name, existing, article, evidence, "drafted again")
+
+    def revise(
+        self, user_name: str, slug: str, article: Article, evidence: EvidenceSet, *, based_on: int
+    ) -> RevisionRecord:
+        """Store an edit of revision ``r<based_on>`` as a new revision that needs approval.
+
+        Refused when ``based_on`` is no longer the current revision (someone stored another
+        one meanwhile) or when the edit changes nothing readers see.
+        """
+        existing = self.store.article(slug)
+        current = self.store.revision(existing.state.revision_id)
+        if current.number != based_on:
+            raise ConcurrentUpdateError(
+                f"{slug!r} is at {current.label}, not r{based_on}: someone stored a newer revision",
+                f"Edit again from {current.label} (`press diff {slug}` shows what changed).",
+            )
+        if content_hash(article.model_copy(update={"slug": slug})) == current.content_hash:
+            raise InvalidTransition(
+                f"The edit of {slug!r} changes nothing readers see", "Nothing was stored."
+            )
+        return self._add_revision(user_name, existing, article, evidence, f"edited {current.label}")
+
+    def submit(self, user: str, slug: str, *, comment: str | None = None) -> ArticleRecord:
+        """draft / changes_requested → submitted (an author)."""
+        return self._transition(user, slug, Action.SUBMIT, comment)
+
+    def start_review(self, user: str, slug: str, *, comment: str | None = None) -> ArticleRecord:
+        """submitted → under_review (a reviewer)."""
+        return self._transition(user, slug, Action.START_REVIEW, comment)
+
+    def approve(
+        self, user: str, slug: str, *, comment: str | None = None, revision: int | None = None
+    ) -> ArticleRecord:
+        """under_review → approved (a reviewer who did not write it); binds the content hash.
+
+        ``revision`` (a number) refuses unless it is still the current revision, so a
+        reviewer approves exactly the text they read.
+        """
+        return self._transition(user, slug, Action.APPROVE, comment, revision=revision)
+
+    def request_changes(self, user: str, slug: str, *, comment: str) -> ArticleRecord:
+        """submitted / under_review → changes_requested (a reviewer; the comment says what)."""
+        return self._transition(user, slug, Action.REQUEST_CHANGES, comment)
+
+    def withdraw(self, user: str, slug: str, *, comment: str | None = None) -> ArticleRecord:
+        """Any unpublished status → withdrawn (the revision's author or a publisher)."""
+        return self._transition(user, slug, Action.WITHDRAW, comment)
+
+    def publish(self, user: str, slug: str, *, comment: str | None = None) -> ArticleRecord:
+        """approved → published (a publisher), only if the stored text is the approved text."""
+        return self._transition(user, slug, Action.PUBLISH, comment)
+
+    def retract(self, user: str, slug: str, *, reason: str) -> ArticleRecord:
+        """Take the live publication down (a publisher; the reason is recorded)."""
+        return self._transition(user, slug, Action.RETRACT, reason)
+
+    # internals ---------------------------------------------------------------------------
+
+    def _transition(
+        self,
+        user_name: str,
+        slug: str,
+        action: Action,
+        comment: str | None,
+        *,
+        revision: int | None = None,
+    ) -> ArticleRecord:
+        actor = self.store.user(user_name)
+        article = self.store.article(slug)
+        current = self.store.revision(article.state.revision_id)
+        self._guard(action, actor, article, current.author)
+        if action in NEEDS_COMMENT and not (comment or "").strip():
+            what = "the reason" if action is Action.RETRACT else "what to change"
+            flag = "--reason" if action is Action.RETRACT else "--comment"
+            raise ReviewError(
+                f"cannot {action.label} {slug!r} without a comment saying {what}",
+                f"Pass {flag} '…'; it is kept in the review log.",
+            )
+        if revision is not None and revision != current.number:
+            raise InvalidTransition(
+                f"cannot {action.label} r{revision} of {slug!r}: the current revision is "
+                f"{current.label}",
+                f"Read {current.label} first (`press diff {slug}`), then act on it.",
+            )
+        target = current
+        if action is Action.RETRACT:
+            assert article.state.published_revision_id is not None
+            target = self.store.revision(article.state.published_revision_id)
+        approval = self._verified_approval(article, current) if action is Action.PUBLISH else None
+        state = apply(article.state, action, target.id, target.content_hash)
+        with self.store.update_article(article, at=self.clock()) as tx:
+            log_id = tx.append_log(
+                action=action,
+                actor_id=actor.id,
+                revision_id=target.id,
+                content_hash=target.content_hash,
+                comment=comment,
+            )
+            tx.save_state(state)
+            if approval is not None:
+                tx.add_publication(
+                    revision_id=target.id,
+                    content_hash=target.content_hash,
+                    approval_id=approval.id,
+                    publish_id=log_id,
+                )
+            if action is Action.RETRACT:
+                tx.retract_publications(revision_id=target.id, retract_id=log_id)
+        return self.store.article(slug)
+
+    def _add_revision(
+        self,
+        user_name: str,
+        existing: ArticleRecord | None,
+        article: Article,
+        evidence: EvidenceSet,
+        comment: str,
+    ) -> RevisionRecord:
+        actor = self.store.user(user_name)
+        author = None
+        parent: RevisionRecord | None = None
+        if existing is not None:
+            parent = self.store.revision(existing.state.revision_id)
+            author = parent.author
+        self._guard(Action.DRAFT, actor, existing, author)
+        slug = existing.slug if existing is not None else self._free_slug(article.slug)
+        article = article.model_copy(update={"slug": slug, "status": S.DRAFT.value})
+        digest = content_hash(article)
+        at = self.clock()
+        writer = (
+            self.store.create_article(
+                slug=slug, question=article.question, audience=article.audience, at=at
+            )
+            if existing is None
+            else self.store.update_article(existing, at=at)
+        )
+        with writer as tx:
+            revision_id = tx.add_revision(
+                number=1 if parent is None else parent.number + 1,
+                parent_id=None if parent is None else parent.id,
+                content_hash=digest,
+                article=article,
+                evidence=evidence,
+                author_id=actor.id,
+            )
+            tx.append_log(
+                action=Action.DRAFT,
+                actor_id=actor.id,
+                revision_id=revision_id,
+                content_hash=digest,
+                comment=comment,
+            )
+            tx.save_state(
+                apply(
+                    None if existing is None else existing.state, Action.DRAFT, revision_id, digest
+                )
+            )
+        return self.store.revision(revision_id)
+
+    def _free_slug(self, base: str) -> str:
+        slug, n = base, 1
+        while self.store.slug_taken(slug):
+            n += 1
+            slug = f"{base}-{n}"
+        return slug
+
+    def _verified_approval(self, article: ArticleRecord, revision: RevisionRecord) -> LogEntry:
+        """The approval log row behind publishing ``revision``, after re-hashing its text."""
+        if content_hash(revision.article()) != revision.content_hash:
+            raise StoreError(
+                f"Revision {revision.label} of {article.slug!r} does not match its content hash",
+                "The stored text was altered outside the workflow; do not publish it.",
+            )
+        approvals = [
+            e
+            for e in self.store.log(article)
+            if e.action == Action.APPROVE
+            and e.revision_id == revision.id
+            and e.content_hash == revision.content_hash == article.state.approved_hash
+        ]
+        if not approvals:
+            raise InvalidTransition(f"cannot publish {article.slug!r}: no matching approval")
+        return approvals[-1]
+
+    def _guard(
+        self,
+        action: Action,
+        actor: User,
+        article: ArticleRecord | None,
+        revision_author: str | None,
+    ) -> None:
+        state = None if article is None else article.state
+        refusal = check(action, state, actor, revision_author)
+        if refusal is None:
+            return
+        slug = "the article" if article is None else repr(article.slug)
+        status = "" if state is None else f" ({state.status})"
+        mine = [a for a in allowed_actions(actor, state, revision_author) if a != action]
+        hint = "You may: " + (", ".join(a.command for a in mine) or "nothing here") + "."
+        if article is not None:
+            others = self.who_may(article.slug)
+            steps = "; ".join(f"{a.command} — {', '.join(names)}" for a, names in others.items())
+            hint += f" Next steps: {steps or 'none'}."
+        message = f"{actor.name} cannot {action.label} {slug}{status}: {refusal.message}"
+        raise type(refusal)(message, hint)

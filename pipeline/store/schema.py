@@ -1,0 +1,101 @@
+"""The store's current schema as SQLAlchemy Core tables (what queries are written against).
+
+The tables are *created and changed* only by the named migrations in
+:mod:`pipeline.store.migrations`; this module describes the schema those migrations produce,
+and ``tests/test_store.py`` checks that a freshly migrated database has exactly these columns.
+When a migration changes a table, change the matching table here in the same commit.
+
+``articles.revision_id`` and ``articles.published_revision_id`` point at ``revisions`` but
+carry no foreign key: the two tables would reference each other, and every write goes
+through :class:`pipeline.store.Transaction`, which inserts the revision before pointing at it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, Text, UniqueConstraint
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("created_at", String(40), nullable=False),
+)
+
+user_roles = Table(
+    "user_roles",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("role", String(20), primary_key=True),
+    Column("granted_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("granted_at", String(40), nullable=False),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slug", String(200), nullable=False, unique=True),
+    Column("question", Text, nullable=False),
+    Column("audience", String(20), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("revision_id", Integer, nullable=True),
+    Column("revision_hash", String(64), nullable=True),
+    Column("approved_hash", String(64), nullable=True),
+    Column("published_revision_id", Integer, nullable=True),
+    Column("published_hash", String(64), nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    UniqueConstraint("question", "audience", name="uq_articles_question_audience"),
+)
+
+revisions = Table(
+    "revisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id"), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("parent_id", Integer, ForeignKey("revisions.id"), nullable=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("article_json", Text, nullable=False),
+    Column("evidence_json", Text, nullable=False),
+    Column("corpus_version", String(64), nullable=False),
+    Column("prompt_versions", Text, nullable=False),
+    Column("model", String(200), nullable=True),
+    Column("drafter", String(20), nullable=False),
+    Column("settings_hash", String(64), nullable=False),
+    Column("author_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    UniqueConstraint("article_id", "number", name="uq_revisions_article_number"),
+)
+
+review_log = Table(
+    "review_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id"), nullable=False, index=True),
+    Column("revision_id", Integer, ForeignKey("revisions.id"), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("actor_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("created_at", String(40), nullable=False),
+)
+
+publications = Table(
+    "publications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id"), nullable=False, index=True),
+    Column("revision_id", Integer, ForeignKey("revisions.id"), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("approval_id", Integer, ForeignKey("review_log.id"), nullable=False),
+    Column("publish_id", Integer, ForeignKey("review_log.id"), nullable=False),
+    Column("retract_id", Integer, ForeignKey("review_log.id"), nullable=True),
+)
+
+APPEND_ONLY = ("review_log", "revisions")
+"""Tables whose rows are never updated or deleted (enforced by database triggers)."""

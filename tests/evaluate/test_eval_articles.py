@@ -1,0 +1,154 @@
+"""Article evaluation: the structure check, and the LLM path against the scripted server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_openai import ChatOpenAI
+
+from pipeline import render
+from pipeline.draft import draft_article
+from pipeline.evaluate.articles import evaluate_articles
+from pipeline.evaluate.sets import EvalQuestion, load_set
+from pipeline.evaluate.structure import STRUCTURE_PARTS, structure_check
+from pipeline.index import Index
+from pipeline.settings import Settings
+from tests.demo_index import REFERENCE_QUESTION
+from tests.support.openai_server import Reply, ScriptedOpenAIServer
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def reference_markdown(demo: tuple[Settings, Index]) -> str:
+    settings, index = demo
+    run = draft_article(REFERENCE_QUESTION, settings=settings, index=index, use_llm=False)
+    return render.to_markdown(run.article)
+
+
+def test_a_rendered_article_has_every_house_format_part(reference_markdown: str) -> None:
+    found = structure_check(reference_markdown, abstained=False)
+    assert list(found) == list(STRUCTURE_PARTS)
+    assert all(found.values()), found
+
+
+@pytest.mark.parametrize(
+    ("cut", "part"),
+    [
+        ("## Bottom Line", "bottom_line"),
+        ("## References", "references"),
+        ("## Related Questions", "related_questions"),
+        ("Last updated:", "last_updated"),
+        ("Review status:", "review_status"),
+        ("**Professional disclaimer:**", "disclaimer"),
+    ],
+)
+def test_removing_a_part_is_noticed(reference_markdown: str, cut: str, part: str) -> None:
+    broken = reference_markdown.replace(cut, "Something else")
+    assert structure_check(broken, abstained=False)[part] is False
+
+
+def test_a_bullet_without_citation_numbers_breaks_the_evidence_sections(
+    reference_markdown: str,
+) -> None:
+    lines = reference_markdown.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("- ") and line.endswith("]"))
+    lines[first] = lines[first].rsplit(" [", 1)[0]
+    assert structure_check("\n".join(lines), abstained=False)["evidence_sections"] is False
+
+
+def test_a_missing_headline_or_summary_is_noticed(reference_markdown: str) -> None:
+    lines = reference_markdown.splitlines()
+    headline = next(
+        i for i, line in enumerate(lines) if line.startswith("**") and line.endswith("**")
+    )
+    no_summary = [*lines[: headline + 1], "", *lines[headline + 3 :]]
+    assert structure_check("\n".join(no_summary), abstained=False)["summary"] is False
+    unbolded = [*lines[:headline], lines[headline].strip("*"), *lines[headline + 1 :]]
+    assert structure_check("\n".join(unbolded), abstained=False)["verdict_headline"] is False
+
+
+def test_an_abstention_needs_no_evidence_sections(demo: tuple[Settings, Index]) -> None:
+    settings, index = demo
+    run = draft_article(
+        "What torque does a 1967 Ford Mustang lug nut need?",
+        settings=settings,
+        index=index,
+        use_llm=False,
+    )
+    markdown = render.to_markdown(run.article)
+    found = structure_check(markdown, abstained=True)
+    assert found["evidence_sections"] is None and found["related_questions"] is None
+    assert all(v for k, v in found.items() if v is not None)
+    assert structure_check(markdown, abstained=False)["evidence_sections"] is False
+
+
+def _draft_args(verdict: str, invented: bool = False) -> dict[str, Any]:
+    bullets = [{"text": "IVIG reduced stiffness scores in a crossover trial.", "citations": [1]}]
+    if invented:
+        bullets.append({"text": "A claim citing a source that does not exist.", "citations": [42]})
+    return {
+        "headline": "IVIG Helps Stiff-Person Syndrome",
+        "summary": "A crossover trial found IVIG reduced stiffness.",
+        "sections": [{"heading": "Trial Evidence", "bullets": bullets}],
+        "bottom_line": "IVIG is a reasonable option.",
+        "related_questions": ["What dose of IVIG is used?"],
+        "insufficient_evidence": False,
+        "verdict": verdict,
+    }
+
+
+def test_llm_drafts_give_tokens_verdicts_and_record_failures(
+    openai_server: ScriptedOpenAIServer, demo: tuple[Settings, Index]
+) -> None:
+    settings, index = demo
+    questions = [
+        EvalQuestion(
+            id="a", question=REFERENCE_QUESTION, relevant=["ref:dalakas2001"], verdict="yes"
+        ),
+        EvalQuestion(id="b", question="Does IVIG reduce stiffness in SPS?", verdict="no"),
+        EvalQuestion(id="c", question="Is SCIg an option in SPS?"),
+    ]
+    openai_server.enqueue(
+        Reply.tool_call("Draft", _draft_args("yes"), prompt_tokens=900, completion_tokens=100),
+        Reply.tool_call(
+            "Draft", _draft_args("yes", invented=True), prompt_tokens=800, completion_tokens=90
+        ),
+        Reply.error(500, message="boom"),
+    )
+    chat = ChatOpenAI(
+        model="test-model",
+        base_url=openai_server.base_url,
+        api_key="test",  # type: ignore[arg-type]
+        max_retries=0,
+        stream_usage=True,
+    )
+    report = evaluate_articles(questions, index, settings, llm=chat)
+    m = report.metrics
+    assert report.drafter == "llm" and m.n_errors == 1
+    assert (m.verdict_agreement, m.n_verdict_scored) == (0.5, 2)
+    assert m.citation_validity == 1.0  # the invented [42] was removed by the citation check
+    assert report.tokens.prompt_tokens == 1700 and report.tokens.completion_tokens == 190
+    assert report.tokens.calls == 2
+    first, second, failed = report.per_question
+    assert first.verdict == "yes" and first.llm_calls == 1
+    assert first.structure_ok and first.flagged == []
+    # [42] is removed, leaving an uncited bullet: flagged, and off the house format
+    assert second.structure["evidence_sections"] is False
+    assert [f.reason for f in second.flagged] == ["no citation"]
+    assert failed.error and "500" in failed.error and not failed.structure_ok
+    assert m.structure_compliance == pytest.approx(1 / 3)
+    assert m.citation_support == pytest.approx(2 / 3)
+    assert set(report.stages_s) >= {"retrieve", "draft", "cite", "render", "total"}
+
+
+def test_asking_for_an_llm_without_one_fails_before_drafting(demo: tuple[Settings, Index]) -> None:
+    from pipeline.errors import ConfigError
+
+    settings, index = demo
+    with pytest.raises(ConfigError, match="No LLM endpoint"):
+        evaluate_articles(
+            load_set(REPO / "evals" / "sets" / "demo.jsonl"), index, settings, use_llm=True
+        )

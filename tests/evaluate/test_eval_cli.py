@@ -1,0 +1,174 @@
+"""`press eval`: both commands on the demo set, --compare exit codes, convert, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.evaluate.sets import load_set
+from pipeline.index import Index
+from pipeline.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_SET = REPO / "evals" / "sets" / "demo.jsonl"
+runner = CliRunner()
+
+# The extractive drafter answers these although the demo corpus does not cover them: their
+# best dense similarity (0.355 and 0.313) clears retrieval.min_relevance (0.30). Reported
+# to the maintainer instead of tuning the threshold; strict, so a fix turns these red.
+KNOWN_MISSED_ABSTENTIONS = {
+    "unanswerable-otitis-amoxicillin": "best similarity 0.355 >= min_relevance 0.30",
+    "unanswerable-vitamin-d-hip-fracture": "best similarity 0.313 >= min_relevance 0.30",
+}
+
+
+def _env(home: Path, tmp: Path) -> dict[str, Any]:
+    return {
+        "PRESS_HOME": str(home),
+        "PRESS_CONFIG": str(tmp / "no-press.toml"),
+        "OPENAI_API_KEY": None,
+        "OPENAI_BASE_URL": None,
+        "PRESS_LLM__BASE_URL": None,
+    }
+
+
+@pytest.fixture(scope="module")
+def articles_run(
+    demo: tuple[Settings, Index], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, Any], Path]:
+    """`press eval articles` on the demo set, run once for the module."""
+    settings, _ = demo
+    tmp = tmp_path_factory.mktemp("eval-articles")
+    out = tmp / "articles.json"
+    result = runner.invoke(
+        app,
+        ["eval", "articles", "--set", str(DEMO_SET), "--no-llm", "--out", str(out)],
+        env=_env(settings.home, tmp),
+    )
+    assert result.exit_code == 0, result.stderr
+    return json.loads(out.read_text()), out
+
+
+def test_articles_on_the_demo_set_cite_validly_and_follow_the_house_format(
+    articles_run: tuple[dict[str, Any], Path],
+) -> None:
+    report, out = articles_run
+    metrics = report["metrics"]
+    assert report["n_questions"] == 16 and report["drafter"] == "extractive"
+    assert metrics["citation_validity"] == 1.0
+    assert metrics["structure_compliance"] == 1.0
+    assert metrics["verdict_agreement"] is None and metrics["n_verdict_scored"] == 0
+    assert metrics["false_abstention_rate"] == 0.0 and metrics["n_errors"] == 0
+    html = out.with_suffix(".html").read_text()
+    assert html.count("<details>") == 16 and "Seconds per question and stage" in html
+
+
+@pytest.mark.parametrize(
+    "question_id",
+    [
+        pytest.param(
+            q.id,
+            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_MISSED_ABSTENTIONS[q.id])]
+            if q.id in KNOWN_MISSED_ABSTENTIONS
+            else [],
+        )
+        for q in load_set(DEMO_SET)
+        if not q.answerable
+    ],
+)
+def test_the_drafter_abstains_on_unanswerable_questions(
+    articles_run: tuple[dict[str, Any], Path], question_id: str
+) -> None:
+    report, _ = articles_run
+    result = next(q for q in report["per_question"] if q["id"] == question_id)
+    assert result["insufficient_evidence"], f"best similarity {result['best_similarity']:.3f}"
+    assert result["cited"] == []
+
+
+def test_retrieval_on_the_demo_set_writes_json_and_html(
+    demo: tuple[Settings, Index], tmp_path: Path
+) -> None:
+    settings, _ = demo
+    out = tmp_path / "r" / "retrieval.json"
+    args = ["eval", "retrieval", "--set", str(DEMO_SET), "--k", "10", "--out", str(out)]
+    result = runner.invoke(app, args, env=_env(settings.home, tmp_path))
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert (report["k"], report["n_questions"]) == (10, 12)
+    assert set(report["methods"]) == {"fused", "dense", "lexical"}
+    assert "fused" in result.stdout and out.with_suffix(".html").is_file()
+
+    same = runner.invoke(app, [*args[:-1], str(tmp_path / "again.json"), "--compare", str(out)],
+                         env=_env(settings.home, tmp_path))  # fmt: skip
+    assert same.exit_code == 0, same.stderr
+    assert "fused.recall@k" in same.stdout
+
+    better = json.loads(out.read_text())
+    better["methods"]["lexical"]["mrr@10"] = min(1.0, better["methods"]["lexical"]["mrr@10"] + 0.05)
+    better["methods"]["lexical"]["ndcg@10"] = 1.5  # cannot be matched: always a regression
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(better))
+    worse = runner.invoke(
+        app,
+        ["eval", "retrieval", "--set", str(DEMO_SET), "--compare", str(old), "--json"],
+        env=_env(settings.home, tmp_path),
+    )
+    assert worse.exit_code == 3
+    assert "regression" in worse.stderr and "lexical.ndcg@10" in worse.stderr
+    assert json.loads(worse.stdout)["k"] == 10  # --json keeps stdout pure JSON
+
+    loose = runner.invoke(
+        app,
+        ["eval", "compare", str(old), str(out), "--tol-retrieval", "1.0"],
+        env=_env(settings.home, tmp_path),
+    )
+    assert loose.exit_code == 0, loose.stderr
+
+
+def test_retrieval_with_a_corpus_builds_then_reuses_its_index(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(
+        json.dumps({"id": "t:flu", "title": "Influenza vaccination in older adults",
+                    "abstract": "Yearly vaccination reduces admissions in people over 65."})
+        + "\n"
+        + json.dumps({"id": "t:statin", "title": "Statins and LDL cholesterol",
+                      "abstract": "Statins lower LDL cholesterol and cardiovascular events."})
+        + "\n"
+    )  # fmt: skip
+    questions = tmp_path / "s.jsonl"
+    questions.write_text('{"id": "q", "question": "Does the flu shot help older people?", '
+                         '"relevant": ["t:flu"], "type": "factoid"}\n')  # fmt: skip
+    args = ["eval", "retrieval", "--set", str(questions), "--corpus", str(corpus), "--json"]
+    first = runner.invoke(app, args, env={"PRESS_HOME": str(tmp_path / "home")})
+    assert first.exit_code == 0, first.stderr
+    assert "built evaluation index" in first.stderr
+    report = json.loads(first.stdout)
+    assert report["corpus"] == str(corpus) and report["methods"]["fused"]["hit@1"] == 1.0
+    second = runner.invoke(app, args, env={"PRESS_HOME": str(tmp_path / "home")})
+    assert second.exit_code == 0 and "reused evaluation index" in second.stderr
+
+
+def test_convert_pubmedqa_writes_corpus_and_set(tmp_path: Path) -> None:
+    source = tmp_path / "pqal_tiny.json"
+    source.write_text(json.dumps({"99": {"QUESTION": "Q?", "CONTEXTS": ["Body."],
+                                         "LABELS": ["RESULTS"], "YEAR": "2010",
+                                         "final_decision": "no"}}))  # fmt: skip
+    result = runner.invoke(
+        app, ["eval", "convert", "pubmedqa", str(source), "--out-dir", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 0, result.stderr
+    corpus, qset = (Path(line) for line in result.stdout.strip().splitlines()[-2:])
+    assert json.loads(corpus.read_text())["id"] == "99"
+    assert json.loads(qset.read_text())["verdict"] == "no"
+
+
+def test_a_missing_set_exits_2_and_an_empty_index_exits_1(tmp_path: Path) -> None:
+    missing = runner.invoke(app, ["eval", "retrieval", "--set", str(tmp_path / "nope.jsonl")])
+    assert missing.exit_code == 2 and "cannot read the question set" in missing.stderr
+    empty = runner.invoke(app, ["eval", "articles", "--set", str(DEMO_SET), "--no-llm"])
+    assert empty.exit_code == 1 and "--corpus" in empty.stderr

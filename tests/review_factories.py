@@ -1,0 +1,100 @@
+"""Small, fast article fixtures for the store and review-workflow tests (no index needed)."""
+
+from __future__ import annotations
+
+from pipeline import cite
+from pipeline.draft import slugify
+from pipeline.models import (
+    Article,
+    Audience,
+    Bullet,
+    Citation,
+    Draft,
+    DraftSection,
+    Evidence,
+    EvidenceSet,
+    Passage,
+    Provenance,
+    ScoredPassage,
+    Section,
+)
+from pipeline.review import Role, Workflow
+from pipeline.store import Store
+
+QUESTION = "Does drug X help condition Y?"
+PASSAGES = {
+    "pmid:1": "Drug X improved condition Y in a randomized trial of 60 adults.",
+    "pmid:2": "A cohort study found fewer relapses of condition Y with drug X.",
+}
+
+
+def make_evidence(question: str = QUESTION) -> EvidenceSet:
+    """Two numbered sources, each with one passage."""
+    items = []
+    for number, (cid, text) in enumerate(PASSAGES.items(), 1):
+        citation = Citation(
+            id=cid,
+            title=f"Study {number} of drug X",
+            year=2020 + number,
+            topic="stiff_person_syndrome",
+            sections=[Section(text=text)],
+        )
+        passage = Passage(citation_id=cid, text=text)
+        items.append(
+            Evidence(
+                number=number,
+                citation=citation,
+                passages=[ScoredPassage(passage=passage, citation=citation, score=1.0)],
+            )
+        )
+    return EvidenceSet(question=question, items=items, corpus_version="cv-test")
+
+
+def make_article(
+    question: str = QUESTION,
+    audience: Audience = "clinician",
+    bullet: str = "Drug X improved condition Y in a randomized trial.",
+) -> tuple[Article, EvidenceSet]:
+    """A checked article (one section, two cited bullets) and the evidence it cites."""
+    evidence = make_evidence(question)
+    draft = Draft(
+        headline="Probably yes.",
+        summary="Drug X helps condition Y.",
+        sections=[
+            DraftSection(
+                heading="Evidence",
+                bullets=[
+                    Bullet(text=bullet, citations=[1]),
+                    Bullet(text="Relapses were fewer with drug X.", citations=[2]),
+                ],
+            )
+        ],
+        bottom_line="Consider drug X.",
+    )
+    check = cite.check_citations(draft, evidence)
+    article = Article(
+        slug=slugify(question, audience),
+        question=question,
+        audience=audience,
+        draft=check.draft,
+        references=check.references,
+        last_updated="2026-01-05",
+        provenance=Provenance(
+            drafter="extractive",
+            corpus_version="cv-test",
+            settings_hash="s-test",
+            prompt_versions={"draft": "1"},
+        ),
+    )
+    return article, evidence
+
+
+def staffed(store: Store) -> Workflow:
+    """A workflow whose store has an author, two reviewers, a publisher and an admin."""
+    workflow = Workflow(store)
+    workflow.add_user("ann", [Role.AUTHOR])
+    workflow.add_user("rex", [Role.REVIEWER])
+    workflow.add_user("rita", [Role.REVIEWER, Role.AUTHOR])
+    workflow.add_user("pam", [Role.PUBLISHER])
+    workflow.add_user("ada", [Role.ADMIN])
+    return workflow

@@ -1,0 +1,186 @@
+"""The review, edit and publish commands of `press`, end to end on the demo corpus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from pipeline.cli import app
+from pipeline.index import Index
+from pipeline.settings import Settings
+from tests.demo_index import REFERENCE_QUESTION
+
+runner = CliRunner()
+STAFF = [("ann", "author"), ("rex", "reviewer"), ("pam", "publisher"), ("ada", "admin")]
+
+
+@pytest.fixture
+def press_home(
+    demo: tuple[Settings, Index], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Path:
+    """The shared demo index, but a store and an outputs folder of this test's own."""
+    settings, _ = demo
+    monkeypatch.setenv("PRESS_HOME", str(settings.home))
+    monkeypatch.setenv("PRESS_STORE__URL", f"sqlite:///{tmp_path / 'press.sqlite'}")
+    monkeypatch.setenv("PRESS_OUTPUTS", str(tmp_path / "out"))
+    for name, role in STAFF:
+        ok(["users", "add", name, "--role", role, "--as", "ada"])
+    return tmp_path / "out"
+
+
+def press(args: list[str]) -> Result:
+    return runner.invoke(app, args)
+
+
+def ok(args: list[str]) -> Result:
+    result = press(args)
+    assert result.exit_code == 0, (args, result.stdout, result)
+    return result
+
+
+def refused(args: list[str]) -> str:
+    """Run a command that must be refused; returns its stderr with line wrapping undone."""
+    result = press(args)
+    assert result.exit_code == 1, (args, result.stdout, result.stderr)
+    assert "error:" in result.stderr and "hint:" in result.stderr
+    return " ".join(result.stderr.split())
+
+
+def draft(author: str = "ann") -> str:
+    """Draft the reference question as ``author``; returns the stored article's slug."""
+    ok(["draft", REFERENCE_QUESTION, "--no-llm", "--as", author])
+    [article] = json.loads(ok(["status", "--json"]).stdout)
+    return str(article["slug"])
+
+
+def page(out: Path, slug: str) -> str:
+    return (out / "site" / "articles" / f"{slug}.html").read_text()
+
+
+def test_done_when_draft_submit_approve_publish_then_an_unapproved_edit(
+    press_home: Path, tmp_path: Path
+) -> None:
+    slug = draft()
+    ok(["submit", slug, "--as", "ann"])
+    ok(["review", slug, "--as", "rex"])
+    ok(["approve", slug, "--as", "rex", "--comment", "references checked"])
+    published = json.loads(ok(["publish", slug, "--as", "pam", "--json"]).stdout)
+    assert published["status"] == "published" and published["published_revision"] == "r1"
+    html = page(press_home, slug)
+    assert "Approved" in html and "Reviewed by rex" in html
+    assert "pending human review" not in html
+
+    markdown = (press_home / "drafts" / slug / "article.md").read_text()
+    first_bullet = next(line for line in markdown.splitlines() if line.startswith("- "))
+    edited = tmp_path / "edited.md"
+    edited.write_text(markdown.replace(first_bullet, "- UNREVIEWED CLAIM. [1]"))
+    status = json.loads(ok(["edit", slug, "--from", str(edited), "--as", "ann", "--json"]).stdout)
+    assert (status["status"], status["revision"], status["published_revision"]) == (
+        "draft",
+        "r2",
+        "r1",
+    )
+    assert "+- UNREVIEWED CLAIM. [1]" in ok(["diff", slug]).stdout
+    refused(["publish", slug, "--as", "pam"])
+    ok(["submit", slug, "--as", "ann"])
+    ok(["site", "build"])
+    html = page(press_home, slug)
+    assert "UNREVIEWED" not in html and first_bullet[2:40] in html
+
+    history = json.loads(ok(["history", slug, "--json"]).stdout)
+    assert [row["action"].removeprefix("review.") for row in history] == [
+        "draft",
+        "submit",
+        "start_review",
+        "approve",
+        "publish",
+        "draft",
+        "submit",
+    ]
+    assert history[3]["comment"] == "references checked" and history[5]["revision"] == "r2"
+
+
+def test_retract_records_the_reason_and_takes_the_page_down(press_home: Path) -> None:
+    slug = draft()
+    for args in (["submit", slug, "--as", "ann"], ["review", slug, "--as", "rex"]):
+        ok(args)
+    ok(["approve", slug, "--as", "rex"])
+    ok(["publish", slug, "--as", "pam"])
+    assert (press_home / "site" / "articles" / f"{slug}.html").is_file()
+    refused(["retract", slug, "--as", "pam"])
+    ok(["retract", slug, "--as", "pam", "--reason", "dose error in bullet 2"])
+    assert not (press_home / "site" / "articles" / f"{slug}.html").exists()
+    history = json.loads(ok(["history", slug, "--json"]).stdout)
+    assert history[-1]["comment"] == "dose error in bullet 2"
+    assert history[-1]["status"] == "retracted"
+
+
+def test_self_approval_is_refused_and_says_who_may_approve(press_home: Path) -> None:
+    ok(["users", "add", "rita", "--role", "author", "--role", "reviewer", "--as", "ada"])
+    slug = draft("rita")
+    ok(["submit", slug, "--as", "rita"])
+    ok(["review", slug, "--as", "rita"])
+    result = refused(["approve", slug, "--as", "rita"])
+    assert "rita wrote this revision and cannot approve it" in result
+    assert "approve — ada, rex" in result
+    ok(["approve", slug, "--as", "rex", "--revision", "1"])
+
+
+def test_refusals_name_the_allowed_next_steps(press_home: Path) -> None:
+    slug = draft()
+    result = refused(["approve", slug, "--as", "rex"])
+    assert "its status is draft" in result
+    assert "submit — ada, ann" in result
+    result = refused(["submit", slug, "--as", "rex"])
+    assert "only an author may submit" in result
+    ok(["submit", slug, "--as", "ann"])
+    result = refused(["request-changes", slug, "--as", "rex"])
+    assert "--comment" in result
+    ok(["request-changes", slug, "--as", "rex", "-m", "cite the 2001 trial"])
+    assert refused(["submit", slug, "--as", "nobody"]).count("press users add nobody")
+
+
+def test_status_and_queue_show_what_each_user_may_do(press_home: Path) -> None:
+    slug = draft()
+    status = json.loads(ok(["status", slug, "--as", "ann", "--json"]).stdout)
+    assert status["allowed_actions"] == ["edit", "submit", "withdraw"]
+    assert status["author"] == "ann" and len(status["content_hash"]) == 64
+    assert json.loads(ok(["queue", "--as", "rex", "--json"]).stdout) == []
+    ok(["submit", slug, "--as", "ann"])
+    [waiting] = json.loads(ok(["queue", "--as", "rex", "--json"]).stdout)
+    assert (waiting["slug"], waiting["actions"]) == (slug, ["review", "request-changes"])
+    assert "nothing waits for ann" in ok(["queue", "--as", "ann"]).stdout
+    assert slug in ok(["status"]).stdout
+
+
+def test_drafting_the_same_question_again_adds_no_identical_revision(press_home: Path) -> None:
+    slug = draft()
+    result = ok(["draft", REFERENCE_QUESTION, "--no-llm", "--as", "ann"])
+    assert "unchanged" in result.stderr
+    assert json.loads(ok(["status", slug, "--json"]).stdout)["revision"] == "r1"
+
+
+def test_users_need_an_admin_and_unknown_authors_cannot_draft(press_home: Path) -> None:
+    assert "only admins" in ok(["users", "add", "--help"]).stdout.lower()
+    assert "Only an admin" in refused(["users", "add", "eve", "--role", "admin", "--as", "ann"])
+    refused(["draft", REFERENCE_QUESTION, "--no-llm", "--as", "mallory"])
+    users = json.loads(ok(["users", "list", "--json"]).stdout)
+    assert [u["name"] for u in users] == ["ada", "ann", "pam", "rex"]
+
+
+def test_stale_is_empty_while_the_cited_passages_are_unchanged(press_home: Path) -> None:
+    slug = draft()
+    ok(["submit", slug, "--as", "ann"])
+    ok(["review", slug, "--as", "rex"])
+    ok(["approve", slug, "--as", "rex"])
+    ok(["publish", slug, "--as", "pam"])
+    assert json.loads(ok(["stale", "--json"]).stdout) == []
+
+
+def test_diff_needs_two_revisions(press_home: Path) -> None:
+    slug = draft()
+    assert "only one revision" in refused(["diff", slug])
+    assert "render identically" in ok(["diff", slug, "r1", "1"]).stdout
