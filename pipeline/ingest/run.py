@@ -163,15 +163,17 @@ def _ingest_file(
         return FileOutcome(key, "failed", messages=[f"{exc.message}{where}"])
     messages = [f"skipped record {s.record}: {s.reason}" for s in result.skipped]
     citations: list[Citation] = []
+    kept: set[str] = set()
     for citation in result.citations:
         owner = claimed.get(citation.id) or index.store.citation_owner(citation.id)
         if owner is not None and owner != key:
             messages.append(f"skipped duplicate citation {citation.id} (already in {owner})")
             continue
-        if citation.id in {c.id for c in citations}:
+        if citation.id in kept:
             messages.append(f"skipped repeated citation {citation.id} within the file")
             continue
         claimed[citation.id] = key
+        kept.add(citation.id)
         citations.append(citation)
     passages: dict[str, StoredPassage] = {}
     by_id = {c.id: c for c in citations}
