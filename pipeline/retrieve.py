@@ -235,6 +235,13 @@ class HybridRetriever(BaseRetriever):
             dense_queries["dense"] = (self.index.vectors, vector)
             timings["dense_ms"] = (time.perf_counter() - start) * 1000
             second = self.index.second_vectors if cfg.second_model else None
+            if cfg.second_model and second is None:
+                raise RetrievalError(
+                    f"retrieval.second_model is {cfg.second_model!r} but the index was opened "
+                    "without a second model",
+                    "Open the Index with the same settings as the retriever "
+                    "(retrieval.second_model), then run `press ingest` to add its vectors.",
+                )
             if second is not None and cfg.second_weight > 0:
                 start = time.perf_counter()
                 second_vector = self.index.embed_second([query], query=True)[0]

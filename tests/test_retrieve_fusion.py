@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from langchain_core.embeddings import Embeddings
 
+from pipeline.errors import RetrievalError
 from pipeline.index import Index
 from pipeline.index.lexical import LexicalIndex, tokenize
 from pipeline.ingest.run import ingest
@@ -308,3 +309,14 @@ def test_second_model_setting_accepts_none_spelled_out() -> None:
     assert RetrievalSettings(second_model="e5-small").second_model == "e5-small"
     with pytest.raises(ValueError):
         RetrievalSettings(second_model="bert")  # type: ignore[arg-type]
+
+
+def test_a_second_model_the_index_was_opened_without_is_an_error(
+    tiny: tuple[Settings, Index],
+) -> None:
+    settings, index = tiny
+    plain = Index(settings.model_copy(update={"retrieval": RetrievalSettings()}), index.embeddings)
+    retriever = HybridRetriever(index=plain, settings=RetrievalSettings(second_model="e5-small"))
+    with pytest.raises(RetrievalError):
+        retriever.search("zeta")
+    plain.close()
