@@ -49,7 +49,7 @@ from pydantic import ConfigDict, Field
 
 from pipeline.errors import RetrievalError
 from pipeline.index import Index
-from pipeline.index.lexical import LexicalIndex
+from pipeline.index.lexical import LexicalIndex, tokenize
 from pipeline.index.passages import StoredPassage
 from pipeline.index.vectors import VectorIndex
 from pipeline.models import (
@@ -418,8 +418,11 @@ class HybridRetriever(BaseRetriever):
             items[cid].passages.append(scored)
             used += cost
         best = max((p.dense_similarity or 0.0 for p in ranked), default=None)
-        sufficient = bool(items) and (
-            best is None or self.mode == "lexical" or best >= self.settings.min_relevance
+        unknown = self.unknown_terms_share(question)
+        sufficient = (
+            bool(items)
+            and (best is None or self.mode == "lexical" or best >= self.settings.min_relevance)
+            and unknown <= self.settings.max_unknown_terms
         )
         return EvidenceSet(
             question=question,
@@ -431,6 +434,21 @@ class HybridRetriever(BaseRetriever):
             best_similarity=best,
             sufficient=sufficient,
         )
+
+    def unknown_terms_share(self, question: str) -> float:
+        """Share of the question's content terms that occur nowhere in the corpus.
+
+        Cosine similarity alone lets an off-corpus question through when it shares generic
+        clinical vocabulary with some passage (amoxicillin dosing scored 0.355 against
+        unrelated demo cards); terms the corpus has never seen are a direct sign that it does
+        not cover the topic.
+        """
+        lexical = self.index.lexical()
+        terms = set(tokenize([question], lexical.stemmer)[0])
+        if not terms:
+            return 0.0
+        vocab = lexical.retriever.vocab_dict
+        return sum(1 for term in terms if term not in vocab) / len(terms)
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun

@@ -134,6 +134,14 @@ class RetrievalSettings(_Group):
         description="Cosine similarity the best passage must reach; below it the question "
         "is treated as having insufficient evidence.",
     )
+    max_unknown_terms: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="Share of the question's content terms (stemmed, stop words removed) that "
+        "may be absent from the whole corpus; above it the corpus does not cover the topic "
+        "and the evidence is insufficient, whatever the cosine similarity.",
+    )
     prf_docs: int = Field(
         3,
         ge=0,

@@ -77,3 +77,17 @@ def test_empty_query_is_refused(retriever: HybridRetriever) -> None:
 def test_langchain_retriever_interface_returns_documents(retriever: HybridRetriever) -> None:
     docs = retriever.invoke("baclofen")
     assert docs and docs[0].metadata["citation_id"]
+
+
+def test_a_question_with_terms_the_corpus_never_saw_is_insufficient(
+    retriever: HybridRetriever,
+) -> None:
+    # Its cosine to unrelated cards clears min_relevance; the unknown terms do not.
+    question = "What is the recommended dose of amoxicillin for acute otitis media in children?"
+    assert retriever.unknown_terms_share(question) > retriever.settings.max_unknown_terms
+    assert retriever.evidence(question).sufficient is False
+
+
+def test_the_reference_question_uses_known_terms(retriever: HybridRetriever) -> None:
+    assert retriever.unknown_terms_share(REFERENCE_QUESTION) <= 0.1
+    assert retriever.evidence(REFERENCE_QUESTION).sufficient

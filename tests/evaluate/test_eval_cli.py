@@ -18,14 +18,6 @@ REPO = Path(__file__).resolve().parents[2]
 DEMO_SET = REPO / "evals" / "sets" / "demo.jsonl"
 runner = CliRunner()
 
-# The extractive drafter answers these although the demo corpus does not cover them: their
-# best dense similarity (0.355 and 0.313) clears retrieval.min_relevance (0.30). Reported
-# to the maintainer instead of tuning the threshold; strict, so a fix turns these red.
-KNOWN_MISSED_ABSTENTIONS = {
-    "unanswerable-otitis-amoxicillin": "best similarity 0.355 >= min_relevance 0.30",
-    "unanswerable-vitamin-d-hip-fracture": "best similarity 0.313 >= min_relevance 0.30",
-}
-
 
 def _env(home: Path, tmp: Path) -> dict[str, Any]:
     return {
@@ -68,19 +60,7 @@ def test_articles_on_the_demo_set_cite_validly_and_follow_the_house_format(
     assert html.count("<details>") == 16 and "Seconds per question and stage" in html
 
 
-@pytest.mark.parametrize(
-    "question_id",
-    [
-        pytest.param(
-            q.id,
-            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_MISSED_ABSTENTIONS[q.id])]
-            if q.id in KNOWN_MISSED_ABSTENTIONS
-            else [],
-        )
-        for q in load_set(DEMO_SET)
-        if not q.answerable
-    ],
-)
+@pytest.mark.parametrize("question_id", [q.id for q in load_set(DEMO_SET) if not q.answerable])
 def test_the_drafter_abstains_on_unanswerable_questions(
     articles_run: tuple[dict[str, Any], Path], question_id: str
 ) -> None:
