@@ -86,6 +86,7 @@ PREVIOUS_DEFAULT: dict[str, Any] = {
     "prf_terms": 10,
     "prf_weight": 0.3,
     "prf_dense_weight": 0.0,
+    "prf_keep_weight": 0.0,
     "second_model": None,
     "second_weight": 1.0,
 }
@@ -440,8 +441,13 @@ def retrieval_settings(config: Config, defaults: RetrievalSettings) -> Retrieval
     """The RetrievalSettings of one row."""
     from pipeline.settings import RetrievalSettings
 
-    base = PREVIOUS_DEFAULT if config.base == "previous" else {}
-    return RetrievalSettings(**{**defaults.model_dump(), **base, **config.overrides})
+    if config.base == "previous":
+        return RetrievalSettings(
+            **{**defaults.model_dump(), **PREVIOUS_DEFAULT, **config.overrides}
+        )
+    # "defaults": the class defaults, i.e. what `press search` runs without any configuration
+    # (the bench's own index settings switch the second model on, so they are not used).
+    return RetrievalSettings(**config.overrides)
 
 
 def citation_ranking(hits: Iterable[Any]) -> list[str]:
@@ -531,14 +537,16 @@ def ablation_configs(best: dict[str, Any], include_second: bool) -> list[Config]
         "prf_weight": best["prf_weight"],
     }
     dense_prf = {**prf, "prf_dense_weight": best["prf_dense_weight"]}
+    keep = {**dense_prf, "prf_keep_weight": best["prf_keep_weight"]}
     e5 = {
-        **dense_prf,
+        **keep,
         "second_model": "e5-small",
         "second_weight": best["second_weight"],
         "dense_weight": best["e5_dense_weight"],
         "lexical_weight": best["e5_lexical_weight"],
         "prf_weight": best["e5_prf_weight"],
         "prf_dense_weight": best["e5_prf_dense_weight"],
+        "prf_keep_weight": best["e5_prf_keep_weight"],
     }
     rows = [
         Config("lexical_prev", "lexical only, previous BM25 (k1=1.2, b=0.75)", "lexical", {}),
@@ -549,6 +557,7 @@ def ablation_configs(best: dict[str, Any], include_second: bool) -> list[Config]
         Config("plus_candidates", "+ deeper candidate lists", "hybrid", deeper),
         Config("plus_prf", "+ BM25 pseudo-relevance feedback", "hybrid", prf),
         Config("plus_dense_prf", "+ Rocchio feedback on the dense query", "hybrid", dense_prf),
+        Config("plus_keep", "+ first-pass score kept in the final rank", "hybrid", keep),
     ]
     if include_second:
         rows.append(Config("plus_e5", "+ e5-small as a second dense model", "hybrid", e5))
@@ -558,7 +567,14 @@ def ablation_configs(best: dict[str, Any], include_second: bool) -> list[Config]
     ]
     if include_second:
         e5_alone = {"second_model": "e5-small", "dense_weight": 0.0, "second_weight": 1.0}
-        rows.append(Config("dense_e5", "dense only, e5-small alone", "dense", e5_alone))
+        rows.append(
+            Config(
+                "dense_e5",
+                "dense only, e5-small alone (MiniLM still embedded, weight 0)",
+                "dense",
+                e5_alone,
+            )
+        )
         rows.append(
             Config(
                 "preset_best",
@@ -583,22 +599,29 @@ CHOSEN: dict[str, Any] = {
     "prf_terms": 10,
     "prf_weight": 0.5,
     "prf_dense_weight": 1.0,
+    "prf_keep_weight": 0.5,
     "second_weight": 1.0,
     "e5_dense_weight": 1.0,
     "e5_lexical_weight": 1.0,
     "e5_prf_weight": 0.5,
     "e5_prf_dense_weight": 1.0,
+    "e5_prf_keep_weight": 0.5,
 }
 
 
 MIN_GAIN = 0.002  # recall@10 a sweep point must beat on half A to replace the earlier value
+# Keeping the first pass's score after feedback trades a little recall for top precision;
+# the largest weight whose recall@10 is within this of the best is taken.
+KEEP_TOLERANCE = 0.005
 
 
 def tune(bench: BenchIndex, questions: list[Question], include_second: bool) -> dict[str, Any]:
     """Coordinate-wise sweeps on half A only; the chosen values and every sweep point.
 
     Order: BM25 k1/b (lexical only); then, with z-score fusion, candidate depth, BM25
-    feedback (passages x weight, then terms), dense feedback weight, and the lexical weight
+    feedback (passages x weight, then terms), dense feedback weight, the first-pass weight
+    kept after feedback (the one choice not made on recall alone: the largest weight within
+    ``KEEP_TOLERANCE`` recall@10 of the best, since its purpose is hit@1), the lexical weight
     last (weights interact with everything before them); then the e5 weights and the
     feedback weights again with e5 on. Each grid lists the current or simplest value first,
     and a later value replaces it only when it adds more than ``MIN_GAIN`` recall@10 (about
@@ -624,6 +647,29 @@ def tune(bench: BenchIndex, questions: list[Question], include_second: bool) -> 
                 best = (metrics["recall"], values)
         assert best is not None
         return best[1]
+
+    def keep_sweep(name: str, fixed: dict[str, Any]) -> float:
+        """The largest first-pass weight within ``KEEP_TOLERANCE`` recall of the best."""
+        found: list[tuple[float, float]] = []
+        for weight in (0.0, 0.5, 1.0):
+            overrides = {**fixed, "prf_keep_weight": weight}
+            (row,) = run_rows(bench, [Config(name, name, "hybrid", overrides)], tuning, timed=False)
+            metrics = row["metrics"]["all"]
+            points.append(
+                {
+                    "sweep": name,
+                    "mode": "hybrid",
+                    "overrides": {"prf_keep_weight": weight},
+                    **metrics,
+                }
+            )
+            log(
+                f"  tune {name} {weight}: recall@10 {metrics['recall']:.4f} "
+                f"hit@1 {metrics['hit1']:.4f}"
+            )
+            found.append((weight, metrics["recall"]))
+        top = max(recall for _, recall in found)
+        return max(weight for weight, recall in found if recall >= top - KEEP_TOLERANCE - 1e-9)
 
     chosen.update(
         sweep(
@@ -673,6 +719,8 @@ def tune(bench: BenchIndex, questions: list[Question], include_second: bool) -> 
         sweep("prf_dense", "hybrid", [{"prf_dense_weight": w} for w in (0.3, 0.5, 1.0)], base)
     )
     base |= {"prf_dense_weight": chosen["prf_dense_weight"]}
+    chosen["prf_keep_weight"] = keep_sweep("prf_keep", base)
+    base |= {"prf_keep_weight": chosen["prf_keep_weight"]}
     chosen.update(
         sweep(
             "weights",
@@ -708,6 +756,9 @@ def tune(bench: BenchIndex, questions: list[Question], include_second: bool) -> 
         )
         chosen["e5_prf_weight"] = e5_prf["prf_weight"]
         chosen["e5_prf_dense_weight"] = e5_prf["prf_dense_weight"]
+        chosen["e5_prf_keep_weight"] = keep_sweep(
+            "e5_prf_keep", {**base, "second_model": "e5-small", **e5, **e5_prf}
+        )
     cache.uninstall()
     return {"chosen": chosen, "points": points, "questions": len(tuning), "min_gain": MIN_GAIN}
 
@@ -769,6 +820,7 @@ def markdown(results: dict[str, Any]) -> str:
         "prf_terms",
         "prf_weight",
         "prf_dense_weight",
+        "prf_keep_weight",
         "second_model",
         "second_weight",
     ]

@@ -20,7 +20,7 @@ from pipeline.errors import RetrievalError
 from pipeline.index import Index
 from pipeline.index.lexical import LexicalIndex, tokenize
 from pipeline.ingest.run import ingest
-from pipeline.retrieve import HybridRetriever, fuse_scores
+from pipeline.retrieve import HybridRetriever, blend, fuse_scores
 from pipeline.settings import RetrievalSettings, Settings, load_settings
 
 # ----------------------------------------------------------------------------- fusion math
@@ -65,6 +65,17 @@ def test_weights_scale_each_side_and_zero_drops_it() -> None:
     assert max(lexical_heavy, key=lexical_heavy.__getitem__) == "b"
     dense_only = fuse_scores(lists, {"dense": 1.0, "lexical": 0.0}, "zscore")
     assert set(dense_only) == {"a", "b"}  # "c" came only from the zero-weight side
+
+
+def test_blend_adds_the_weighted_first_pass_and_floors_missing_passages() -> None:
+    second = {"a": 2.0, "b": 1.0}
+    first = {"a": 0.0, "c": 3.0}
+    assert blend(second, first, 0.0) == second
+    mixed = blend(second, first, 0.5)
+    assert mixed["a"] == pytest.approx(2.0 + 0.5 * 0.0)
+    assert mixed["b"] == pytest.approx(1.0 + 0.5 * 0.0)  # missing from the first pass: its low
+    assert mixed["c"] == pytest.approx(1.0 + 0.5 * 3.0)  # missing from the second: its low
+    assert max(mixed, key=mixed.__getitem__) == "c"
 
 
 def test_a_side_with_equal_scores_contributes_zero() -> None:
@@ -225,6 +236,7 @@ def _ids(
         "fusion": "zscore",
         "candidates": 50,
         "prf_docs": 0,
+        "prf_keep_weight": 0.0,
         "second_model": None,
         "dense_weight": 1.0,
         "lexical_weight": 1.0,
@@ -292,6 +304,19 @@ def test_dense_feedback_moves_the_query_towards_the_best_passages(
     )
     assert plain.index("H") < plain.index("G")
     assert moved.index("G") < moved.index("H")
+
+
+def test_keeping_the_first_pass_score_holds_its_order_after_feedback(
+    tiny: tuple[Settings, Index],
+) -> None:
+    _, index = tiny
+    feedback = {"prf_docs": 1, "prf_terms": 0, "prf_dense_weight": 1.0}
+    alone = _ids(index, "upsilon", mode="dense", k=20, prf_keep_weight=0.0, **feedback)
+    kept = _ids(index, "upsilon", mode="dense", k=20, prf_keep_weight=1.0, **feedback)
+    # Feedback alone puts G (like the best passage) above H (like the query); adding the
+    # first pass's similarities back (G 0.3, H 0.5) restores H's lead.
+    assert alone.index("G") < alone.index("H")
+    assert kept.index("H") < kept.index("G")
 
 
 def test_second_model_changes_the_ranking(tiny: tuple[Settings, Index]) -> None:
