@@ -151,9 +151,32 @@ def m002_append_only_triggers(conn: Connection) -> None:
         raise NotImplementedError(f"no append-only triggers for {conn.dialect.name}")
 
 
+def m003_accounts_and_follow_ups(conn: Connection) -> None:
+    """Password hashes for the web desk, and the link from a follow-up to its parent article."""
+    md = MetaData()
+    Table("users", md, Column("id", Integer, primary_key=True))
+    Table("articles", md, Column("id", Integer, primary_key=True))
+    Table(
+        "credentials",
+        md,
+        Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+        Column("password_hash", Text, nullable=False),
+        Column("updated_at", String(40), nullable=False),
+    )
+    Table(
+        "follow_ups",
+        md,
+        Column("article_id", Integer, ForeignKey("articles.id"), primary_key=True),
+        Column("parent_id", Integer, ForeignKey("articles.id"), nullable=False, index=True),
+        Column("created_at", String(40), nullable=False),
+    )
+    md.create_all(conn, tables=[md.tables["credentials"], md.tables["follow_ups"]])
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_initial", m001_initial),
     ("m002_append_only_triggers", m002_append_only_triggers),
+    ("m003_accounts_and_follow_ups", m003_accounts_and_follow_ups),
 ]
 """Every migration in the order it is applied. Append only."""
 

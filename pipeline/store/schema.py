@@ -97,5 +97,23 @@ publications = Table(
     Column("retract_id", Integer, ForeignKey("review_log.id"), nullable=True),
 )
 
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+"""One password hash per user who may sign in to the web desk (argon2, see pipeline.web)."""
+
+follow_ups = Table(
+    "follow_ups",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id"), primary_key=True),
+    Column("parent_id", Integer, ForeignKey("articles.id"), nullable=False, index=True),
+    Column("created_at", String(40), nullable=False),
+)
+"""A follow-up question's article and the published article it was asked from."""
+
 APPEND_ONLY = ("review_log", "revisions")
 """Tables whose rows are never updated or deleted (enforced by database triggers)."""
