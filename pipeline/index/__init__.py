@@ -23,11 +23,26 @@ the second model's time on top: for the 20,774 BioASQ snippets MiniLM's ingest t
 1,612 s and adding e5-small's vectors 2,388 s more (shared 2-core machine, load 4-6), so
 ingest takes ~2.5x as long with e5 on. With the setting off nothing of it is created,
 loaded or embedded.
+
+Several hosts, one Chroma server (``index.chroma_mode = "http"``): each host keeps its own
+home (passage store, BM25, lock) and ingests its part of the corpus; all write their
+vectors to the same server collection. The store is each host's truth, so reconciling the
+whole collection against it would delete every other host's vectors (host B's first
+ingest removed all of host A's). Therefore each passage store has a random ``store_id``
+(a uuid kept in its meta table, created on first use), every vector a host writes to a
+server carries it as ``owner`` metadata, and reconcile, check, rebuild and the deletes of
+ingest see only the vectors of their own owner. Dense search still covers the whole
+collection; a host's retriever keeps the hits its own store can resolve. Hosts should
+ingest disjoint parts: a passage id two hosts both hold is owned by whichever wrote it
+last, and if that host later drops it the other's next ingest embeds it again. The local
+folder (``persistent``, the default) belongs to one home and is used without owners,
+exactly as before.
 """
 
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -116,12 +131,23 @@ class Index:
             model=embedding_name(embeddings),
             dimension=int(getattr(embeddings, "dimension", 0))
             or len(embeddings.embed_query("dimension probe")),
+            owner=self.vector_owner,
         )
 
     @cached_property
     def store(self) -> PassageStore:
         """The durable passage store."""
         return PassageStore(self.folder / "passages.sqlite")
+
+    @cached_property
+    def store_id(self) -> str:
+        """This passage store's random, permanent id (kept in its meta table)."""
+        return self.store.setdefault_meta("store_id", uuid.uuid4().hex)
+
+    @property
+    def vector_owner(self) -> str | None:
+        """The ``owner`` stamped on this host's vectors on a shared server, else ``None``."""
+        return self.store_id if self.settings.index.chroma_mode == "http" else None
 
     @cached_property
     def vectors(self) -> VectorIndex:
@@ -134,6 +160,7 @@ class Index:
             self.folder / "chroma",
             model=embedding_name(self.embeddings),
             dimension=dimension,
+            owner=self.vector_owner,
         )
 
     def close(self) -> None:

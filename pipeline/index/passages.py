@@ -30,6 +30,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pipeline.models import Citation, Passage
 
@@ -252,6 +253,17 @@ class PassageStore:
             row = conn.execute(select(meta_table.c.value).where(meta_table.c.key == key))
             value = row.scalar_one_or_none()
         return str(value) if value is not None else None
+
+    def setdefault_meta(self, key: str, value: str) -> str:
+        """The meta value of ``key``, first storing ``value`` if there is none (atomic)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sqlite_insert(meta_table)
+                .values(key=key, value=value)
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            stored = conn.execute(select(meta_table.c.value).where(meta_table.c.key == key))
+            return str(stored.scalar_one())
 
     def set_meta(self, key: str, value: str) -> None:
         """Write a value to the key/value meta table."""

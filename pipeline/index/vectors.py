@@ -5,6 +5,15 @@ or as a server (``HttpClient`` to ``chroma run``), chosen by ``index.chroma_mode
 are always computed by our own embedding backend and passed in explicitly; the collection
 records the embedding model's name and dimension, and opening it with another model is a
 clear error instead of silently meaningless distances.
+
+Shared server, several writers: each host keeps its own passage store (its source of truth)
+and reconciles Chroma against it, so on a shared collection a host must only ever touch
+the vectors it wrote. A :class:`VectorIndex` opened with an ``owner`` (the passage store's
+``store_id``, see :attr:`pipeline.index.Index.store_id`) stamps ``owner`` on every vector
+it writes, and its :meth:`~VectorIndex.ids`, :meth:`~VectorIndex.count`,
+:meth:`~VectorIndex.delete` and :meth:`~VectorIndex.reset` see only those vectors; queries
+still search the whole collection. Without an owner (the local folder, one host) the
+collection is the host's alone and every method covers all of it, as before.
 """
 
 from __future__ import annotations
@@ -46,9 +55,16 @@ class VectorIndex:
     """A Chroma collection holding one vector (plus filter metadata) per passage."""
 
     def __init__(
-        self, settings: IndexSettings, folder: Path, *, model: str, dimension: int
+        self,
+        settings: IndexSettings,
+        folder: Path,
+        *,
+        model: str,
+        dimension: int,
+        owner: str | None = None,
     ) -> None:
         self.settings = settings
+        self.owner = owner
         self.folder = folder
         self.model = model
         self.dimension = dimension
@@ -81,35 +97,43 @@ class VectorIndex:
     def upsert(
         self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict[str, Any]]
     ) -> None:
-        """Insert or replace vectors by passage id."""
+        """Insert or replace vectors by passage id (stamped with the owner, if any)."""
+        if self.owner is not None:
+            metadatas = [{**m, "owner": self.owner} for m in metadatas]
         if len(ids):
             self.collection.upsert(ids=list(ids), embeddings=vectors, metadatas=list(metadatas))
 
+    def _mine(self) -> dict[str, Any] | None:
+        return {"owner": self.owner} if self.owner is not None else None
+
     def delete(self, ids: Sequence[str]) -> None:
-        """Remove vectors by passage id (unknown ids are ignored)."""
+        """Remove own vectors by passage id (unknown or other owners' ids are ignored)."""
         for start in range(0, len(ids), 5000):
-            self.collection.delete(ids=list(ids[start : start + 5000]))
+            self.collection.delete(ids=list(ids[start : start + 5000]), where=self._mine())
 
     def ids(self) -> set[str]:
-        """Every passage id in the collection."""
+        """Every passage id in the collection (only the owner's, when there is one)."""
         found: set[str] = set()
         offset, page = 0, 20000
         while True:
-            batch = self.collection.get(include=[], limit=page, offset=offset)["ids"]
+            got = self.collection.get(where=self._mine(), include=[], limit=page, offset=offset)
+            batch = got["ids"]
             found.update(batch)
             if len(batch) < page:
                 return found
             offset += page
 
     def count(self) -> int:
-        """Number of vectors."""
+        """Number of vectors (only the owner's, when there is one)."""
+        if self.owner is not None:
+            return len(self.ids())
         return int(self.collection.count())
 
     def query(
         self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None
     ) -> list[DenseHit]:
         """The ``n`` nearest passages to ``vector`` (cosine), optionally filtered."""
-        total = self.count()
+        total = int(self.collection.count())
         if total == 0:
             return []
         result = self.collection.query(
@@ -123,7 +147,14 @@ class VectorIndex:
         return [DenseHit(pid, 1.0 - float(d)) for pid, d in zip(ids, distances, strict=True)]
 
     def reset(self) -> None:
-        """Drop and recreate the collection (used by ``press index rebuild``)."""
+        """Drop and recreate the collection (used by ``press index rebuild``).
+
+        With an owner only the owner's vectors are deleted: the collection, its model and
+        the other writers' vectors stay.
+        """
+        if self.owner is not None:
+            self.collection.delete(where=self._mine())
+            return
         # An absent or broken collection is exactly what is being replaced.
         with contextlib.suppress(Exception):
             self.client.delete_collection(self.settings.collection)
