@@ -63,14 +63,23 @@ def _settings() -> Settings:
 
 def _open_index(settings: Settings, *, require_passages: bool = False) -> Any:
     """Open the index; with ``require_passages``, refuse an empty one with a hint."""
-    from pipeline.errors import RetrievalError
+    from pipeline.errors import IndexError_, RetrievalError
     from pipeline.index import Index
 
     index = Index(settings)
-    if require_passages and index.store.counts()["passages"] == 0:
+    passages = index.store.counts()["passages"] if require_passages else 0
+    if require_passages and passages == 0:
         raise RetrievalError(
             f"The index at {settings.index_dir} is empty",
             "Ingest a corpus first, e.g. `press ingest corpus/demo`.",
+        )
+    # A deleted vector index reopens as an empty collection: searching it would quietly
+    # fall back to BM25 alone, so say so instead.
+    if require_passages and index.vectors.count() == 0:
+        raise IndexError_(
+            f"The vector index at {settings.index_dir / 'chroma'} is empty but the passage "
+            f"store holds {passages} passages",
+            "Run `press index rebuild` to recreate it from the passage store.",
         )
     return index
 
@@ -335,8 +344,11 @@ def index_check() -> None:
 def draft(
     question: Annotated[str, typer.Argument(help="The clinical question, in quotes.")],
     audience: Annotated[
-        str, typer.Option(help="clinician (default) or patient (plainer language).")
-    ] = "clinician",
+        str | None,
+        typer.Option(
+            help="clinician (default; a follow-up: its parent's) or patient (plainer language)."
+        ),
+    ] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="Which rendering to print the path of: md|html|json.")
     ] = "md",
@@ -360,6 +372,15 @@ def draft(
         str | None,
         typer.Option("--as", help="Author of the stored revision (default: review.default_user)."),
     ] = None,
+    follow_up: Annotated[
+        str | None,
+        typer.Option(
+            "--follow-up",
+            metavar="SLUG",
+            help="Ask QUESTION as a follow-up of the published article SLUG: its evidence "
+            "seeds retrieval and the new draft is linked to it.",
+        ),
+    ] = None,
 ) -> None:
     """Draft a house-format article for QUESTION and print the path of the result.
 
@@ -372,7 +393,7 @@ def draft(
     from pipeline.cli_review import draft_author, store_draft_run
     from pipeline.draft import draft_article, save_run
 
-    if audience not in ("clinician", "patient"):
+    if audience not in (None, "clinician", "patient"):
         err_console.print("[bold red]error:[/] --audience must be clinician or patient")
         raise typer.Exit(2)
     if fmt not in ("md", "html", "json"):
@@ -382,16 +403,23 @@ def draft(
     with handled():
         index = _open_index(settings, require_passages=True)
         author = draft_author(settings, as_user)  # refuse unknown users before drafting
-        run = draft_article(
-            question,
-            settings=settings,
-            index=index,
-            audience=audience,  # type: ignore[arg-type]
-            use_llm=use_llm,
-            filters=SearchFilters(year_from=year_from, min_level=level),
-            k=k,
-        )
-        run.article.slug = store_draft_run(settings, run, author).article().slug
+        filters = SearchFilters(year_from=year_from, min_level=level)
+        if follow_up is not None:
+            from pipeline.cli_review import store_follow_up
+
+            run = store_follow_up(settings, index, follow_up, question, author, audience, use_llm,
+                                  filters, k)  # fmt: skip
+        else:
+            run = draft_article(
+                question,
+                settings=settings,
+                index=index,
+                audience=audience or "clinician",  # type: ignore[arg-type]
+                use_llm=use_llm,
+                filters=filters,
+                k=k,
+            )
+            run.article.slug = store_draft_run(settings, run, author).article().slug
         folder = save_run(run, settings.outputs)
     article = run.article
     flagged = sum(1 for c in article.checks if c.flagged)
@@ -428,6 +456,8 @@ def _explain(run: Any) -> None:
 # Sub-apps live in their own modules and register here, after the core commands exist.
 from pipeline.cli_eval import eval_app  # noqa: E402
 from pipeline.cli_review import register  # noqa: E402
+from pipeline.cli_serve import register as register_serve  # noqa: E402
 
 app.add_typer(eval_app, name="eval")
 register(app)
+register_serve(app)

@@ -90,6 +90,43 @@ def store_draft_run(settings: Settings, run: Any, author: str) -> RevisionRecord
     return revision
 
 
+def store_follow_up(
+    settings: Settings,
+    index: Any,
+    parent: str,
+    question: str,
+    author: str,
+    audience: str | None,
+    use_llm: bool | None,
+    filters: Any,
+    k: int | None,
+) -> Any:
+    """Draft, store and link a follow-up of ``parent`` (``press draft --follow-up``); prints
+    one line and returns the :class:`~pipeline.draft.DraftRun`."""
+    from pipeline.follow_up import draft_follow_up
+
+    done = draft_follow_up(
+        settings,
+        workflow(settings),
+        index,
+        parent,
+        question,
+        author,
+        audience=audience,  # type: ignore[arg-type]
+        use_llm=use_llm,
+        filters=filters,
+        k=k,
+    )
+    slug = done.article.slug
+    err_console.print(
+        f"stored {slug} {done.revision.label} ({done.article.state.status}) by {author}, "
+        f"follow-up of {done.parent.slug}; next: `press submit {slug} --as {author}`",
+        highlight=False,
+        markup=False,
+    )
+    return done.run
+
+
 # status ------------------------------------------------------------------------------------
 
 
@@ -104,6 +141,10 @@ def _print_status(data: dict[str, Any], as_json: bool) -> None:
         + (f" · live: {live}" if live else ""),
         highlight=False,
     )
+    if data.get("follow_up_of"):
+        console.print(f"follow-up of {data['follow_up_of']}", highlight=False, markup=False)
+    if data.get("follow_ups"):
+        console.print("follow-ups: " + ", ".join(data["follow_ups"]), highlight=False, markup=False)
     mine = ", ".join(data["allowed_actions"]) or "nothing"
     console.print(f"{data['user']} may: {mine}", highlight=False, markup=False)
     steps = "; ".join(f"{cmd} — {', '.join(names)}" for cmd, names in data["next_steps"].items())
@@ -157,8 +198,10 @@ def queue(as_user: AsUser = None, as_json: AsJson = False) -> None:
         console.print(f"nothing waits for {user}", highlight=False, markup=False)
         return
     for row in rows:
+        parent = f" (follow-up of {row['follow_up_of']})" if row.get("follow_up_of") else ""
         console.print(
-            f"{row['slug']}  {row['status']} {row['revision']}: {', '.join(row['actions'])}",
+            f"{row['slug']}  {row['status']} {row['revision']}: {', '.join(row['actions'])}"
+            + parent,
             highlight=False,
             markup=False,
         )
@@ -261,7 +304,10 @@ def _rebuild_site(settings: Settings, store: Store) -> None:
     for problem in problems:
         err_console.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
     report = build_site(
-        entries, settings.outputs / "site", embeddings=_open_index(settings).embeddings
+        entries,
+        settings.outputs / "site",
+        embeddings=_open_index(settings).embeddings,
+        desk_url=settings.review.desk_url,
     )
     err_console.print(f"site rebuilt: {report.site_dir} ({report.articles} articles)", markup=False)
 

@@ -69,6 +69,7 @@ from markupsafe import Markup
 
 from pipeline.cite import content_terms
 from pipeline.errors import PressError
+from pipeline.follow_up_form import FollowUpForm, desk_base, follow_up_form
 from pipeline.models import SiteEntry
 from pipeline.render import TEMPLATES, format_date, to_html_fragment
 
@@ -270,14 +271,18 @@ class _Site:
     items: list[_Item]
     related: dict[str, list[str]]
     by_slug: dict[str, _Item]
+    desk_url: str = ""  # the review desk, for the follow-up form (pipeline.follow_up_form)
 
     def url(self, path: str) -> str:
         """Absolute URL of a site path when base_url is set, else the relative path."""
         return f"{self.base_url}/{path}" if self.base_url else path
 
 
-def _page(site: _Site, title: str, body: str, path: str, root: str) -> str:
+def _page(
+    site: _Site, title: str, body: str, path: str, root: str, form: FollowUpForm | None = None
+) -> str:
     return _ENV.get_template("page.html.j2").render(
+        follow_up=form,
         title=title,
         site_title=site.title,
         body=Markup(_SITE_SANITIZER.clean(body)),
@@ -327,7 +332,8 @@ def _article_page(site: _Site, item: _Item) -> str:
     body = _insert(to_html_fragment(shown), "</header>", meta)
     body = _insert(body, '<section class="disclaimer">', related)
     path = f"articles/{item.slug}.html"
-    return _page(site, _collapse(article.question), body, path, "../")
+    form = follow_up_form(site.desk_url, item.slug)
+    return _page(site, _collapse(article.question), body, path, "../", form)
 
 
 def _anchor(name: str, taken: set[str]) -> str:
@@ -537,12 +543,14 @@ def build_site(
     embeddings: Embeddings | None = None,
     site_title: str = "Evidence Press",
     base_url: str = "",
+    desk_url: str | None = None,
 ) -> SiteReport:
     """Write the whole static site for ``entries`` into ``site_dir``, atomically.
 
     ``embeddings`` (e.g. :class:`~pipeline.embeddings.MiniLMOnnxEmbeddings`) ranks Related
     Questions by cosine similarity of the questions; without it, word overlap is used.
     ``base_url`` (``https://…``) makes feed, sitemap, JSON and canonical URLs absolute.
+    ``desk_url`` (the web desk) adds a follow-up question form to every article page.
     Raises :class:`UnapprovedEntryError`, :class:`UnsafeSlugError` or :class:`PublishError`
     before writing anything when an entry may not be published.
     """
@@ -553,7 +561,8 @@ def build_site(
             f"base_url {base_url!r} is not an http(s) URL", "e.g. https://example.org"
         )
     title = _collapse(site_title) or "Evidence Press"
-    site = _Site(title, base, items, _related(items, embeddings), {i.slug: i for i in items})
+    related, by_slug = _related(items, embeddings), {i.slug: i for i in items}
+    site = _Site(title, base, items, related, by_slug, desk_base(desk_url))
     site_dir = Path(site_dir).absolute()
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(site_dir.with_name(f".{site_dir.name}.lock")):

@@ -37,7 +37,7 @@ checked on the other; the numbers are in ``bench/results/bioasq-*.md``):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -107,6 +107,7 @@ def fuse_scores(
     *,
     rrf_k: int = 60,
     known: Mapping[str, Callable[[str], float | None]] | None = None,
+    extra: Iterable[str] = (),
 ) -> dict[str, float]:
     """Fuse several rankings into one score per passage (higher is better).
 
@@ -125,9 +126,14 @@ def fuse_scores(
       the list's lowest z-score: it ranked below everything the side returned, so the
       worst returned score is the most it can have had (an optimistic but order-preserving
       guess that keeps one model's blind spot from sinking a passage the others like).
+
+    ``extra`` passages (retrieval hints) join the pool although no list returned them; with
+    ``zscore`` each side scores them through ``known`` against its own list's statistics,
+    with ``rrf`` they get nothing from a list that does not hold them.
     """
     active = {side: scores for side, scores in lists.items() if weights.get(side, 0.0) > 0}
     fused: dict[str, float] = {pid: 0.0 for scores in active.values() for pid in scores}
+    fused.update((pid, 0.0) for pid in extra if pid not in fused)
     if method == "rrf":
         for side, scores in active.items():
             order = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
@@ -234,8 +240,14 @@ class HybridRetriever(BaseRetriever):
         k: int | None = None,
         filters: SearchFilters | None = None,
         mode: Mode | None = None,
+        hint_ids: Sequence[str] = (),
     ) -> list[ScoredPassage]:
-        """The ``k`` best passages for ``query`` (after fusion and the per-citation cap)."""
+        """The ``k`` best passages for ``query`` (after fusion and the per-citation cap).
+
+        ``hint_ids`` (e.g. a parent article's evidence) join the candidate pool with their
+        true scores for ``query`` (:meth:`_score_hints`): they compete, nothing forces them
+        into the result.
+        """
         if not query.strip():
             raise RetrievalError("The query is empty", "Pass a question or search terms.")
         mode = mode or self.mode
@@ -280,8 +292,9 @@ class HybridRetriever(BaseRetriever):
             terms = lexical.query_terms(query)
             sides["lexical"] = self._lexical_side(lexical, terms, mask, n)
             timings["lexical_ms"] = (time.perf_counter() - start) * 1000
+        hints = self._score_hints(sides, hint_ids, dense_queries, where)
         start = time.perf_counter()
-        fused = self._fuse(sides)
+        fused = self._fuse(sides, hints)
         timings["fuse_ms"] = (time.perf_counter() - start) * 1000
         # Similarities to the question itself (feedback moves the dense query vector):
         # these feed ``min_relevance``, so an off-topic question stays insufficient.
@@ -290,7 +303,8 @@ class HybridRetriever(BaseRetriever):
             start = time.perf_counter()
             first = sorted(fused, key=lambda pid: (-fused[pid], pid))[: cfg.prf_docs]
             if self._feedback(sides, first, lexical, terms, mask, dense_queries, n, where):
-                fused = blend(self._fuse(sides), fused, cfg.prf_keep_weight)
+                self._score_hints(sides, hint_ids, dense_queries, where)  # the moved queries
+                fused = blend(self._fuse(sides, hints), fused, cfg.prf_keep_weight)
             timings["prf_ms"] = (time.perf_counter() - start) * 1000
         ranked = sorted(fused, key=lambda pid: (-fused[pid], pid))
         lexical_hits = sides.get("lexical", _Scored()).hits
@@ -308,7 +322,7 @@ class HybridRetriever(BaseRetriever):
                     passage=item.passage,
                     citation=item.citation,
                     score=fused[pid],
-                    dense_similarity=dense.get(pid),
+                    dense_similarity=dense.get(pid, hints.get(pid)),
                     lexical_score=lexical_hits.get(pid),
                 )
             )
@@ -376,8 +390,51 @@ class HybridRetriever(BaseRetriever):
                 norm = float(np.linalg.norm(moved))
                 if norm > 0:
                     sides[side] = _dense_side(vectors, moved / norm, n, where)
+                    dense_queries[side] = (vectors, moved / norm)  # retrieval hints use it too
                     ran = True
         return ran
+
+    def _score_hints(
+        self,
+        sides: dict[str, _Scored],
+        hint_ids: Sequence[str],
+        dense_queries: dict[str, tuple[VectorIndex, np.ndarray]],
+        where: dict[str, Any] | None,
+    ) -> dict[str, float | None]:
+        """Let every side score the hint passages; returns the admitted hints.
+
+        A large corpus can push a relevant hint below every side's candidate cut. Here each
+        dense side learns the hints' true cosines (stored vectors, same ``where`` filter) as
+        its exact-score lookup, as BM25 already knows every passage's score; fusion then
+        scores them against each list's own statistics (the lists are not changed), so a
+        hint never outranks the passages the lists hold on their merits; it fills the places
+        they leave (e.g. after the per-citation cap). Admitted: the hints that pass the
+        filters and are on topic — dense similarity to the question at least
+        ``min_relevance`` (the bar for sufficient evidence), or a positive BM25 score without
+        a dense side — mapped to that similarity (``None`` without a dense side).
+        """
+        ids = list(dict.fromkeys(hint_ids))
+        if not ids:
+            return {}
+        admitted: dict[str, float | None] = {}
+        for side, (vectors, vector) in dense_queries.items():
+            got = vectors.collection.get(ids=ids, where=where or None, include=["embeddings"])
+            stored = got.get("embeddings")
+            found = list(got["ids"]) if stored is not None and len(stored) else []
+            cosines: dict[str, float] = {}
+            if found:
+                matrix = np.asarray(stored, dtype=np.float64)
+                norms = np.linalg.norm(matrix, axis=1) * (float(np.linalg.norm(vector)) or 1.0)
+                values = matrix @ np.asarray(vector, dtype=np.float64) / np.where(norms, norms, 1)
+                cosines = dict(zip(found, map(float, values), strict=True))
+            sides[side].exact = cosines.get
+            if side == "dense":
+                floor = self.settings.min_relevance
+                admitted.update((pid, c) for pid, c in cosines.items() if c >= floor)
+        lexical = sides.get("lexical")
+        if not dense_queries and lexical is not None and lexical.exact is not None:
+            admitted.update((pid, None) for pid in ids if (lexical.exact(pid) or 0.0) > 0)
+        return admitted
 
     @staticmethod
     def _lexical_side(
@@ -395,11 +452,16 @@ class HybridRetriever(BaseRetriever):
 
         return _Scored(hits, exact)
 
-    def _fuse(self, sides: dict[str, _Scored]) -> dict[str, float]:
+    def _fuse(
+        self, sides: dict[str, _Scored], hints: Mapping[str, float | None] | None = None
+    ) -> dict[str, float]:
         cfg = self.settings
+        hints = hints or {}
         if len(sides) == 1:  # one side (dense-only or lexical-only): its own scores rank
             ((_, only),) = sides.items()
-            return dict(only.hits)
+            exact = only.exact or (lambda _pid: None)
+            scored = {pid: exact(pid) for pid in hints if pid not in only.hits}
+            return {**only.hits, **{pid: v for pid, v in scored.items() if v is not None}}
         weights = {
             "dense": cfg.dense_weight,
             "second": cfg.second_weight,
@@ -411,6 +473,7 @@ class HybridRetriever(BaseRetriever):
             cfg.fusion,
             rrf_k=cfg.rrf_k,
             known={side: scored.exact for side, scored in sides.items() if scored.exact},
+            extra=hints,
         )
 
     def evidence(
@@ -419,12 +482,20 @@ class HybridRetriever(BaseRetriever):
         k: int | None = None,
         filters: SearchFilters | None = None,
         token_budget: int | None = None,
+        hint_ids: Sequence[str] = (),
     ) -> EvidenceSet:
-        """Numbered evidence for ``question``, packed into the token budget."""
+        """Numbered evidence for ``question``, packed into the token budget.
+
+        ``hint_ids`` are candidate passages to consider besides the search's own
+        (see :meth:`search`).
+        """
         k = k or self.settings.k
         budget = token_budget or self.settings.token_budget
         ranked = self.search(
-            question, k=max(k * self.settings.per_citation_cap, k), filters=filters
+            question,
+            k=max(k * self.settings.per_citation_cap, k),
+            filters=filters,
+            hint_ids=hint_ids,
         )
         items: dict[str, Evidence] = {}
         used = 0

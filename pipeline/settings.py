@@ -244,6 +244,30 @@ class ReviewSettings(_Group):
     default_user: str | None = Field(
         None, description="Who acts when a command gets no --as USER (unset = the login name)."
     )
+    desk_url: str | None = Field(
+        None,
+        description="Public http(s) URL of the web review desk (`press serve`); published pages "
+        "then offer a follow-up question form posting to it (unset = no form).",
+    )
+
+
+class WebSettings(_Group):
+    """The web review desk (`press serve`)."""
+
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key that signs session cookies (unset = a random key kept in "
+        "<home>/web_secret with 0600 permissions).",
+    )
+    https_only: bool = Field(
+        False, description="Send the session cookie only over HTTPS (set behind a TLS proxy)."
+    )
+    session_max_age_s: int = Field(8 * 3600, ge=60, description="How long a sign-in lasts.")
+    login_attempts: int = Field(
+        5, ge=1, description="Failed sign-ins allowed per user and address in login_window_s."
+    )
+    login_window_s: float = Field(300.0, gt=0, description="Window of the sign-in rate limit.")
+    draft_workers: int = Field(1, ge=1, description="Drafting jobs run at the same time.")
 
 
 class Settings(BaseSettings):
@@ -266,6 +290,7 @@ class Settings(BaseSettings):
     draft: DraftSettings = Field(default_factory=DraftSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -335,7 +360,7 @@ def public_dict(settings: Settings) -> dict[str, Any]:
 def settings_hash(settings: Settings) -> str:
     """Hash of every setting that can change an article (paths, secrets, store, users excluded)."""
     data = public_dict(settings)
-    for volatile in ("home", "outputs", "store", "review"):
+    for volatile in ("home", "outputs", "store", "review", "web"):
         data.pop(volatile, None)
     data["llm"].pop("api_key", None)
     blob = json.dumps(data, sort_keys=True)

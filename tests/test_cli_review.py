@@ -184,3 +184,34 @@ def test_diff_needs_two_revisions(press_home: Path) -> None:
     slug = draft()
     assert "only one revision" in refused(["diff", slug])
     assert "render identically" in ok(["diff", slug, "r1", "1"]).stdout
+
+
+FOLLOW_UP = "What dose of diazepam is used for stiff-person syndrome?"
+
+
+def test_draft_follow_up_links_a_new_draft_to_its_published_parent(
+    press_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slug = draft()
+    ask = ["draft", FOLLOW_UP, "--no-llm", "--as", "ann", "--follow-up"]
+    assert "not published" in refused([*ask, slug])
+    assert "No article 'nope'" in refused([*ask, "nope"])
+    for args in (["submit", slug], ["review", slug], ["approve", slug], ["publish", slug]):
+        user = {"submit": "ann", "review": "rex", "approve": "rex", "publish": "pam"}[args[0]]
+        ok([*args, "--as", user])
+    assert not page(press_home, slug).count("<form")  # no review.desk_url: no form
+
+    result = ok(["draft", FOLLOW_UP, "--follow-up", slug, "--no-llm", "--as", "ann"])
+    assert f"follow-up of {slug}" in " ".join(result.stderr.split())
+    assert Path(result.stdout.strip()).is_file()
+    [child] = [a["slug"] for a in json.loads(ok(["status", "--json"]).stdout) if a["slug"] != slug]
+    status = json.loads(ok(["status", child, "--json", "--as", "ann"]).stdout)
+    assert (status["status"], status["follow_up_of"], status["follow_ups"]) == ("draft", slug, [])
+    assert f"follow-up of {slug}" in ok(["status", child]).stdout
+    assert f"follow-ups: {child}" in ok(["status", slug]).stdout
+    queue = " ".join(ok(["queue", "--as", "ann"]).stdout.split())
+    assert f"{child} draft r1: submit (follow-up of {slug})" in queue
+
+    monkeypatch.setenv("PRESS_REVIEW__DESK_URL", "https://desk.example.org")
+    ok(["site", "build"])
+    assert f'action="https://desk.example.org/articles/{slug}/follow-up"' in page(press_home, slug)

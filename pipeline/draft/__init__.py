@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,15 +86,20 @@ def draft_article(
     llm: BaseChatModel | None = None,
     filters: SearchFilters | None = None,
     k: int | None = None,
+    hint_ids: Sequence[str] = (),
 ) -> DraftRun:
-    """Retrieve, draft and check one article (see the module docstring)."""
+    """Retrieve, draft and check one article (see the module docstring).
+
+    ``hint_ids`` are passages retrieval considers besides its own candidates, scored for
+    this question like any other (a follow-up passes its parent article's evidence).
+    """
     if not question.strip():
         raise ConfigError("The question is empty", "Pass the clinical question in quotes.")
     audience = audience or settings.draft.audience
     timings: dict[str, float] = {}
     start = time.perf_counter()
     retriever = HybridRetriever(index=index, settings=settings.retrieval)
-    evidence = retriever.evidence(question, k=k, filters=filters)
+    evidence = retriever.evidence(question, k=k, filters=filters, hint_ids=hint_ids)
     timings["retrieve"] = round(time.perf_counter() - start, 4)
 
     # The drafter and the citation check embed largely the same sentences: embed each once.

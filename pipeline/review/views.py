@@ -16,6 +16,7 @@ from pipeline.errors import NotFoundError, ReviewError
 from pipeline.review.machine import Action, allowed_actions, apply
 from pipeline.review.workflow import Workflow
 from pipeline.store import ArticleState
+from pipeline.store.follow_ups import FollowUps
 
 
 def article_status(flow: Workflow, slug: str, user_name: str) -> dict[str, Any]:
@@ -29,6 +30,7 @@ def article_status(flow: Workflow, slug: str, user_name: str) -> dict[str, Any]:
     user = store.find_user(user_name)
     mine = [] if user is None else allowed_actions(user, article.state, current.author)
     published = article.state.published_revision_id
+    parent, follow_ups = FollowUps(store).lineage(article)
     return {
         "slug": article.slug,
         "question": article.question,
@@ -39,6 +41,8 @@ def article_status(flow: Workflow, slug: str, user_name: str) -> dict[str, Any]:
         "content_hash": current.content_hash,
         "approved": article.state.approved_hash == current.content_hash,
         "published_revision": None if published is None else store.revision(published).label,
+        "follow_up_of": parent,
+        "follow_ups": follow_ups,
         "user": user_name,
         "allowed_actions": [a.command for a in mine],
         "next_steps": {a.command: names for a, names in flow.who_may(slug).items()},
@@ -79,13 +83,16 @@ def history(flow: Workflow, slug: str) -> list[dict[str, Any]]:
 
 
 def queue(flow: Workflow, user_name: str) -> list[dict[str, Any]]:
-    """The articles waiting for ``user_name`` and the commands they may run on each."""
+    """The articles waiting for ``user_name``, the commands they may run on each, and the
+    parent article of each follow-up."""
+    links = FollowUps(flow.store)
     return [
         {
             "slug": article.slug,
             "status": article.state.status,
             "revision": flow.store.revision(article.state.revision_id).label,
             "actions": [a.command for a in actions],
+            "follow_up_of": links.lineage(article)[0],
         }
         for article, actions in flow.queue(user_name)
     ]

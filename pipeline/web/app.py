@@ -1,0 +1,154 @@
+"""The web review desk: a FastAPI app over the same workflow, drafting and rendering code
+as the CLI.
+
+:func:`create_app` takes its providers — settings, the article store, a factory for the
+search index, the chat model — instead of reaching for globals, so tests build an app on a
+temporary store and the demo index (:mod:`pipeline.web.desk` holds what routes share).
+
+Pages are server-rendered Jinja2 templates (autoescape on for every template); the article
+body is :func:`pipeline.render.to_html_fragment`, which sanitizes with nh3. Every response
+carries a Content-Security-Policy that allows only this site's own script and styles, and
+forbids framing. Routes live in ``routes_auth`` (sign-in), ``routes_articles`` (queue,
+article page, actions, edit, diff) and ``routes_drafts`` (new drafts, follow-ups, jobs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from langchain_core.language_models import BaseChatModel
+from starlette.exceptions import HTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from pipeline.errors import (
+    ConcurrentUpdateError,
+    InvalidTransition,
+    NotFoundError,
+    PermissionDenied,
+    PressError,
+    ReviewError,
+)
+from pipeline.index import Index
+from pipeline.settings import Settings
+from pipeline.store import Store, User
+from pipeline.web import routes_articles, routes_auth, routes_drafts, sessions
+from pipeline.web.desk import HERE, Desk, LoginRequired
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    index_factory: Callable[[], Index] | None = None,
+    use_llm: bool | None = None,
+    llm: BaseChatModel | None = None,
+) -> FastAPI:
+    """The desk app: ``store`` defaults to the configured one, ``index_factory`` to
+    ``Index(settings)``; ``use_llm``/``llm`` are passed to the drafter as ``press draft``
+    would (``None``: the LLM when an endpoint is configured, else the extractive drafter).
+    """
+    desk = Desk(
+        settings,
+        store if store is not None else Store.from_settings(settings),
+        index_factory if index_factory is not None else (lambda: Index(settings)),
+        use_llm=use_llm,
+        llm=llm,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        desk.jobs.shutdown(wait=False)
+
+    app = FastAPI(
+        title="Evidence Press review desk",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.desk = desk
+    app.add_middleware(SessionMiddleware, **sessions.middleware_options(settings))
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    _error_handlers(app, desk)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for module in (routes_auth, routes_articles, routes_drafts):
+        app.include_router(module.router)
+    return app
+
+
+_STATUS: list[tuple[type[PressError], int]] = [
+    (NotFoundError, 404),
+    (ConcurrentUpdateError, 409),
+    (PermissionDenied, 403),
+    (InvalidTransition, 409),
+    (ReviewError, 400),
+]
+
+
+def error_status(exc: PressError) -> int:
+    """The HTTP status for a project error (404 unknown, 403 refused, 409 conflict …)."""
+    for kind, status in _STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 500
+
+
+def _error_handlers(app: FastAPI, desk: Desk) -> None:
+    def signed_in(request: Request) -> User | None:
+        name = sessions.current_user(request)
+        return None if name is None else desk.store.find_user(name)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", status_code=303)
+
+    @app.exception_handler(PressError)
+    async def press_error(request: Request, exc: PressError) -> Response:
+        status = error_status(exc)
+        title = "Conflict" if status == 409 else "Not found" if status == 404 else "Refused"
+        context = {"title": title, "message": exc.message, "hint": exc.hint}
+        return desk.page(
+            request, "error.html.j2", context, status_code=status, user=signed_in(request)
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        titles = {403: "Forbidden", 404: "Not found", 429: "Too many attempts"}
+        context = {"title": titles.get(exc.status_code, "Error"), "message": exc.detail, "hint": ""}
+        response = desk.page(
+            request,
+            "error.html.j2",
+            context,
+            status_code=exc.status_code,
+            user=signed_in(request),
+        )
+        response.headers.update(exc.headers or {})
+        return response

@@ -1,0 +1,53 @@
+"""Passwords for the web desk: argon2id hashes (``argon2-cffi``) kept in the store.
+
+:func:`set_password` hashes and stores; :func:`authenticate` verifies and returns the user.
+An unknown user or a user without a password costs one verification of a dummy hash too,
+so response time does not reveal which names exist. Hashes made with older parameters are
+re-hashed on the next successful sign-in.
+"""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from pipeline.errors import ReviewError
+from pipeline.review import utc_now
+from pipeline.store import Store, User
+from pipeline.store.credentials import Credentials
+
+MIN_LENGTH = 8
+"""Shortest password accepted."""
+
+_HASHER = PasswordHasher()
+_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+
+
+def set_password(store: Store, name: str, password: str) -> None:
+    """Hash ``password`` and store it as ``name``'s web-desk password."""
+    if len(password) < MIN_LENGTH:
+        raise ReviewError(
+            f"The password for {name} is too short",
+            f"Use at least {MIN_LENGTH} characters (a phrase of several words is best).",
+        )
+    Credentials(store).set_password_hash(name, _HASHER.hash(password), at=utc_now())
+
+
+def authenticate(store: Store, name: str, password: str) -> User | None:
+    """The user if ``password`` is theirs, else ``None`` (unknown user, no or wrong password)."""
+    credentials = Credentials(store)
+    stored = credentials.password_hash(name)
+    try:
+        _HASHER.verify(stored or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if stored is None:
+        return None
+    if _HASHER.check_needs_rehash(stored):
+        credentials.set_password_hash(name, _HASHER.hash(password), at=utc_now())
+    return store.find_user(name)
+
+
+def has_any_password(store: Store) -> bool:
+    """True when at least one user may sign in."""
+    return bool(Credentials(store).names())

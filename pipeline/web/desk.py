@@ -1,0 +1,115 @@
+"""What every route shares: the :class:`Desk` (settings, store, workflow, index, jobs,
+templates) and how a route finds it and the signed-in user.
+
+The index (and its embedding model) is opened lazily, once, on the first drafting job,
+edit or site rebuild, and every use holds :attr:`Desk.index_lock` (drafting and the
+citation check are not meant to run concurrently on one index). Templates are Jinja2 with
+autoescape on for every file, whatever its extension.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from langchain_core.language_models import BaseChatModel
+from starlette.templating import Jinja2Templates
+
+from pipeline.index import Index
+from pipeline.review import Role, Workflow
+from pipeline.settings import Settings
+from pipeline.store import Store, User
+from pipeline.web import csrf, sessions
+from pipeline.web.jobs import Jobs
+from pipeline.web.ratelimit import LoginLimiter
+
+HERE = Path(__file__).parent
+
+
+class LoginRequired(Exception):
+    """Raised by :meth:`Desk.user` when nobody is signed in; answered with a redirect."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class Desk:
+    """Everything the routes share: settings, store, workflow, index, jobs, templates."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        index_factory: Callable[[], Index],
+        *,
+        use_llm: bool | None = None,
+        llm: BaseChatModel | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.flow = Workflow(store)
+        self.use_llm = use_llm
+        self.llm = llm
+        self.jobs = Jobs(settings.web.draft_workers)
+        self.limiter = LoginLimiter(settings.web.login_attempts, settings.web.login_window_s)
+        self.index_lock = threading.Lock()
+        self._index_factory = index_factory
+        self._index: Index | None = None
+        env = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates = Jinja2Templates(env=env)
+
+    def index(self) -> Index:
+        """The search index, opened on first use (call with :attr:`index_lock` held)."""
+        if self._index is None:
+            self._index = self._index_factory()
+        return self._index
+
+    def user(self, request: Request) -> User:
+        """The signed-in user; :class:`LoginRequired` when nobody (or a deleted user) is."""
+        name = sessions.current_user(request)
+        user = None if name is None else self.store.find_user(name)
+        if user is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            raise LoginRequired(target)
+        return user
+
+    def page(
+        self,
+        request: Request,
+        template: str,
+        context: Mapping[str, Any] | None = None,
+        *,
+        status_code: int = 200,
+        user: User | None = None,
+    ) -> HTMLResponse:
+        """Render ``template`` with the shared context (user, roles, CSRF token, flash)."""
+        base = {
+            "request": request,
+            "user": user,
+            "roles": set() if user is None else set(user.roles),
+            "may_draft": user is not None and bool({Role.AUTHOR, Role.ADMIN} & set(user.roles)),
+            "csrf_token": csrf.csrf_token(request),
+            "csrf_field": csrf.FIELD,
+            "flash": sessions.pop_flash(request),
+        }
+        return self.templates.TemplateResponse(
+            request, template, {**base, **(context or {})}, status_code=status_code
+        )
+
+
+def desk_of(request: Request) -> Desk:
+    """The :class:`Desk` the app was built with."""
+    desk: Desk = request.app.state.desk
+    return desk

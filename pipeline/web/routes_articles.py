@@ -1,0 +1,306 @@
+"""The queue, the article page, the workflow actions, editing and revision diffs.
+
+Every action goes through the :class:`~pipeline.review.Workflow` method the CLI calls, and
+the page offers exactly :meth:`Workflow.allowed_actions`. Each action form carries the
+article's lock version as the user saw it: if anyone acted on the article since the page
+was loaded, the action is refused with 409 rather than applied to a state the user never
+read (the store's own optimistic lock catches the race between two requests).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+
+from pipeline import render
+from pipeline.errors import ConcurrentUpdateError, PressError, ReviewError
+from pipeline.review import Action, ReviewStatus, views
+from pipeline.store.follow_ups import FollowUps
+from pipeline.web import sessions
+from pipeline.web.csrf import require_csrf
+from pipeline.web.desk import Desk, desk_of
+from pipeline.web.evidence import evidence_panel, flagged_bullets, link_citations
+
+router = APIRouter()
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,199}$")
+ACTIONS = {a.command: a for a in Action if a is not Action.DRAFT}
+"""Form actions by their ``press`` command name (``request-changes`` …)."""
+COMMENT_LABELS = {
+    Action.REQUEST_CHANGES: "What should change? (required)",
+    Action.RETRACT: "Why is it retracted? (required)",
+    Action.APPROVE: "Approval note (optional)",
+    Action.WITHDRAW: "Why withdraw it? (optional)",
+}
+SORTS = {
+    "updated": (lambda row: row["updated_at"], True),
+    "question": (lambda row: row["question"].lower(), False),
+    "status": (lambda row: row["status"], False),
+    "slug": (lambda row: row["slug"], False),
+}
+
+
+def checked_slug(slug: str) -> str:
+    """``slug`` if it has the shape of a slug, else 404 (no path tricks reach the store)."""
+    if not SLUG.match(slug):
+        raise HTTPException(404, "No such article.")
+    return slug
+
+
+Slug = Annotated[str, Depends(checked_slug)]
+
+
+@router.get("/queue")
+def queue(
+    request: Request,
+    status: str = "",
+    audience: str = "",
+    q: str = "",
+    sort: str = "updated",
+) -> Response:
+    """Every article with filters and sorting, counts per status, and what waits for you."""
+    desk = desk_of(request)
+    user = desk.user(request)
+    rows: list[dict[str, Any]] = []
+    for article in desk.store.articles():
+        current = desk.store.revision(article.state.revision_id)
+        rows.append(
+            {
+                "slug": article.slug,
+                "question": article.question,
+                "audience": article.audience,
+                "status": article.state.status,
+                "revision": current.label,
+                "author": current.author,
+                "updated_at": article.updated_at,
+                "live": article.state.published_revision_id is not None,
+            }
+        )
+    counts = Counter(row["status"] for row in rows)
+    needle = q.strip().lower()
+    shown = [
+        row
+        for row in rows
+        if (not status or row["status"] == status)
+        and (not audience or row["audience"] == audience)
+        and (not needle or needle in row["question"].lower() or needle in row["slug"])
+    ]
+    key, reverse = SORTS.get(sort, SORTS["updated"])
+    shown.sort(key=key, reverse=reverse)
+    context = {
+        "rows": shown,
+        "total": len(rows),
+        "counts": [(s.value, counts.get(s.value, 0)) for s in ReviewStatus],
+        "waiting": views.queue(desk.flow, user.name),
+        "filters": {"status": status, "audience": audience, "q": q, "sort": sort},
+        "statuses": [s.value for s in ReviewStatus],
+        "sorts": list(SORTS),
+    }
+    return desk.page(request, "queue.html.j2", context, user=user)
+
+
+@router.get("/articles/{slug}")
+def article_page(request: Request, slug: Slug) -> Response:
+    """The current revision beside its evidence, with history, diff, comments and actions."""
+    desk = desk_of(request)
+    user = desk.user(request)
+    return desk.page(request, "article.html.j2", article_context(desk, slug, user.name), user=user)
+
+
+def article_context(desk: Desk, slug: str, user_name: str) -> dict[str, Any]:
+    """Everything the article page shows (also used to re-show it with an error)."""
+    record = desk.store.article(slug)
+    revision = desk.store.revision(record.state.revision_id)
+    article = revision.article().model_copy(update={"status": record.state.status})
+    allowed = desk.flow.allowed_actions(user_name, slug)
+    history = views.history(desk.flow, slug)
+    revisions = desk.store.revisions(record)
+    diff = (
+        diff_lines(views.revision_diff(desk.flow, slug, None, None)) if len(revisions) > 1 else []
+    )
+    parent, follow_ups = FollowUps(desk.store).lineage(record)
+    return {
+        "record": record,
+        "revision": revision,
+        "parent": parent,
+        "follow_ups": follow_ups,
+        "status": record.state.status,
+        "body": Markup(link_citations(render.to_html_fragment(article))),
+        "sources": evidence_panel(article, revision.evidence()),
+        "flags": flagged_bullets(article),
+        "history": history,
+        "comments": [
+            row
+            for row in history
+            if row["action"] != Action.DRAFT.value and (row["comment"] or "").strip()
+        ],
+        "diff": diff,
+        "diff_labels": (revisions[-2].label, revisions[-1].label) if len(revisions) > 1 else None,
+        "revisions": [r.label for r in revisions],
+        "actions": [a for a in allowed if a is not Action.DRAFT],
+        "may_edit": Action.DRAFT in allowed,
+        "comment_labels": COMMENT_LABELS,
+        "needs_comment": {Action.REQUEST_CHANGES, Action.RETRACT},
+        "live": record.state.published_revision_id is not None,
+    }
+
+
+def diff_lines(text: str) -> list[tuple[str, str]]:
+    """A unified diff as (kind, line) pairs: ``add``, ``del``, ``hunk``, ``file``, ``same``."""
+    lines = []
+    for line in text.splitlines():
+        if line.startswith(("+++", "---")):
+            kind = "file"
+        elif line.startswith("@@"):
+            kind = "hunk"
+        elif line.startswith("+"):
+            kind = "add"
+        elif line.startswith("-"):
+            kind = "del"
+        else:
+            kind = "same"
+        lines.append((kind, line))
+    return lines
+
+
+@router.post("/articles/{slug}/actions/{command}", dependencies=[Depends(require_csrf)])
+def act(
+    request: Request,
+    slug: Slug,
+    command: str,
+    version: Annotated[int, Form()],
+    revision: Annotated[int, Form()],
+    comment: Annotated[str, Form(max_length=10_000)] = "",
+) -> Response:
+    """Take one workflow action on the revision the user saw (``version``, ``revision``)."""
+    desk = desk_of(request)
+    user = desk.user(request)
+    action = ACTIONS.get(command)
+    if action is None:
+        raise HTTPException(404, f"No action {command!r}.")
+    record = desk.store.article(slug)
+    if record.version != version:
+        raise ConcurrentUpdateError(
+            f"{slug!r} changed since you opened it (someone acted on it meanwhile)",
+            "Nothing was done. Read the article's current state, then act again if it applies.",
+        )
+    text = comment.strip() or None
+    kwargs: dict[str, Any] = {"comment": text}
+    if action is Action.APPROVE:
+        kwargs["revision"] = revision
+    elif action is Action.REQUEST_CHANGES:
+        kwargs["comment"] = text or ""
+    elif action is Action.RETRACT:
+        kwargs = {"reason": text or ""}
+    if action in (Action.REQUEST_CHANGES, Action.RETRACT) and not text:
+        raise ReviewError(
+            f"cannot {action.label} {slug!r} without a comment",
+            "Say what should change (or why it is retracted); it is kept in the review log.",
+        )
+    getattr(desk.flow, action.verb)(user.name, slug, **kwargs)
+    message = f"Done: {action.label} ({slug})."
+    if action in (Action.PUBLISH, Action.RETRACT):
+        message += " " + rebuild_site(desk)
+    sessions.flash(request, message)
+    return RedirectResponse(f"/articles/{slug}", status_code=303)
+
+
+def rebuild_site(desk: Desk) -> str:
+    """Rebuild ``outputs/site`` from the verified live publications, as ``press publish`` does."""
+    from pipeline.publish import build_site
+    from pipeline.store.published import site_entries
+
+    entries, problems = site_entries(desk.store)
+    try:
+        with desk.index_lock:
+            embeddings = desk.index().embeddings
+            report = build_site(entries, desk.settings.outputs / "site", embeddings=embeddings)
+    except PressError as exc:
+        return f"The site was NOT rebuilt: {exc.message} ({exc.hint})"
+    warnings = f" Warnings: {'; '.join(problems)}" if problems else ""
+    return f"Site rebuilt with {report.articles} articles.{warnings}"
+
+
+@router.get("/articles/{slug}/edit")
+def edit_form(request: Request, slug: Slug) -> Response:
+    """The current revision's Markdown in a text box (authors of drafts, admins)."""
+    desk = desk_of(request)
+    user = desk.user(request)
+    desk.flow.require(user.name, slug, Action.DRAFT)
+    current = desk.flow.current_revision(slug)
+    context = {
+        "slug": slug,
+        "markdown": render.to_markdown(current.article()),
+        "based_on": current.number,
+        "revision": current,
+        "error": None,
+    }
+    return desk.page(request, "edit.html.j2", context, user=user)
+
+
+@router.post("/articles/{slug}/edit", dependencies=[Depends(require_csrf)])
+def edit(
+    request: Request,
+    slug: Slug,
+    markdown: Annotated[str, Form(max_length=200_000)],
+    based_on: Annotated[int, Form()],
+) -> Response:
+    """Store the edited Markdown as a new draft revision (re-checked against its evidence)."""
+    from pipeline.edit import parse_article_markdown
+    from pipeline.store.content import edited_article
+
+    desk = desk_of(request)
+    user = desk.user(request)
+    desk.flow.require(user.name, slug, Action.DRAFT)
+    current = desk.flow.current_revision(slug)
+    try:
+        if current.number != based_on:
+            raise ConcurrentUpdateError(
+                f"{slug!r} is at {current.label}, not r{based_on}: someone stored a newer revision",
+                "Copy your changes, reload the editor and apply them to the new revision.",
+            )
+        original = current.article()
+        draft = parse_article_markdown(markdown.replace("\r\n", "\n"), original)
+        with desk.index_lock:
+            article, evidence = edited_article(
+                original,
+                draft,
+                current.evidence(),
+                support_threshold=desk.settings.draft.support_threshold,
+                embed=desk.index().embed,
+            )
+        stored = desk.flow.revise(user.name, slug, article, evidence, based_on=current.number)
+    except PressError as exc:
+        context = {
+            "slug": slug,
+            "markdown": markdown,
+            "based_on": based_on,
+            "revision": current,
+            "error": exc,
+        }
+        status = 409 if isinstance(exc, ConcurrentUpdateError) else 400
+        return desk.page(request, "edit.html.j2", context, status_code=status, user=user)
+    sessions.flash(request, f"Stored {stored.label} (a draft: submit it for review again).")
+    return RedirectResponse(f"/articles/{slug}", status_code=303)
+
+
+@router.get("/articles/{slug}/diff")
+def diff(request: Request, slug: Slug, old: str = "", new: str = "") -> Response:
+    """A readable diff of two revisions (default: the last two)."""
+    desk = desk_of(request)
+    user = desk.user(request)
+    text = views.revision_diff(desk.flow, slug, old or None, new or None)
+    record = desk.store.article(slug)
+    context = {
+        "slug": slug,
+        "diff": diff_lines(text),
+        "old": old,
+        "new": new,
+        "revisions": [r.label for r in desk.store.revisions(record)],
+    }
+    return desk.page(request, "diff.html.j2", context, user=user)
