@@ -454,6 +454,7 @@ def _explain(run: Any) -> None:
                 console.print(f"    passage: {text[:400]}", highlight=False, markup=False)
 
 # Sub-apps live in their own modules and register here, after the core commands exist.
+from pipeline.cli_build import register as register_build  # noqa: E402
 from pipeline.cli_eval import eval_app  # noqa: E402
 from pipeline.cli_review import register  # noqa: E402
 from pipeline.cli_serve import register as register_serve  # noqa: E402
@@ -461,3 +462,4 @@ from pipeline.cli_serve import register as register_serve  # noqa: E402
 app.add_typer(eval_app, name="eval")
 register(app)
 register_serve(app)
+register_build(app)

@@ -297,19 +297,14 @@ def retract(
 
 
 def _rebuild_site(settings: Settings, store: Store) -> None:
-    from pipeline.publish import build_site
-    from pipeline.store.published import site_entries
+    from pipeline.site import articles_phrase, rebuild_site
 
-    entries, problems = site_entries(store)
+    report, problems = rebuild_site(settings, store, _open_index(settings).embeddings)
     for problem in problems:
         err_console.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
-    report = build_site(
-        entries,
-        settings.outputs / "site",
-        embeddings=_open_index(settings).embeddings,
-        desk_url=settings.review.desk_url,
+    err_console.print(
+        f"site rebuilt: {report.site_dir} ({articles_phrase(report.articles)})", markup=False
     )
-    err_console.print(f"site rebuilt: {report.site_dir} ({report.articles} articles)", markup=False)
 
 
 def site_build() -> None:

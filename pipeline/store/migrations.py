@@ -173,10 +173,27 @@ def m003_accounts_and_follow_ups(conn: Connection) -> None:
     md.create_all(conn, tables=[md.tables["credentials"], md.tables["follow_ups"]])
 
 
+def m004_build_state(conn: Connection) -> None:
+    """The cache key each article's revision was last confirmed under by `press build`."""
+    md = MetaData()
+    Table("articles", md, Column("id", Integer, primary_key=True))
+    Table("revisions", md, Column("id", Integer, primary_key=True))
+    Table(
+        "build_state",
+        md,
+        Column("article_id", Integer, ForeignKey("articles.id"), primary_key=True),
+        Column("revision_id", Integer, ForeignKey("revisions.id"), nullable=False),
+        Column("build_key", String(64), nullable=False),
+        Column("updated_at", String(40), nullable=False),
+    )
+    md.create_all(conn, tables=[md.tables["build_state"]])
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_initial", m001_initial),
     ("m002_append_only_triggers", m002_append_only_triggers),
     ("m003_accounts_and_follow_ups", m003_accounts_and_follow_ups),
+    ("m004_build_state", m004_build_state),
 ]
 """Every migration in the order it is applied. Append only."""
 

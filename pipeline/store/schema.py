@@ -115,5 +115,16 @@ follow_ups = Table(
 )
 """A follow-up question's article and the published article it was asked from."""
 
+build_state = Table(
+    "build_state",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id"), primary_key=True),
+    Column("revision_id", Integer, ForeignKey("revisions.id"), nullable=False),
+    Column("build_key", String(64), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+"""The build cache key a `press build` re-draft confirmed for an article's revision (a re-draft
+identical to the current text keeps that revision, whose provenance records older inputs)."""
+
 APPEND_ONLY = ("review_log", "revisions")
 """Tables whose rows are never updated or deleted (enforced by database triggers)."""

@@ -212,18 +212,16 @@ def act(
 
 def rebuild_site(desk: Desk) -> str:
     """Rebuild ``outputs/site`` from the verified live publications, as ``press publish`` does."""
-    from pipeline.publish import build_site
-    from pipeline.store.published import site_entries
+    from pipeline.site import articles_phrase
+    from pipeline.site import rebuild_site as rebuild
 
-    entries, problems = site_entries(desk.store)
     try:
         with desk.index_lock:
-            embeddings = desk.index().embeddings
-            report = build_site(entries, desk.settings.outputs / "site", embeddings=embeddings)
+            report, problems = rebuild(desk.settings, desk.store, desk.index().embeddings)
     except PressError as exc:
         return f"The site was NOT rebuilt: {exc.message} ({exc.hint})"
     warnings = f" Warnings: {'; '.join(problems)}" if problems else ""
-    return f"Site rebuilt with {report.articles} articles.{warnings}"
+    return f"Site rebuilt with {articles_phrase(report.articles)}.{warnings}"
 
 
 @router.get("/articles/{slug}/edit")

@@ -165,7 +165,7 @@ def test_publish_rebuilds_the_static_site(
     pam = sign_in("pam", demo_app)
     assert post_action(pam, seeded, "publish").status_code == 303
     page = pam.get(f"/articles/{seeded}").text
-    assert "Site rebuilt with 1 articles." in page
+    assert "Site rebuilt with 1 article." in page
     assert (settings.outputs / "site" / "articles" / f"{seeded}.html").is_file()
     assert flow.store.article(seeded).state.status == "published"
 
