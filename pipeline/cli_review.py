@@ -326,7 +326,7 @@ def edit(
     as_json: AsJson = False,
 ) -> None:
     """Edit the current revision's Markdown in $EDITOR; store it as a new draft revision."""
-    from pipeline.edit import parse_article_markdown
+    from pipeline.edit import parse_article_markdown, read_markdown_file
     from pipeline.store.content import edited_article
 
     settings = _settings()
@@ -337,7 +337,7 @@ def edit(
         current = flow.current_revision(slug)
         original = current.article()
         before = render.to_markdown(original)
-        text = from_file.read_text("utf-8") if from_file else click.edit(before, extension=".md")
+        text = read_markdown_file(from_file) if from_file else click.edit(before, extension=".md")
         if text is None or text == before:
             err_console.print("no changes; nothing stored")
             return

@@ -35,12 +35,19 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pipeline.cite import extract_markers
 from pipeline.errors import PressError
 from pipeline.models import Article, Bullet, Draft, DraftSection
 
-__all__ = ["EditError", "normalize_draft_text", "parse_article_markdown", "unescape_markdown"]
+__all__ = [
+    "EditError",
+    "normalize_draft_text",
+    "parse_article_markdown",
+    "read_markdown_file",
+    "unescape_markdown",
+]
 
 FLAG_SUFFIX = "⚠ low support"
 """What ``render.to_markdown`` appends to a flagged bullet (regenerated from the checks)."""
@@ -64,6 +71,30 @@ class EditError(PressError):
     def __init__(self, message: str, hint: str = "", *, line: int = 0) -> None:
         super().__init__(f"line {line}: {message}" if line else message, hint)
         self.line = line
+
+
+MAX_MARKDOWN_BYTES = 5 << 20
+"""An edited article larger than this is refused (a rendered article is a few kB)."""
+
+
+def read_markdown_file(path: Path) -> str:
+    """The text of ``press edit --from FILE``; raises :class:`EditError` for what is not one.
+
+    Only a regular file is read: a directory, a missing file, a symlink loop, a device such
+    as ``/dev/zero`` or a FIFO (read forever) is refused, as are files over
+    :data:`MAX_MARKDOWN_BYTES` and bytes that are not UTF-8.
+    """
+    hint = "Pass --from a saved Markdown file (e.g. the article.md of the draft)."
+    try:
+        if not path.is_file():
+            raise EditError(f"{path} is not a regular file", hint)
+        if path.stat().st_size > MAX_MARKDOWN_BYTES:
+            raise EditError(f"{path} is larger than {MAX_MARKDOWN_BYTES >> 20} MB", hint)
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise EditError(f"cannot read {path}: {exc.strerror or exc}", hint) from exc
+    except UnicodeDecodeError as exc:
+        raise EditError(f"{path} is not UTF-8 text: {exc.reason}", hint) from exc
 
 
 def unescape_markdown(text: str) -> str:

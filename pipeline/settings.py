@@ -349,11 +349,23 @@ def load_settings(**overrides: Any) -> Settings:
     return settings
 
 
+def mask_url(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.partition("@")
+    if not (sep and at) or "/" in userinfo:
+        return url
+    user, colon, _password = userinfo.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+
+
 def public_dict(settings: Settings) -> dict[str, Any]:
-    """The settings as plain JSON-able data with secrets masked."""
+    """The settings as plain JSON-able data with secrets masked (keys, URL passwords)."""
     data: dict[str, Any] = settings.model_dump(mode="json")
     if settings.llm.api_key is not None:
         data["llm"]["api_key"] = "***"
+    if settings.llm.base_url:
+        data["llm"]["base_url"] = mask_url(settings.llm.base_url)
     return data
 
 

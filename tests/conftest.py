@@ -11,7 +11,12 @@ from pipeline.index import Index
 from pipeline.settings import Settings
 from tests.demo_index import build_demo_index
 
-pytest_plugins = ["tests.support.fixtures", "tests.support.postgres"]
+pytest_plugins = [
+    "tests.support.fixtures",
+    "tests.support.tally",
+    "tests.support.press_cli",
+    "tests.support.postgres",
+]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,6 +15,7 @@ from pipeline.edit import (
     EditError,
     normalize_draft_text,
     parse_article_markdown,
+    read_markdown_file,
     unescape_markdown,
 )
 from pipeline.errors import PressError
@@ -25,9 +27,14 @@ from pipeline.models import (
     Draft,
     DraftSection,
     EvidenceLevel,
+    EvidenceSet,
     Provenance,
     Reference,
 )
+from pipeline.review.workflow import unresolved_citations
+from pipeline.store.content import edited_article
+from tests.support import tally
+from tests.support.tally import examples
 from tests.test_render import make_article
 
 
@@ -228,15 +235,17 @@ def articles(draw: st.DrawFn) -> Article:
     return Article(**fields)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(articles())
 def test_round_trip_is_lossless_for_any_article(article: Article) -> None:
+    tally.count("fuzz inputs: edit round trip")
     assert roundtrip(article) == normalize_draft_text(article.draft)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.text(max_size=300) | SPICY.map(lambda s: s * 5))
 def test_arbitrary_text_gives_a_draft_or_an_edit_error(markdown: str) -> None:
+    tally.count("fuzz inputs: edit arbitrary markdown")
     try:
         draft = parse_article_markdown(markdown, make_article())
     except EditError as error:
@@ -245,11 +254,12 @@ def test_arbitrary_text_gives_a_draft_or_an_edit_error(markdown: str) -> None:
         assert isinstance(draft, Draft)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(articles(), st.data())
 def test_damaged_markdown_gives_a_draft_or_an_edit_error(
     article: Article, data: st.DataObject
 ) -> None:
+    tally.count("fuzz inputs: edit damaged markdown")
     lines = render.to_markdown(article).split("\n")
     for _ in range(data.draw(st.integers(1, 4))):
         at = data.draw(st.integers(0, len(lines)))
@@ -261,3 +271,48 @@ def test_damaged_markdown_gives_a_draft_or_an_edit_error(
             )
     with contextlib.suppress(EditError):
         parse_article_markdown("\n".join(lines), article)
+
+
+def _fake_embed(texts: list[str]) -> np.ndarray:
+    """Deterministic unit vectors from the text's bytes (no model needed)."""
+    rows = [np.frombuffer((t.encode() + bytes(16))[:16], dtype=np.uint8) for t in texts]
+    vectors = np.asarray(rows, dtype=np.float32).reshape(len(texts), 16) + 1.0
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(articles(), st.data())
+def test_the_whole_edit_path_gives_an_article_or_a_press_error(
+    article: Article, data: st.DataObject
+) -> None:
+    """What `press edit --from FILE` does after reading: parse, then check citations again."""
+    tally.count("fuzz inputs: edit path (parse + citation check)")
+    lines = render.to_markdown(article).split("\n")
+    for _ in range(data.draw(st.integers(0, 3))):
+        at = data.draw(st.integers(0, len(lines)))
+        lines.insert(at, data.draw(st.sampled_from(["- new [1, 99]", "- x [0]", "## H", "- y"])))
+    try:
+        draft = parse_article_markdown("\n".join(lines), article)
+        edited, _ = edited_article(
+            article, draft, EvidenceSet(question="q"), support_threshold=0.35, embed=_fake_embed
+        )
+    except PressError as error:
+        assert error.hint
+        return
+    assert unresolved_citations(edited) == []
+
+
+@settings(max_examples=examples(60), deadline=None, database=None)
+@given(st.binary(max_size=400))
+def test_any_edit_file_gives_text_or_an_edit_error(
+    tmp_path_factory: pytest.TempPathFactory, raw: bytes
+) -> None:
+    tally.count("fuzz inputs: edit file bytes")
+    path = tmp_path_factory.mktemp("edit") / "article.md"
+    path.write_bytes(raw)
+    try:
+        text = read_markdown_file(path)
+    except EditError as error:
+        assert error.hint
+        return
+    assert text.encode("utf-8") == raw

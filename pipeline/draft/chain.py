@@ -17,24 +17,19 @@ Design points:
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import ValidationError
 
-from pipeline.draft.llm import usage_cost
+from pipeline.draft.llm import run_with_deadline, usage_cost
 from pipeline.errors import DraftError
 from pipeline.models import Audience, Draft, EvidenceLevel, EvidenceSet, Usage
 from pipeline.prompts import PromptTemplate, load_prompt
 from pipeline.settings import LLMSettings
-
-T = TypeVar("T")
 
 
 def _escape(text: str) -> str:
@@ -77,7 +72,8 @@ class LLMDrafter:
     ) -> list[BaseMessage]:
         """The chat messages of the first drafting call."""
         return self.prompt.render(
-            question=question,
+            # Escaped like the evidence, so a question cannot forge an <evidence> block either.
+            question=_escape(question),
             audience_guidance=self.audiences[audience].render_text(),
             evidence=format_evidence(evidence),
             evidence_numbers=", ".join(str(i.number) for i in evidence.items) or "(none)",
@@ -112,12 +108,43 @@ class LLMDrafter:
             return self.llm
 
     def _call(self, model: Any, messages: list[BaseMessage], usage: Usage) -> AIMessage:
+        try:
+            return self._call_endpoint(model, messages, usage)
+        except DraftError as error:
+            # A proxy may echo the key (or the URL with its password) in an error body.
+            message = error.message
+            for secret in self._secrets():
+                message = message.replace(secret, "***")
+            if message == error.message:
+                raise
+            raise DraftError(message, error.hint) from None
+
+    def _secrets(self) -> list[str]:
+        key = self.settings.api_key.get_secret_value() if self.settings.api_key else ""
+        url = self.settings.base_url or ""
+        password = url.partition("://")[2].partition("@")[0].partition(":")[2] if "@" in url else ""
+        return [s for s in (key, password) if len(s) >= 4]
+
+    def _call_endpoint(self, model: Any, messages: list[BaseMessage], usage: Usage) -> AIMessage:
         async def consume() -> AIMessage:
             if not self.stream:
                 result: AIMessage = await model.ainvoke(messages)
                 return result
             merged: Any = None
+            received = 0
             async for chunk in model.astream(messages):
+                # Stop a runaway reply early: merging chunks re-parses the partial tool
+                # arguments each time, so a multi-megabyte reply would take minutes.
+                received += len(str(chunk.content)) + sum(
+                    len(c.get("args") or "") for c in getattr(chunk, "tool_call_chunks", [])
+                )
+                if received > MAX_REPLY_CHARS:
+                    raise DraftError(
+                        f"The model's reply ran past {MAX_REPLY_CHARS:,} characters; "
+                        "an article is a few thousand",
+                        "Check the model and server (a runaway generation), or draft "
+                        "with --no-llm.",
+                    )
                 merged = chunk if merged is None else merged + chunk
             if merged is None:
                 raise DraftError("The model's stream ended without any content", _HINT)
@@ -167,36 +194,6 @@ class LLMDrafter:
         return reply
 
 
-class _LoopThread:
-    """One event loop in a daemon thread, shared by every LLM call of the process.
-
-    ``asyncio.run`` per call would close the loop that langchain-openai's cached async HTTP
-    client is bound to, breaking the next call and leaking its sockets; a long-lived loop
-    keeps the client usable, and works even when the caller already runs an event loop.
-    """
-
-    _lock = threading.Lock()
-    _loop: asyncio.AbstractEventLoop | None = None
-
-    @classmethod
-    def loop(cls) -> asyncio.AbstractEventLoop:
-        with cls._lock:
-            if cls._loop is None:
-                cls._loop = asyncio.new_event_loop()
-                threading.Thread(
-                    target=cls._loop.run_forever, name="press-llm-loop", daemon=True
-                ).start()
-            return cls._loop
-
-
-def run_with_deadline(coroutine: Coroutine[Any, Any, T], seconds: float) -> T:
-    """Run ``coroutine`` on the shared loop, cancelled (connection closed) after ``seconds``."""
-    future = asyncio.run_coroutine_threadsafe(
-        asyncio.wait_for(coroutine, seconds), _LoopThread.loop()
-    )
-    return future.result()
-
-
 _HINT = "Check PRESS_LLM__BASE_URL / OPENAI_BASE_URL and the server, or draft with --no-llm."
 
 
@@ -214,14 +211,39 @@ def parse_reply(reply: AIMessage) -> tuple[Draft | None, str]:
             problems.append("the reply was text, not a Draft function call")
     for args in candidates:
         try:
-            return Draft.model_validate(args), ""
+            draft = Draft.model_validate(args)
         except ValidationError as exc:
             fields = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
                 for e in exc.errors()[:5]
             )
             problems.append(f"schema violation: {fields}")
+            continue
+        too_large = _size_problem(draft)
+        if not too_large:
+            return draft, ""
+        problems.append(too_large)
     return None, "; ".join(problems) or "the reply contained no Draft function call"
+
+
+# A house-format article has a few sections of a few bullets (a few kB). A reply far past
+# these bounds is a runaway model; checking its citations would embed every bullet (minutes
+# for 10k bullets) and store a page no reviewer can read, so it is refused like a schema error.
+MAX_DRAFT_BULLETS = 200
+MAX_DRAFT_CHARS = 100_000
+MAX_REPLY_CHARS = 2 * MAX_DRAFT_CHARS  # a streamed reply is cut off past this
+
+
+def _size_problem(draft: Draft) -> str:
+    """Why ``draft`` is implausibly large for one article, or "" when it is not."""
+    bullets = sum(len(section.bullets) for section in draft.sections)
+    chars = len(draft.model_dump_json())
+    if bullets <= MAX_DRAFT_BULLETS and chars <= MAX_DRAFT_CHARS:
+        return ""
+    return (
+        f"the Draft is implausibly large ({bullets} bullets, {chars:,} characters; an article "
+        f"has at most {MAX_DRAFT_BULLETS} bullets and {MAX_DRAFT_CHARS:,} characters)"
+    )
 
 
 def _tool_answers(reply: AIMessage, problem: str) -> list[BaseMessage]:

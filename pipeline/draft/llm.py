@@ -5,9 +5,22 @@ longest silence tolerated on the socket) and ``llm.max_retries`` (429/5xx/connec
 errors, with the SDK's exponential backoff honouring ``Retry-After``). A whole streamed reply
 is additionally bounded by ``llm.stream_deadline_s`` in :mod:`pipeline.draft.chain`,
 because a server that trickles one byte at a time never trips the socket timeout.
+
+Every LLM call of the process runs on one event loop in a daemon thread
+(:func:`run_with_deadline`), with HTTP clients this module owns: at interpreter exit their
+connections are closed on that loop. (langchain-openai's own cached clients are never
+closed, so every process that had called a server used to end with "unclosed socket"
+ResourceWarnings.)
 """
 
 from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import threading
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 
@@ -15,6 +28,9 @@ from pipeline.errors import ConfigError
 from pipeline.models import Usage
 from pipeline.settings import LLMSettings
 from pipeline.tokens import prepare_cache
+
+if TYPE_CHECKING:
+    from openai import DefaultAsyncHttpxClient
 
 
 def make_chat_model(settings: LLMSettings) -> BaseChatModel:
@@ -30,6 +46,7 @@ def make_chat_model(settings: LLMSettings) -> BaseChatModel:
     prepare_cache()  # token counting inside langchain-openai uses tiktoken
     return ChatOpenAI(
         model=settings.model,
+        http_async_client=_LoopThread.http_client(settings.timeout_s),
         base_url=settings.base_url,
         # A local server needs no key, but the SDK insists on one being set.
         api_key=settings.api_key or "not-needed",
@@ -49,3 +66,67 @@ def usage_cost(usage: Usage, settings: LLMSettings) -> float | None:
         + usage.completion_tokens / 1000 * settings.price_per_1k_output,
         6,
     )
+
+
+T = TypeVar("T")
+
+
+class _LoopThread:
+    """One event loop in a daemon thread, shared by every LLM call of the process.
+
+    ``asyncio.run`` per call would close the loop the async HTTP client's connections are
+    bound to, breaking the next call and leaking its sockets; a long-lived loop keeps the
+    client usable, and works even when the caller already runs an event loop. The clients
+    (one per timeout, like the SDK's own cache) are closed on this loop at exit.
+    """
+
+    _lock = threading.Lock()
+    _loop: asyncio.AbstractEventLoop | None = None
+    _clients: ClassVar[dict[float, DefaultAsyncHttpxClient]] = {}
+
+    @classmethod
+    def loop(cls) -> asyncio.AbstractEventLoop:
+        with cls._lock:
+            if cls._loop is None:
+                cls._loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=cls._loop.run_forever, name="press-llm-loop", daemon=True
+                ).start()
+            return cls._loop
+
+    @classmethod
+    def http_client(cls, timeout_s: float) -> DefaultAsyncHttpxClient:
+        import openai
+
+        with cls._lock:
+            if timeout_s not in cls._clients:
+                cls._clients[timeout_s] = openai.DefaultAsyncHttpxClient(timeout=timeout_s)
+            return cls._clients[timeout_s]
+
+    @classmethod
+    def close(cls) -> None:
+        """Close every client's connections on the loop, then stop it (runs at exit)."""
+        with cls._lock:
+            loop, clients = cls._loop, list(cls._clients.values())
+            cls._clients.clear()
+        if loop is None or not loop.is_running():
+            return
+
+        async def close_all() -> None:
+            for client in clients:
+                await client.aclose()
+
+        with contextlib.suppress(Exception):  # best effort at exit: nobody left to tell
+            asyncio.run_coroutine_threadsafe(close_all(), loop).result(timeout=5)
+        loop.call_soon_threadsafe(loop.stop)
+
+
+atexit.register(_LoopThread.close)
+
+
+def run_with_deadline(coroutine: Coroutine[Any, Any, T], seconds: float) -> T:
+    """Run ``coroutine`` on the shared loop, cancelled (connection closed) after ``seconds``."""
+    future = asyncio.run_coroutine_threadsafe(
+        asyncio.wait_for(coroutine, seconds), _LoopThread.loop()
+    )
+    return future.result()

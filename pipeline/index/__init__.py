@@ -56,7 +56,7 @@ from pipeline.embeddings import embedding_name, make_embeddings, make_second_emb
 from pipeline.errors import IndexBusyError, IndexError_
 from pipeline.index.lexical import LexicalIndex
 from pipeline.index.passages import PassageStore, StoredPassage
-from pipeline.index.vectors import VectorIndex
+from pipeline.index.vectors import VectorIndex, forget_client
 from pipeline.models import EvidenceLevel
 from pipeline.settings import Settings
 
@@ -382,6 +382,7 @@ class Index:
                     raise
                 # A damaged local folder cannot be opened, let alone reset: start afresh.
                 shutil.rmtree(self.folder / "chroma", ignore_errors=True)
+                forget_client(self.folder / "chroma")
                 self.__dict__.pop("vectors", None)
                 vectors = self.vectors
             vectors.reset()

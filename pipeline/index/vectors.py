@@ -51,6 +51,19 @@ def _client(settings: IndexSettings, folder: Path) -> Any:
     return chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
 
 
+def forget_client(folder: Path) -> None:
+    """Drop chromadb's in-process client for ``folder``, so the next open reads the disk.
+
+    chromadb caches one client "system" per persist directory for the life of the process,
+    including one whose database failed to open; without this, a damaged folder that was
+    deleted could still not be recreated in the same process (``press index rebuild``).
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(str(folder), None)
+    SharedSystemClient._identifier_to_refcount.pop(str(folder), None)
+
+
 class VectorIndex:
     """A Chroma collection holding one vector (plus filter metadata) per passage."""
 

@@ -146,6 +146,10 @@ def _ingest_file(
     emit: EventFn,
 ) -> FileOutcome:
     key = str(path)
+    if not path.is_file():  # a device or FIFO (/dev/zero, a pipe) would be read forever
+        return FileOutcome(
+            key, "failed", messages=["not a regular file (a device, pipe or socket)"]
+        )
     try:
         sha = fingerprint(path)
     except OSError as exc:

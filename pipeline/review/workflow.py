@@ -37,6 +37,26 @@ from pipeline.store import ArticleRecord, LogEntry, RevisionRecord, Store, User
 from pipeline.store.content import content_hash
 
 
+def unresolved_citations(article: Article) -> list[int]:
+    """Citation numbers in the article (bullet lists or ``[n]`` in its text) with no reference.
+
+    Drafting and editing run the citation check, which removes such numbers; a revision that
+    still has one was stored around the check and must not reach readers.
+    """
+    from pipeline.cite import extract_markers
+
+    draft = article.draft
+    texts = [draft.headline, draft.summary, draft.bottom_line]
+    numbers: set[int] = set()
+    for section in draft.sections:
+        texts += [section.heading, section.lead or ""]
+        for bullet in section.bullets:
+            texts.append(bullet.text)
+            numbers.update(bullet.citations)
+    numbers.update(n for text in texts for n in extract_markers(text))
+    return sorted(numbers - {reference.number for reference in article.references})
+
+
 class Workflow:
     """The guarded transitions, on top of a :class:`~pipeline.store.Store`.
 
@@ -322,6 +342,15 @@ class Workflow:
             raise StoreError(
                 f"Revision {revision.label} of {article.slug!r} does not match its content hash",
                 "The stored text was altered outside the workflow; do not publish it.",
+            )
+        unresolved = unresolved_citations(revision.article())
+        if unresolved:
+            numbers = ", ".join(f"[{n}]" for n in unresolved)
+            raise InvalidTransition(
+                f"cannot publish {article.slug!r}: {revision.label} cites {numbers}, "
+                "which no reference resolves",
+                f"Edit it (`press edit {article.slug}`): an edit is checked again and removes "
+                "numbers that point nowhere; then review and approve it again.",
             )
         approvals = [
             e

@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -139,60 +133,3 @@ def test_a_deleted_vector_index_is_detected_and_rebuilt(index: Index, corpus: Pa
     assert "rebuild" in info.value.hint
     assert index.rebuild() == 3
     assert index.check()["vectors"] == 3
-
-
-_KILL_SCRIPT = """
-import sys
-from pathlib import Path
-from pipeline.index import Index
-from pipeline.ingest.run import ingest
-from pipeline.settings import load_settings
-ingest([Path(sys.argv[2])], Index(load_settings(home=Path(sys.argv[1]))))
-"""
-
-
-def _state(home: Path) -> tuple[list[str], int]:
-    index = Index(load_settings(home=home))
-    try:
-        info = index.check()
-        return sorted(index.store.passage_ids()), int(info["vectors"])
-    finally:
-        index.close()
-
-
-def test_kill_9_during_ingest_then_rerun_equals_a_clean_run(
-    tmp_path: Path, shared_data: Path
-) -> None:
-    records = [
-        json.loads(line)
-        for line in (shared_data / "citations" / "open_citations.jsonl").read_text().splitlines()
-    ][:150]
-    corpus = tmp_path / "big"
-    corpus.mkdir()
-    for part in range(5):
-        _write_jsonl(corpus / f"part{part}.jsonl", records[part * 30 : (part + 1) * 30])
-    crashed, clean = tmp_path / "crashed", tmp_path / "clean"
-    env = {**os.environ, "PRESS_INDEX__EMBED_BATCH_SIZE": "4"}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _KILL_SCRIPT, str(crashed), str(corpus)], env=env
-    )
-    store = crashed / "index" / "passages.sqlite"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if store.exists():
-            try:
-                with sqlite3.connect(store) as conn:
-                    if conn.execute("select count(*) from files").fetchone()[0] >= 1:
-                        break
-            except sqlite3.Error:
-                pass
-        time.sleep(0.05)
-    assert proc.poll() is None, "ingest finished before it could be killed; use more data"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    subprocess.run([sys.executable, "-c", _KILL_SCRIPT, str(crashed), str(corpus)], check=True)
-    subprocess.run([sys.executable, "-c", _KILL_SCRIPT, str(clean), str(corpus)], check=True)
-    crashed_ids, crashed_vectors = _state(crashed)
-    clean_ids, clean_vectors = _state(clean)
-    assert crashed_ids == clean_ids
-    assert crashed_vectors == clean_vectors == len(clean_ids)

@@ -13,6 +13,8 @@ from pipeline.errors import LoadError, UnknownFormatError
 from pipeline.ingest.loaders import FORMATS, detect_format, load_file
 from pipeline.ingest.loaders.base import LoadResult
 from pipeline.models import Citation
+from tests.support import tally
+from tests.support.tally import examples
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
@@ -162,9 +164,10 @@ def test_arbitrary_input_gives_load_error_or_clean_result(
     path = tmp_path_factory.mktemp("fuzz") / "input"
     loader = FORMATS[fmt]
 
-    @settings(max_examples=50, deadline=None, database=None)
+    @settings(max_examples=examples(50), deadline=None, database=None)
     @given(data=_INPUTS)
     def run(data: bytes) -> None:
+        tally.count(f"fuzz inputs: loader {fmt}")
         path.write_bytes(data)
         try:
             result = loader(path)
@@ -175,11 +178,12 @@ def test_arbitrary_input_gives_load_error_or_clean_result(
     run()
 
 
-@settings(max_examples=50, deadline=None, database=None)
+@settings(max_examples=examples(50), deadline=None, database=None)
 @given(data=_INPUTS)
 def test_arbitrary_input_through_auto_detection(
     tmp_path_factory: pytest.TempPathFactory, data: bytes
 ) -> None:
+    tally.count("fuzz inputs: loader auto-detection")
     path = tmp_path_factory.mktemp("auto") / "input"
     path.write_bytes(data)
     try:
