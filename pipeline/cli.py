@@ -8,19 +8,13 @@ prints a table (or JSON with ``--json``) and maps the project's errors to exit c
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.errors import PressError
+from pipeline.cli_common import console, err_console, handled, progress_bar
 from pipeline.models import EvidenceLevel, SearchFilters
 from pipeline.settings import Settings, describe, load_settings
 
@@ -37,23 +31,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(index_app, name="index")
 
-console = Console()
-err_console = Console(stderr=True)
 
 FORMATS = "auto|jsonl|pubmed-xml|medline|ris|bibtex|csl-json|jats|markdown|text|html|pdf"
-
-
-@contextmanager
-def handled() -> Iterator[None]:
-    """Turn project errors into a red message with its hint and the error's exit code."""
-    try:
-        yield
-    except PressError as exc:
-        # Messages quote user input (slugs, questions): never let it be read as markup.
-        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
-        if exc.hint:
-            err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
-        raise typer.Exit(exc.exit_code) from exc
 
 
 def _settings() -> Settings:
@@ -133,15 +112,7 @@ def ingest(
         raise typer.Exit(2)
     with handled():
         index = _open_index(settings)
-        progress = Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            disable=as_json or not sys.stderr.isatty(),
-            transient=True,
-        )
+        progress = progress_bar(quiet=as_json)
         with progress:
             files_task = progress.add_task("files", total=None)
             embed_task = progress.add_task("passages embedded", total=None)

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pipeline.cli import _open_index, console, err_console, handled
+from pipeline.cli import _open_index
+from pipeline.cli_common import console, err_console, handled, progress_bar
 from pipeline.errors import ConfigError
 
 ManifestArg = Annotated[
@@ -99,15 +98,7 @@ def build(
         store = Store.from_settings(settings)
         with build_lock(store):
             index = _open_index(settings, require_passages=True)
-            progress = Progress(
-                TextColumn("[progress.description]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=err_console,
-                disable=as_json or not sys.stderr.isatty(),
-                transient=True,
-            )
+            progress = progress_bar(quiet=as_json)
             task = progress.add_task("drafting", total=None)
 
             def on_event(event: str, **data: Any) -> None:

@@ -13,18 +13,16 @@ input or configuration, 3 = regression. This module does not import :mod:`pipeli
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
-from pipeline.errors import PressError, RetrievalError
+from pipeline.cli_common import console, err_console, handled, progress_bar
+from pipeline.errors import RetrievalError
 from pipeline.evaluate.compare import Delta, Tolerances, compare_reports, regressions
 from pipeline.settings import Settings, load_settings
 
@@ -35,8 +33,6 @@ eval_app = typer.Typer(
 convert_app = typer.Typer(help="Convert published QA datasets to a corpus + question set.")
 eval_app.add_typer(convert_app, name="convert")
 
-console = Console()
-err_console = Console(stderr=True)
 REGRESSION_EXIT = 3
 
 SetOpt = Annotated[Path, typer.Option("--set", help="Question set (JSONL).", show_default=False)]
@@ -66,30 +62,6 @@ TolAbstention = Annotated[
     float, typer.Option(help="Allowed drop of correct abstentions (and rise of false ones).")
 ]
 TolVerdict = Annotated[float, typer.Option(help="Allowed drop of verdict agreement.")]
-
-
-@contextmanager
-def handled() -> Iterator[None]:
-    """Turn project errors into a red message with its hint and the error's exit code."""
-    try:
-        yield
-    except PressError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-        if exc.hint:
-            err_console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
-        raise typer.Exit(exc.exit_code) from exc
-
-
-def _progress(quiet: bool) -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=quiet or not sys.stderr.isatty(),
-        transient=True,
-    )
 
 
 def _open(settings: Settings, corpus: Path | None, progress: Progress) -> tuple[Any, str | None]:
@@ -247,7 +219,7 @@ def retrieval(
     with handled():
         settings = load_settings()
         questions = load_set(set_path)
-        with _progress(as_json) as progress:
+        with progress_bar(quiet=as_json) as progress:
             index, corpus_name = _open(settings, corpus, progress)
             task = progress.add_task("questions", total=len(scored_questions(questions)))
             report = evaluate_retrieval(
@@ -301,7 +273,7 @@ def articles(
         settings = load_settings()
         questions = load_set(set_path)
         llm_wanted = settings.llm_configured if use_llm is None else use_llm
-        with _progress(as_json) as progress:
+        with progress_bar(quiet=as_json) as progress:
             index, corpus_name = _open(settings, corpus, progress)
             task = progress.add_task("articles", total=len(questions))
             report = evaluate_articles(

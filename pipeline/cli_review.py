@@ -26,7 +26,8 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline import render
-from pipeline.cli import _open_index, _settings, console, err_console, handled
+from pipeline.cli import _open_index, _settings
+from pipeline.cli_common import console, err_console, handled
 from pipeline.errors import ConfigError
 from pipeline.review import Action, Role, Workflow, views
 from pipeline.settings import Settings

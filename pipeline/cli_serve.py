@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli import _settings, console, err_console, handled
+from pipeline.cli import _settings
+from pipeline.cli_common import console, err_console, handled
 from pipeline.cli_review import users_app
 from pipeline.store import Store
 

@@ -6,39 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from pipeline.cli import app
-from pipeline.index import Index
-from pipeline.settings import Settings
 from tests.demo_index import REFERENCE_QUESTION
-
-runner = CliRunner()
-STAFF = [("ann", "author"), ("rex", "reviewer"), ("pam", "publisher"), ("ada", "admin")]
-
-
-@pytest.fixture
-def press_home(
-    demo: tuple[Settings, Index], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Path:
-    """The shared demo index, but a store and an outputs folder of this test's own."""
-    settings, _ = demo
-    monkeypatch.setenv("PRESS_HOME", str(settings.home))
-    monkeypatch.setenv("PRESS_STORE__URL", f"sqlite:///{tmp_path / 'press.sqlite'}")
-    monkeypatch.setenv("PRESS_OUTPUTS", str(tmp_path / "out"))
-    for name, role in STAFF:
-        ok(["users", "add", name, "--role", role, "--as", "ada"])
-    return tmp_path / "out"
-
-
-def press(args: list[str]) -> Result:
-    return runner.invoke(app, args)
-
-
-def ok(args: list[str]) -> Result:
-    result = press(args)
-    assert result.exit_code == 0, (args, result.stdout, result)
-    return result
+from tests.support.press_cli import ok, press
 
 
 def refused(args: list[str]) -> str:
@@ -61,7 +31,7 @@ def page(out: Path, slug: str) -> str:
 
 
 def test_done_when_draft_submit_approve_publish_then_an_unapproved_edit(
-    press_home: Path, tmp_path: Path
+    staffed_home: Path, tmp_path: Path
 ) -> None:
     slug = draft()
     ok(["submit", slug, "--as", "ann"])
@@ -69,11 +39,11 @@ def test_done_when_draft_submit_approve_publish_then_an_unapproved_edit(
     ok(["approve", slug, "--as", "rex", "--comment", "references checked"])
     published = json.loads(ok(["publish", slug, "--as", "pam", "--json"]).stdout)
     assert published["status"] == "published" and published["published_revision"] == "r1"
-    html = page(press_home, slug)
+    html = page(staffed_home, slug)
     assert "Approved" in html and "Reviewed by rex" in html
     assert "pending human review" not in html
 
-    markdown = (press_home / "drafts" / slug / "article.md").read_text()
+    markdown = (staffed_home / "drafts" / slug / "article.md").read_text()
     first_bullet = next(line for line in markdown.splitlines() if line.startswith("- "))
     edited = tmp_path / "edited.md"
     edited.write_text(markdown.replace(first_bullet, "- UNREVIEWED CLAIM. [1]"))
@@ -87,7 +57,7 @@ def test_done_when_draft_submit_approve_publish_then_an_unapproved_edit(
     refused(["publish", slug, "--as", "pam"])
     ok(["submit", slug, "--as", "ann"])
     ok(["site", "build"])
-    html = page(press_home, slug)
+    html = page(staffed_home, slug)
     assert "UNREVIEWED" not in html and first_bullet[2:40] in html
 
     history = json.loads(ok(["history", slug, "--json"]).stdout)
@@ -103,22 +73,22 @@ def test_done_when_draft_submit_approve_publish_then_an_unapproved_edit(
     assert history[3]["comment"] == "references checked" and history[5]["revision"] == "r2"
 
 
-def test_retract_records_the_reason_and_takes_the_page_down(press_home: Path) -> None:
+def test_retract_records_the_reason_and_takes_the_page_down(staffed_home: Path) -> None:
     slug = draft()
     for args in (["submit", slug, "--as", "ann"], ["review", slug, "--as", "rex"]):
         ok(args)
     ok(["approve", slug, "--as", "rex"])
     ok(["publish", slug, "--as", "pam"])
-    assert (press_home / "site" / "articles" / f"{slug}.html").is_file()
+    assert (staffed_home / "site" / "articles" / f"{slug}.html").is_file()
     refused(["retract", slug, "--as", "pam"])
     ok(["retract", slug, "--as", "pam", "--reason", "dose error in bullet 2"])
-    assert not (press_home / "site" / "articles" / f"{slug}.html").exists()
+    assert not (staffed_home / "site" / "articles" / f"{slug}.html").exists()
     history = json.loads(ok(["history", slug, "--json"]).stdout)
     assert history[-1]["comment"] == "dose error in bullet 2"
     assert history[-1]["status"] == "retracted"
 
 
-def test_self_approval_is_refused_and_says_who_may_approve(press_home: Path) -> None:
+def test_self_approval_is_refused_and_says_who_may_approve(staffed_home: Path) -> None:
     ok(["users", "add", "rita", "--role", "author", "--role", "reviewer", "--as", "ada"])
     slug = draft("rita")
     ok(["submit", slug, "--as", "rita"])
@@ -129,7 +99,7 @@ def test_self_approval_is_refused_and_says_who_may_approve(press_home: Path) -> 
     ok(["approve", slug, "--as", "rex", "--revision", "1"])
 
 
-def test_refusals_name_the_allowed_next_steps(press_home: Path) -> None:
+def test_refusals_name_the_allowed_next_steps(staffed_home: Path) -> None:
     slug = draft()
     result = refused(["approve", slug, "--as", "rex"])
     assert "its status is draft" in result
@@ -143,7 +113,7 @@ def test_refusals_name_the_allowed_next_steps(press_home: Path) -> None:
     assert refused(["submit", slug, "--as", "nobody"]).count("press users add nobody")
 
 
-def test_status_and_queue_show_what_each_user_may_do(press_home: Path) -> None:
+def test_status_and_queue_show_what_each_user_may_do(staffed_home: Path) -> None:
     slug = draft()
     status = json.loads(ok(["status", slug, "--as", "ann", "--json"]).stdout)
     assert status["allowed_actions"] == ["edit", "submit", "withdraw"]
@@ -156,14 +126,14 @@ def test_status_and_queue_show_what_each_user_may_do(press_home: Path) -> None:
     assert slug in ok(["status"]).stdout
 
 
-def test_drafting_the_same_question_again_adds_no_identical_revision(press_home: Path) -> None:
+def test_drafting_the_same_question_again_adds_no_identical_revision(staffed_home: Path) -> None:
     slug = draft()
     result = ok(["draft", REFERENCE_QUESTION, "--no-llm", "--as", "ann"])
     assert "unchanged" in result.stderr
     assert json.loads(ok(["status", slug, "--json"]).stdout)["revision"] == "r1"
 
 
-def test_users_need_an_admin_and_unknown_authors_cannot_draft(press_home: Path) -> None:
+def test_users_need_an_admin_and_unknown_authors_cannot_draft(staffed_home: Path) -> None:
     assert "only admins" in ok(["users", "add", "--help"]).stdout.lower()
     assert "Only an admin" in refused(["users", "add", "eve", "--role", "admin", "--as", "ann"])
     refused(["draft", REFERENCE_QUESTION, "--no-llm", "--as", "mallory"])
@@ -171,7 +141,7 @@ def test_users_need_an_admin_and_unknown_authors_cannot_draft(press_home: Path) 
     assert [u["name"] for u in users] == ["ada", "ann", "pam", "rex"]
 
 
-def test_stale_is_empty_while_the_cited_passages_are_unchanged(press_home: Path) -> None:
+def test_stale_is_empty_while_the_cited_passages_are_unchanged(staffed_home: Path) -> None:
     slug = draft()
     ok(["submit", slug, "--as", "ann"])
     ok(["review", slug, "--as", "rex"])
@@ -180,7 +150,7 @@ def test_stale_is_empty_while_the_cited_passages_are_unchanged(press_home: Path)
     assert json.loads(ok(["stale", "--json"]).stdout) == []
 
 
-def test_diff_needs_two_revisions(press_home: Path) -> None:
+def test_diff_needs_two_revisions(staffed_home: Path) -> None:
     slug = draft()
     assert "only one revision" in refused(["diff", slug])
     assert "render identically" in ok(["diff", slug, "r1", "1"]).stdout
@@ -190,7 +160,7 @@ FOLLOW_UP = "What dose of diazepam is used for stiff-person syndrome?"
 
 
 def test_draft_follow_up_links_a_new_draft_to_its_published_parent(
-    press_home: Path, monkeypatch: pytest.MonkeyPatch
+    staffed_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slug = draft()
     ask = ["draft", FOLLOW_UP, "--no-llm", "--as", "ann", "--follow-up"]
@@ -199,7 +169,7 @@ def test_draft_follow_up_links_a_new_draft_to_its_published_parent(
     for args in (["submit", slug], ["review", slug], ["approve", slug], ["publish", slug]):
         user = {"submit": "ann", "review": "rex", "approve": "rex", "publish": "pam"}[args[0]]
         ok([*args, "--as", user])
-    assert not page(press_home, slug).count("<form")  # no review.desk_url: no form
+    assert not page(staffed_home, slug).count("<form")  # no review.desk_url: no form
 
     result = ok(["draft", FOLLOW_UP, "--follow-up", slug, "--no-llm", "--as", "ann"])
     assert f"follow-up of {slug}" in " ".join(result.stderr.split())
@@ -214,4 +184,5 @@ def test_draft_follow_up_links_a_new_draft_to_its_published_parent(
 
     monkeypatch.setenv("PRESS_REVIEW__DESK_URL", "https://desk.example.org")
     ok(["site", "build"])
-    assert f'action="https://desk.example.org/articles/{slug}/follow-up"' in page(press_home, slug)
+    action = f'action="https://desk.example.org/articles/{slug}/follow-up"'
+    assert action in page(staffed_home, slug)
