@@ -9,7 +9,9 @@ box, the desk, or ``press draft "QUESTION" --follow-up SLUG``). :func:`request_f
    revision's evidence as retrieval hints: they join the candidate pool with their true
    scores for the new question, so a relevant one that a large corpus pushed below the
    candidate cut can still be found, and an irrelevant one still loses (nothing is forced
-   in);
+   in); and the parent's question is appended to the follow-up for retrieval (not for
+   drafting), because a follow-up is often elliptical ("Are there alternatives if it stops
+   working?" found nothing sufficient on the demo corpus alone);
 3. stores the result through :meth:`pipeline.review.Workflow.store_draft` — the same code as
    ``press draft`` — so it lands in the authors' queue as a draft and goes through the same
    review;
@@ -121,6 +123,7 @@ def draft_follow_up(
         filters=filters,
         k=k,
         hint_ids=hints,
+        retrieval_context=parent.question,
     )
     revision = flow.store_draft(author, run.article, run.evidence)
     article = flow.store.article(revision.article().slug)

@@ -227,3 +227,25 @@ def test_a_relevant_hint_outside_the_candidates_is_retrieved_an_irrelevant_one_i
     evidence = retriever.evidence(FOLLOW_UP, hint_ids=[*irrelevant, relevant])
     cited = {p.passage.id for item in evidence.items for p in item.passages}
     assert relevant in cited and not cited & set(irrelevant)
+
+
+def test_an_elliptical_follow_up_is_retrieved_in_its_parents_context(
+    demo: tuple[Settings, Index], flow: Workflow, parent: str
+) -> None:
+    settings, index = demo
+    question = "Are there alternatives if it stops working?"
+    alone = HybridRetriever(index=index, settings=settings.retrieval).evidence(question)
+    run = draft_follow_up(settings, flow, index, parent, question, "ann").run
+    parent_ids = {
+        item.citation.id for item in flow.store.revision(
+            flow.store.article(parent).state.published_revision_id or 0
+        ).evidence().items
+    }  # fmt: skip
+    cited = [item.citation.id for item in run.evidence.items]
+    assert run.evidence.question == question and run.article.question == question
+    assert run.evidence.sufficient and not alone.sufficient
+    # The parent's topic leads the evidence; on its own the question drifts elsewhere.
+    assert set(cited[:3]) <= parent_ids
+    assert len(set(cited[:3]) & parent_ids) > len(
+        {i.citation.id for i in alone.items[:3]} & parent_ids
+    )

@@ -87,11 +87,15 @@ def draft_article(
     filters: SearchFilters | None = None,
     k: int | None = None,
     hint_ids: Sequence[str] = (),
+    retrieval_context: str | None = None,
 ) -> DraftRun:
     """Retrieve, draft and check one article (see the module docstring).
 
     ``hint_ids`` are passages retrieval considers besides its own candidates, scored for
     this question like any other (a follow-up passes its parent article's evidence).
+    ``retrieval_context`` (a follow-up's parent question) is appended to the question for
+    retrieval only: a terse follow-up ("Are there alternatives?") says little on its own.
+    The article still answers ``question``.
     """
     if not question.strip():
         raise ConfigError("The question is empty", "Pass the clinical question in quotes.")
@@ -99,7 +103,10 @@ def draft_article(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     retriever = HybridRetriever(index=index, settings=settings.retrieval)
-    evidence = retriever.evidence(question, k=k, filters=filters, hint_ids=hint_ids)
+    query = f"{question} {retrieval_context}" if retrieval_context else question
+    evidence = retriever.evidence(query, k=k, filters=filters, hint_ids=hint_ids)
+    if retrieval_context:
+        evidence = evidence.model_copy(update={"question": question})
     timings["retrieve"] = round(time.perf_counter() - start, 4)
 
     # The drafter and the citation check embed largely the same sentences: embed each once.
