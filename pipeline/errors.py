@@ -83,6 +83,10 @@ class RenderError(PressError):
     """An article cannot be rendered because one of its fields is malformed."""
 
 
+class PublishError(PressError):
+    """The site cannot be built from these entries or into this directory."""
+
+
 class StoreError(PressError):
     """The article store could not be opened, migrated, read or written."""
 

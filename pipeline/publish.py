@@ -26,16 +26,10 @@ with a site allow-list that adds ``nav`` and links to the site's own relative pa
 Feed and sitemap come from autoescaped templates whose values are first stripped of the
 characters XML 1.0 cannot carry.
 
-**Atomicity.** The site is rendered into a temp dir beside ``site_dir`` (same filesystem),
-fsynced, then swapped in with two renames: ``site_dir → .<name>.old-*``, then
-``temp → site_dir``; the old tree is removed last. A crash while rendering leaves the old
-site untouched; a crash between the two renames leaves the old site complete under its
-``.old`` name, and the next build renames it back before doing anything else; a crash after
-the second rename leaves the new site in place. Leftover temp and ``.old`` dirs are removed
-by the next build. Builds of one ``site_dir`` are serialized by a file lock beside it. A
-marker file keeps :func:`build_site` from ever replacing a directory it did not create.
-A reader sees the old site or the new one (or, for the instant between the renames, none):
-never a mix of the two.
+**Atomicity.** The site is rendered into a temp dir and swapped in with two renames by
+:func:`pipeline.atomic_dir.replace_dir`: a reader sees the old site or the new one, never a
+mix, a crash at any point leaves a complete site that the next build cleans up after, and
+a marker file keeps a build from ever replacing a directory it did not create.
 
 **Related Questions.** Each page links up to five *other* published questions, nearest first
 by cosine similarity of the questions' embeddings (word overlap when no model is given); the
@@ -48,11 +42,7 @@ list is sorted by stable keys, so the same entries (in any order) give byte-iden
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import tempfile
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,13 +52,13 @@ from urllib.parse import urlsplit
 
 import nh3
 import numpy as np
-from filelock import FileLock
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from langchain_core.embeddings import Embeddings
 from markupsafe import Markup
 
+from pipeline.atomic_dir import replace_dir, write_file
 from pipeline.cite import content_terms
-from pipeline.errors import PressError
+from pipeline.errors import PublishError
 from pipeline.follow_up_form import FollowUpForm, desk_base, follow_up_form
 from pipeline.models import SiteEntry
 from pipeline.render import TEMPLATES, format_date, to_html_fragment
@@ -90,10 +80,6 @@ _SITE_URL = re.compile(r"#[A-Za-z0-9_-]+|(?:\.\./)?(?:articles/)?[a-z0-9-]+\.(?:
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _REF_FIELDS = {"number", "citation_id", "text", "evidence_level"}
-
-
-class PublishError(PressError):
-    """The site cannot be built from these entries or into this directory."""
 
 
 class UnapprovedEntryError(PublishError):
@@ -452,16 +438,6 @@ def _feeds(site: _Site) -> tuple[str, str]:
     return feed, sitemap
 
 
-def _write(root: Path, path: str, data: str | bytes) -> None:
-    target = root / path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8", errors="replace") if isinstance(data, str) else data
-    with open(target, "wb") as handle:
-        handle.write(raw)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
 def _render(site: _Site, root: Path) -> list[str]:
     """Write every file of the site under ``root``; return their relative paths."""
     files: dict[str, str | bytes] = {}
@@ -475,65 +451,9 @@ def _render(site: _Site, root: Path) -> list[str]:
     files["articles.json"] = _export(site) + "\n"
     files["feed.xml"], files["sitemap.xml"] = _feeds(site)
     for path, data in files.items():
-        _write(root, path, data)
-    _write(root, MARKER, "Built by Evidence Press (pipeline.publish); replaced on every build.\n")
+        write_file(root, path, data)
+    write_file(root, MARKER, "Built by Evidence Press (pipeline.publish); replaced each build.\n")
     return sorted(files)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _rename(source: Path, target: Path) -> None:
-    """One atomic rename (a seam for crash tests)."""
-    os.rename(source, target)
-
-
-def _leftovers(site_dir: Path, kind: str) -> list[Path]:
-    prefix = f".{site_dir.name}.{kind}-"
-    return sorted(p for p in site_dir.parent.iterdir() if p.name.startswith(prefix))
-
-
-def _recover(site_dir: Path) -> None:
-    """Undo what a crashed build left: restore a moved-away site, delete temp and old dirs."""
-    old = _leftovers(site_dir, "old")
-    if not site_dir.exists() and old:
-        _rename(old.pop(), site_dir)
-    for path in [*old, *_leftovers(site_dir, "tmp")]:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _guard(site_dir: Path) -> None:
-    """Refuse to replace anything but a directory this module built (or a new/empty one)."""
-    if not site_dir.name or site_dir.is_symlink() or (site_dir.exists() and not site_dir.is_dir()):
-        raise PublishError(
-            f"{site_dir} is not a directory", "point site_dir at a directory (not a symlink)"
-        )
-    if site_dir.is_dir() and any(site_dir.iterdir()) and not (site_dir / MARKER).is_file():
-        raise PublishError(
-            f"{site_dir} exists and was not built by Evidence Press; refusing to replace it",
-            "choose a new or empty directory for the site",
-        )
-
-
-def _swap(new: Path, site_dir: Path) -> None:
-    old = site_dir.with_name(f".{site_dir.name}.old-{uuid.uuid4().hex}")
-    moved = site_dir.exists()
-    if moved:
-        _rename(site_dir, old)
-    try:
-        _rename(new, site_dir)
-    except BaseException:
-        if moved:
-            _rename(old, site_dir)
-        raise
-    _fsync_dir(site_dir.parent)
-    if moved:
-        shutil.rmtree(old)
 
 
 def build_site(
@@ -564,20 +484,7 @@ def build_site(
     related, by_slug = _related(items, embeddings), {i.slug: i for i in items}
     site = _Site(title, base, items, related, by_slug, desk_base(desk_url))
     site_dir = Path(site_dir).absolute()
-    site_dir.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(site_dir.with_name(f".{site_dir.name}.lock")):
-        _recover(site_dir)
-        _guard(site_dir)
-        temp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.tmp-", dir=site_dir.parent))
-        try:
-            os.chmod(temp, 0o755)
-            files = _render(site, temp)
-            for directory in (temp / "articles", temp):
-                if directory.is_dir():
-                    _fsync_dir(directory)
-            _swap(temp, site_dir)
-        except BaseException:
-            shutil.rmtree(temp, ignore_errors=True)
-            raise
+    with replace_dir(site_dir, MARKER, what="the site") as temp:
+        files = _render(site, temp)
     pages = sum(path.endswith(".html") for path in files)
     return SiteReport(site_dir=site_dir, articles=len(items), pages=pages, files=tuple(files))

@@ -475,12 +475,13 @@ if mode == "render":
         return real(article)
     publish.to_html_fragment = dying
 else:
-    real_rename = publish._rename
+    import pipeline.atomic_dir as atomic_dir
+    real_rename = atomic_dir.rename
     def dying_rename(source, target):
         real_rename(source, target)
         if ".old-" in target.name:
             os._exit(9)
-    publish._rename = dying_rename
+    atomic_dir.rename = dying_rename
 publish.build_site(entries(), Path(sys.argv[2]))
 """
 
