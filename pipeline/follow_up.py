@@ -24,12 +24,13 @@ nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
 from langchain_core.language_models import BaseChatModel
 
-from pipeline.draft import DraftRun, draft_article
+from pipeline.draft import DraftRun, Stage, draft_article
 from pipeline.errors import ConfigError, InvalidTransition, NotFoundError, ReviewError
 from pipeline.index import Index
 from pipeline.models import Audience, SearchFilters
@@ -90,6 +91,7 @@ def draft_follow_up(
     llm: BaseChatModel | None = None,
     filters: SearchFilters | None = None,
     k: int | None = None,
+    on_stage: Callable[[Stage], None] | None = None,
 ) -> FollowUpRun:
     """Draft, store and link a follow-up; returns every intermediate (see the module doc).
 
@@ -124,6 +126,7 @@ def draft_follow_up(
         k=k,
         hint_ids=hints,
         retrieval_context=parent.question,
+        on_stage=on_stage,
     )
     revision = flow.store_draft(author, run.article, run.evidence)
     article = flow.store.article(revision.article().slug)
@@ -146,6 +149,7 @@ def request_follow_up(
     audience: Audience | None = None,
     use_llm: bool | None = None,
     llm: BaseChatModel | None = None,
+    on_stage: Callable[[Stage], None] | None = None,
 ) -> RevisionRecord:
     """Ask ``question`` as a follow-up of the published article ``parent_slug``.
 
@@ -167,6 +171,7 @@ def request_follow_up(
         audience=audience,
         use_llm=use_llm,
         llm=llm,
+        on_stage=on_stage,
     ).revision
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
@@ -60,6 +61,10 @@ class MemoEmbed:
         return np.vstack([self._cache[t] for t in texts])
 
 
+Stage = Literal["retrieve", "draft", "cite"]
+"""The stages of :func:`draft_article`, in order (reported through ``on_stage``)."""
+
+
 @dataclass
 class DraftRun:
     """Everything one drafting run produced, stage by stage."""
@@ -88,6 +93,7 @@ def draft_article(
     k: int | None = None,
     hint_ids: Sequence[str] = (),
     retrieval_context: str | None = None,
+    on_stage: Callable[[Stage], None] | None = None,
 ) -> DraftRun:
     """Retrieve, draft and check one article (see the module docstring).
 
@@ -95,12 +101,15 @@ def draft_article(
     this question like any other (a follow-up passes its parent article's evidence).
     ``retrieval_context`` (a follow-up's parent question) is appended to the question for
     retrieval only: a terse follow-up ("Are there alternatives?") says little on its own.
-    The article still answers ``question``.
+    The article still answers ``question``. ``on_stage`` hears each stage as it starts
+    (``retrieve``, ``draft``, ``cite``), e.g. for a progress display.
     """
+    stage = on_stage or (lambda _stage: None)
     if not question.strip():
         raise ConfigError("The question is empty", "Pass the clinical question in quotes.")
     audience = audience or settings.draft.audience
     timings: dict[str, float] = {}
+    stage("retrieve")
     start = time.perf_counter()
     retriever = HybridRetriever(index=index, settings=settings.retrieval)
     query = f"{question} {retrieval_context}" if retrieval_context else question
@@ -113,6 +122,7 @@ def draft_article(
     embed = MemoEmbed(index.embed)
     want_llm = (llm is not None or settings.llm_configured) if use_llm is None else use_llm
     usage = Usage()
+    stage("draft")
     start = time.perf_counter()
     if want_llm:
         chat = llm or make_chat_model(settings.llm)
@@ -131,6 +141,7 @@ def draft_article(
         provenance = Provenance(drafter="extractive")
     timings["draft"] = round(time.perf_counter() - start, 4)
 
+    stage("cite")
     start = time.perf_counter()
     check = cite.check_citations(
         raw,

@@ -19,12 +19,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pipeline.draft import Stage
 from pipeline.errors import PressError
 
 log = logging.getLogger(__name__)
 
-STEPS = ("queued", "retrieving evidence and drafting", "storing the draft", "done")
+STEPS = (
+    "queued",
+    "retrieving evidence",
+    "drafting",
+    "checking citations",
+    "storing the draft",
+    "done",
+)
 """The steps a job goes through, in order (``failed`` can end it at any step)."""
+
+STAGE_STEPS: dict[Stage, int] = {"retrieve": 1, "draft": 2, "cite": 3}
+"""The step each stage of :func:`pipeline.draft.draft_article` starts."""
+STORING = STEPS.index("storing the draft")
 
 
 @dataclass
@@ -52,6 +64,10 @@ class Job:
         """Move to step ``step`` (an index into :data:`STEPS`)."""
         with self._lock:
             self.step = step
+
+    def on_stage(self, stage: Stage) -> None:
+        """Follow a drafting stage (pass as ``draft_article(..., on_stage=job.on_stage)``)."""
+        self.advance(STAGE_STEPS[stage])
 
     def as_dict(self) -> dict[str, Any]:
         """The job as JSON-able data (what ``/jobs/{id}.json`` returns)."""

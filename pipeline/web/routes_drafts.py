@@ -15,9 +15,10 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from pipeline.draft import draft_article, save_run
+from pipeline.follow_up import request_follow_up
 from pipeline.web.csrf import require_csrf
 from pipeline.web.desk import Desk, desk_of
-from pipeline.web.jobs import Job
+from pipeline.web.jobs import STORING, Job
 from pipeline.web.routes_articles import Slug
 
 router = APIRouter()
@@ -52,8 +53,9 @@ def new_draft(request: Request, question: QuestionField, audience: AudienceField
                 audience=audience,
                 use_llm=desk.use_llm,
                 llm=desk.llm,
+                on_stage=job.on_stage,
             )
-        job.advance(2)
+        job.advance(STORING)
         revision = desk.flow.store_draft(author, run.article, run.evidence)
         run.article.slug = revision.article().slug
         save_run(run, desk.settings.outputs)
@@ -78,10 +80,6 @@ def follow_up(
     request: Request, slug: Slug, question: QuestionField, audience: AudienceField
 ) -> Response:
     """Queue a follow-up draft linked to article ``slug``."""
-    try:
-        from pipeline.follow_up import request_follow_up
-    except ImportError as exc:
-        raise HTTPException(501, "Follow-up questions are not available in this build.") from exc
     desk = desk_of(request)
     user = desk.user(request)
     desk.store.article(slug)
@@ -100,8 +98,8 @@ def follow_up(
                 audience=audience,
                 use_llm=desk.use_llm,
                 llm=desk.llm,
+                on_stage=job.on_stage,
             )
-        job.advance(2)
         return revision.article().slug
 
     job = desk.jobs.submit(user.name, question, audience, work, parent=slug)

@@ -110,3 +110,17 @@ def test_section_groups_follow_evidence_kind() -> None:
     assert section_group(SourceKind.ARTICLE, EvidenceLevel.RCT) == "trials"
     assert section_group(SourceKind.ARTICLE, EvidenceLevel.CASE_REPORT) == "observational"
     assert section_group(SourceKind.WEB_PAGE, EvidenceLevel.OTHER) == "practical"
+
+
+def test_each_stage_is_announced_before_it_runs(demo: tuple[Settings, Index]) -> None:
+    settings, index = demo
+    heard: list[tuple[str, int]] = []
+    run = draft_article(
+        REFERENCE_QUESTION,
+        settings=settings,
+        index=index,
+        use_llm=False,
+        on_stage=lambda stage: heard.append((stage, len(heard))),
+    )
+    assert [stage for stage, _ in heard] == ["retrieve", "draft", "cite"]
+    assert set(run.article.provenance.timings_s) >= {"retrieve", "draft", "cite"}

@@ -55,7 +55,7 @@ def test_new_draft_runs_in_the_background_and_opens_the_draft(
     assert job_url.startswith("/jobs/")
     state = wait_for(ann, job_url)
     assert state["state"] == "done", state
-    assert state["step"] == state["steps"] == 3
+    assert state["step"] == state["steps"] == 5
     done = ann.get(job_url)
     assert done.status_code == 303 and done.headers["location"] == f"/articles/{state['slug']}"
     page = ann.get(done.headers["location"]).text
@@ -79,7 +79,8 @@ def test_running_job_page_shows_progress(sign_in: SignIn, app: FastAPI) -> None:
         page = ann.get(f"/jobs/{job.id}")
         assert page.status_code == 200
         assert '<meta http-equiv="refresh" content="1">' in page.text
-        assert '<progress id="job-progress" max="3" value="1">' in page.text
+        assert '<progress id="job-progress" max="5" value="1">' in page.text
+        assert "Retrieving evidence" in page.text
         assert sign_in("rex").get(f"/jobs/{job.id}").status_code == 404  # not rex's job
         assert ann.get("/jobs/no-such-job").status_code == 404
     finally:
@@ -173,7 +174,6 @@ def test_publish_rebuilds_the_static_site(
 def test_follow_up_from_a_published_article(
     sign_in: SignIn, demo_app: FastAPI, flow: Workflow
 ) -> None:
-    pytest.importorskip("pipeline.follow_up", reason="the follow-up core is not built yet")
     ann = sign_in("ann", demo_app)
     parent = str(wait_for(ann, start_draft(ann, REFERENCE_QUESTION))["slug"])
     flow.submit("ann", parent)
@@ -201,7 +201,6 @@ def test_follow_up_from_a_published_article(
 def test_follow_up_of_an_unpublished_article_fails_with_a_reason(
     sign_in: SignIn, demo_app: FastAPI, seeded: str
 ) -> None:
-    pytest.importorskip("pipeline.follow_up", reason="the follow-up core is not built yet")
     ann = sign_in("ann", demo_app)
     response = ann.post(
         f"/articles/{seeded}/follow-up",
