@@ -50,16 +50,24 @@ def article_status(flow: Workflow, slug: str, user_name: str) -> dict[str, Any]:
 
 
 def article_list(flow: Workflow) -> list[dict[str, Any]]:
-    """Every article: slug, status, current revision and whether a revision is live."""
-    return [
-        {
-            "slug": a.slug,
-            "status": a.state.status,
-            "revision": flow.store.revision(a.state.revision_id).label,
-            "live": a.state.published_revision_id is not None,
-        }
-        for a in flow.store.articles()
-    ]
+    """Every article: slug, question, audience, status, current revision and its author,
+    last change, and whether a revision is live (``press status``, the desk's queue)."""
+    rows = []
+    for article in flow.store.articles():
+        current = flow.store.revision(article.state.revision_id)
+        rows.append(
+            {
+                "slug": article.slug,
+                "question": article.question,
+                "audience": article.audience,
+                "status": article.state.status,
+                "revision": current.label,
+                "author": current.author,
+                "updated_at": article.updated_at,
+                "live": article.state.published_revision_id is not None,
+            }
+        )
+    return rows
 
 
 def history(flow: Workflow, slug: str) -> list[dict[str, Any]]:

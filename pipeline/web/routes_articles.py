@@ -66,21 +66,7 @@ def queue(
     """Every article with filters and sorting, counts per status, and what waits for you."""
     desk = desk_of(request)
     user = desk.user(request)
-    rows: list[dict[str, Any]] = []
-    for article in desk.store.articles():
-        current = desk.store.revision(article.state.revision_id)
-        rows.append(
-            {
-                "slug": article.slug,
-                "question": article.question,
-                "audience": article.audience,
-                "status": article.state.status,
-                "revision": current.label,
-                "author": current.author,
-                "updated_at": article.updated_at,
-                "live": article.state.published_revision_id is not None,
-            }
-        )
+    rows = views.article_list(desk.flow)
     counts = Counter(row["status"] for row in rows)
     needle = q.strip().lower()
     shown = [
