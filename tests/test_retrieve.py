@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.draft.chain import format_evidence
 from pipeline.errors import RetrievalError
 from pipeline.index import Index
 from pipeline.models import EvidenceLevel, SearchFilters
 from pipeline.retrieve import HybridRetriever
 from pipeline.settings import Settings
+from pipeline.tokens import count_tokens
 from tests.demo_index import REFERENCE_QUESTION
 
 SPS_TRIALS = {"ref:dalakas2001", "pmid:35798561"}
@@ -62,6 +64,9 @@ def test_evidence_is_numbered_and_packed_into_the_budget(retriever: HybridRetrie
     assert 0 < evidence.token_count <= 600
     assert len(evidence.items) <= 6
     assert evidence.sufficient
+    # The budget bounds what the drafting prompt really carries, delimiters and titles too.
+    prompt_block = count_tokens(format_evidence(evidence))
+    assert 0.9 * evidence.token_count <= prompt_block <= 600
 
 
 def test_an_off_topic_question_is_marked_insufficient(retriever: HybridRetriever) -> None:
