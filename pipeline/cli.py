@@ -14,9 +14,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from pipeline.cli_common import console, err_console, handled, progress_bar
+from pipeline.cli_common import (
+    console,
+    current_settings,
+    err_console,
+    handled,
+    open_index,
+    progress_bar,
+)
 from pipeline.models import EvidenceLevel, SearchFilters
-from pipeline.settings import Settings, describe, load_settings
+from pipeline.settings import describe
 
 app = typer.Typer(
     help="Evidence Press: evidence-cited clinical answer articles from your own corpus.",
@@ -35,40 +42,12 @@ app.add_typer(index_app, name="index")
 FORMATS = "auto|jsonl|pubmed-xml|medline|ris|bibtex|csl-json|jats|markdown|text|html|pdf"
 
 
-def _settings() -> Settings:
-    with handled():
-        return load_settings()
-
-
-def _open_index(settings: Settings, *, require_passages: bool = False) -> Any:
-    """Open the index; with ``require_passages``, refuse an empty one with a hint."""
-    from pipeline.errors import IndexError_, RetrievalError
-    from pipeline.index import Index
-
-    index = Index(settings)
-    passages = index.store.counts()["passages"] if require_passages else 0
-    if require_passages and passages == 0:
-        raise RetrievalError(
-            f"The index at {settings.index_dir} is empty",
-            "Ingest a corpus first, e.g. `press ingest corpus/demo`.",
-        )
-    # A deleted vector index reopens as an empty collection: searching it would quietly
-    # fall back to BM25 alone, so say so instead.
-    if require_passages and index.vectors.count() == 0:
-        raise IndexError_(
-            f"The vector index at {settings.index_dir / 'chroma'} is empty but the passage "
-            f"store holds {passages} passages",
-            "Run `press index rebuild` to recreate it from the passage store.",
-        )
-    return index
-
-
 @config_app.command("show")
 def config_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Print every setting, its value and where it came from (default, press.toml, env)."""
-    settings = _settings()
+    settings = current_settings()
     rows = describe(settings)
     if as_json:
         data = {name: {"value": value, "source": source} for name, value, source in rows}
@@ -102,7 +81,7 @@ def ingest(
     from pipeline.ingest.loaders import FORMATS as KNOWN
     from pipeline.ingest.run import ingest as run_ingest
 
-    settings = _settings()
+    settings = current_settings()
     if fmt != "auto" and fmt not in KNOWN:
         err_console.print(f"[bold red]error:[/] unknown format {fmt!r}; choose from {FORMATS}")
         raise typer.Exit(2)
@@ -111,7 +90,7 @@ def ingest(
         err_console.print(f"[bold red]error:[/] no such file or folder: {', '.join(missing)}")
         raise typer.Exit(2)
     with handled():
-        index = _open_index(settings)
+        index = open_index(settings)
         progress = progress_bar(quiet=as_json)
         with progress:
             files_task = progress.add_task("files", total=None)
@@ -202,11 +181,11 @@ def search(
     if dense_only and lexical_only:
         err_console.print("[bold red]error:[/] choose at most one of --dense-only/--lexical-only")
         raise typer.Exit(2)
-    settings = _settings()
+    settings = current_settings()
     mode = "dense" if dense_only else "lexical" if lexical_only else "hybrid"
     filters = SearchFilters(year_from=year_from, year_to=year_to, min_level=level)
     with handled():
-        index = _open_index(settings, require_passages=True)
+        index = open_index(settings, require_passages=True)
         retriever = HybridRetriever(index=index, settings=settings.retrieval, mode=mode)
         hits = retriever.search(query, k=k, filters=filters)
     if as_json:
@@ -253,9 +232,9 @@ def corpus_stats(
     """Counts of files, citations and passages, by evidence level and source kind."""
     from collections import Counter
 
-    settings = _settings()
+    settings = current_settings()
     with handled():
-        index = _open_index(settings)
+        index = open_index(settings)
         counts = index.store.counts()
         levels: Counter[str] = Counter()
         kinds: Counter[str] = Counter()
@@ -291,9 +270,9 @@ def corpus_stats(
 @index_app.command("rebuild")
 def index_rebuild() -> None:
     """Recreate the vector and BM25 indexes from the passage store (after damage)."""
-    settings = _settings()
+    settings = current_settings()
     with handled():
-        index = _open_index(settings)
+        index = open_index(settings)
         count = index.rebuild()
         info = index.check()
     console.print(f"rebuilt: {count} passages embedded; corpus version {info['corpus_version']}")
@@ -302,9 +281,9 @@ def index_rebuild() -> None:
 @index_app.command("check")
 def index_check() -> None:
     """Verify that the passage store and the vector index agree."""
-    settings = _settings()
+    settings = current_settings()
     with handled():
-        info = _open_index(settings).check()
+        info = open_index(settings).check()
     console.print(
         f"ok: {info['passages']} passages, {info['vectors']} vectors, "
         f"corpus version {info['corpus_version']}"
@@ -370,9 +349,9 @@ def draft(
     if fmt not in ("md", "html", "json"):
         err_console.print("[bold red]error:[/] --format must be md, html or json")
         raise typer.Exit(2)
-    settings = _settings()
+    settings = current_settings()
     with handled():
-        index = _open_index(settings, require_passages=True)
+        index = open_index(settings, require_passages=True)
         author = draft_author(settings, as_user)  # refuse unknown users before drafting
         filters = SearchFilters(year_from=year_from, min_level=level)
         if follow_up is not None:
@@ -423,6 +402,7 @@ def _explain(run: Any) -> None:
             if pid in passages:
                 text = passages[pid].passage.text
                 console.print(f"    passage: {text[:400]}", highlight=False, markup=False)
+
 
 # Sub-apps live in their own modules and register here, after the core commands exist.
 from pipeline.cli_build import register as register_build  # noqa: E402

@@ -16,8 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from pipeline.cli import _open_index
-from pipeline.cli_common import console, err_console, handled, progress_bar
+from pipeline.cli_common import console, err_console, handled, open_index, progress_bar
 from pipeline.errors import ConfigError
 
 ManifestArg = Annotated[
@@ -97,7 +96,7 @@ def build(
         settings = manifest_settings(manifest)
         store = Store.from_settings(settings)
         with build_lock(store):
-            index = _open_index(settings, require_passages=True)
+            index = open_index(settings, require_passages=True)
             progress = progress_bar(quiet=as_json)
             task = progress.add_task("drafting", total=None)
 

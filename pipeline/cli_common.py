@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -17,6 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipeline.errors import PressError
+from pipeline.settings import Settings, load_settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -46,3 +48,32 @@ def progress_bar(*, quiet: bool) -> Progress:
         disable=quiet or not sys.stderr.isatty(),
         transient=True,
     )
+
+
+def current_settings() -> Settings:
+    """The resolved settings; a configuration error exits with its hint."""
+    with handled():
+        return load_settings()
+
+
+def open_index(settings: Settings, *, require_passages: bool = False) -> Any:
+    """Open the index; with ``require_passages``, refuse an empty one with a hint."""
+    from pipeline.errors import IndexError_, RetrievalError
+    from pipeline.index import Index
+
+    index = Index(settings)
+    passages = index.store.counts()["passages"] if require_passages else 0
+    if require_passages and passages == 0:
+        raise RetrievalError(
+            f"The index at {settings.index_dir} is empty",
+            "Ingest a corpus first, e.g. `press ingest corpus/demo`.",
+        )
+    # A deleted vector index reopens as an empty collection: searching it would quietly
+    # fall back to BM25 alone, so say so instead.
+    if require_passages and index.vectors.count() == 0:
+        raise IndexError_(
+            f"The vector index at {settings.index_dir / 'chroma'} is empty but the passage "
+            f"store holds {passages} passages",
+            "Run `press index rebuild` to recreate it from the passage store.",
+        )
+    return index

@@ -26,8 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline import render
-from pipeline.cli import _open_index, _settings
-from pipeline.cli_common import console, err_console, handled
+from pipeline.cli_common import console, current_settings, err_console, handled, open_index
 from pipeline.errors import ConfigError
 from pipeline.review import Action, Role, Workflow, views
 from pipeline.settings import Settings
@@ -159,7 +158,7 @@ def status(
     as_json: AsJson = False,
 ) -> None:
     """Show an article's status and what you may do next, or list every article."""
-    settings = _settings()
+    settings = current_settings()
     with handled():
         flow = workflow(settings)
         if slug is not None:
@@ -177,7 +176,7 @@ def status(
 
 def history(slug: Slug, as_json: AsJson = False) -> None:
     """The article's review log, oldest first, with the status after each step."""
-    settings = _settings()
+    settings = current_settings()
     with handled():
         rows = views.history(workflow(settings), slug)
     if as_json:
@@ -188,7 +187,7 @@ def history(slug: Slug, as_json: AsJson = False) -> None:
 
 def queue(as_user: AsUser = None, as_json: AsJson = False) -> None:
     """Articles waiting for you, with what you may do to each."""
-    settings = _settings()
+    settings = current_settings()
     with handled():
         user = acting_user(settings, as_user)
         rows = views.queue(workflow(settings), user)
@@ -228,7 +227,7 @@ def _cell(value: Any) -> str:
 
 
 def _act(action: Action, slug: str, as_user: str | None, as_json: bool, **kwargs: Any) -> None:
-    settings = _settings()
+    settings = current_settings()
     with handled():
         flow = workflow(settings)
         user = acting_user(settings, as_user)
@@ -300,7 +299,7 @@ def retract(
 def _rebuild_site(settings: Settings, store: Store) -> None:
     from pipeline.site import articles_phrase, rebuild_site
 
-    report, problems = rebuild_site(settings, store, _open_index(settings).embeddings)
+    report, problems = rebuild_site(settings, store, open_index(settings).embeddings)
     for problem in problems:
         err_console.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
     err_console.print(
@@ -310,7 +309,7 @@ def _rebuild_site(settings: Settings, store: Store) -> None:
 
 def site_build() -> None:
     """Rebuild the static site from every verified live publication."""
-    settings = _settings()
+    settings = current_settings()
     with handled():
         _rebuild_site(settings, Store.from_settings(settings))
 
@@ -330,7 +329,7 @@ def edit(
     from pipeline.edit import parse_article_markdown, read_markdown_file
     from pipeline.store.content import edited_article
 
-    settings = _settings()
+    settings = current_settings()
     with handled():
         flow = workflow(settings)
         user = acting_user(settings, as_user)
@@ -348,7 +347,7 @@ def edit(
             draft,
             current.evidence(),
             support_threshold=settings.draft.support_threshold,
-            embed=_open_index(settings).embed,
+            embed=open_index(settings).embed,
         )
         revision = flow.revise(user, slug, article, evidence, based_on=current.number)
         err_console.print(
@@ -363,7 +362,7 @@ def diff(
     rev_b: Annotated[str | None, typer.Argument(help="Newer revision.")] = None,
 ) -> None:
     """Unified diff of two revisions' Markdown (default: the last two)."""
-    settings = _settings()
+    settings = current_settings()
     with handled():
         text = views.revision_diff(workflow(settings), slug, rev_a, rev_b)
     typer.echo(text, nl=not text.endswith("\n"))
@@ -373,9 +372,9 @@ def stale(as_json: AsJson = False) -> None:
     """Published articles whose cited passages changed or vanished since approval."""
     from pipeline.store.published import stale_articles
 
-    settings = _settings()
+    settings = current_settings()
     with handled():
-        found = stale_articles(Store.from_settings(settings), _open_index(settings).store.get)
+        found = stale_articles(Store.from_settings(settings), open_index(settings).store.get)
     rows = [vars(item) for item in found]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
@@ -401,7 +400,7 @@ def users_add(
     as_user: AsUser = None,
 ) -> None:
     """Add a user or grant roles (once an admin exists, only admins may)."""
-    settings = _settings()
+    settings = current_settings()
     with handled():
         flow = workflow(settings)
         by = acting_user(settings, as_user) if flow.store.users() else None
@@ -412,7 +411,7 @@ def users_add(
 @users_app.command("list")
 def users_list(as_json: AsJson = False) -> None:
     """Every user and their roles."""
-    settings = _settings()
+    settings = current_settings()
     with handled():
         users = [
             {"name": u.name, "roles": sorted(u.roles), "since": u.created_at}

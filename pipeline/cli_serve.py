@@ -12,8 +12,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli import _settings
-from pipeline.cli_common import console, err_console, handled
+from pipeline.cli_common import console, current_settings, err_console, handled
 from pipeline.cli_review import users_app
 from pipeline.store import Store
 
@@ -28,7 +27,7 @@ def serve(
     from pipeline.web.app import create_app
     from pipeline.web.auth import has_any_password
 
-    settings = _settings()
+    settings = current_settings()
     with handled():
         store = Store.from_settings(settings)
         app = create_app(settings, store=store)
@@ -54,7 +53,7 @@ def users_password(
     """Set a user's password for signing in to the web desk (`press serve`)."""
     from pipeline.web.auth import set_password
 
-    settings = _settings()
+    settings = current_settings()
     with handled():
         store = Store.from_settings(settings)
         store.user(name)  # an unknown user is refused before asking for a password
