@@ -15,7 +15,7 @@ from pipeline import render
 from pipeline.errors import NotFoundError, ReviewError
 from pipeline.review.machine import Action, allowed_actions, apply
 from pipeline.review.workflow import Workflow
-from pipeline.store import ArticleState
+from pipeline.store import ArticleRecord, ArticleState, RevisionRecord
 from pipeline.store.follow_ups import FollowUps
 
 
@@ -32,12 +32,7 @@ def article_status(flow: Workflow, slug: str, user_name: str) -> dict[str, Any]:
     published = article.state.published_revision_id
     parent, follow_ups = FollowUps(store).lineage(article)
     return {
-        "slug": article.slug,
-        "question": article.question,
-        "audience": article.audience,
-        "status": article.state.status,
-        "revision": current.label,
-        "author": current.author,
+        **_summary(article, current),
         "content_hash": current.content_hash,
         "approved": article.state.approved_hash == current.content_hash,
         "published_revision": None if published is None else store.revision(published).label,
@@ -57,17 +52,23 @@ def article_list(flow: Workflow) -> list[dict[str, Any]]:
         current = flow.store.revision(article.state.revision_id)
         rows.append(
             {
-                "slug": article.slug,
-                "question": article.question,
-                "audience": article.audience,
-                "status": article.state.status,
-                "revision": current.label,
-                "author": current.author,
+                **_summary(article, current),
                 "updated_at": article.updated_at,
                 "live": article.state.published_revision_id is not None,
             }
         )
     return rows
+
+
+def _summary(article: ArticleRecord, current: RevisionRecord) -> dict[str, Any]:
+    return {
+        "slug": article.slug,
+        "question": article.question,
+        "audience": article.audience,
+        "status": article.state.status,
+        "revision": current.label,
+        "author": current.author,
+    }
 
 
 def history(flow: Workflow, slug: str) -> list[dict[str, Any]]:
