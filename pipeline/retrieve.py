@@ -209,7 +209,7 @@ def _dense_side(
         result = vectors.collection.query(
             query_embeddings=vector.reshape(1, -1),
             n_results=n,
-            where=where or None,
+            where=vectors.scoped(where),
             include=["distances"],
         )
         ids = result["ids"][0]

@@ -119,6 +119,18 @@ class VectorIndex:
     def _mine(self) -> dict[str, Any] | None:
         return {"owner": self.owner} if self.owner is not None else None
 
+    def scoped(self, where: dict[str, Any] | None) -> dict[str, Any] | None:
+        """``where`` narrowed to this writer's own vectors on a shared server.
+
+        A host can only return passages its own store holds; without this, other hosts'
+        vectors would take nearest-neighbour places and be dropped afterwards.
+        """
+        mine = self._mine()
+        if mine is None or not where:
+            return mine or where or None
+        clauses = where.get("$and", [where])
+        return {"$and": [*clauses, mine]}
+
     def delete(self, ids: Sequence[str]) -> None:
         """Remove own vectors by passage id (unknown or other owners' ids are ignored)."""
         for start in range(0, len(ids), 5000):
@@ -152,7 +164,7 @@ class VectorIndex:
         result = self.collection.query(
             query_embeddings=vector.reshape(1, -1),
             n_results=min(n, total),
-            where=where or None,
+            where=self.scoped(where),
             include=["distances"],
         )
         ids = result["ids"][0]

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from pipeline.embeddings import make_embeddings
@@ -142,6 +143,12 @@ def test_a_second_host_keeps_the_first_hosts_vectors(
         got = collection.get(ids=sorted(host.store.passage_ids()), include=["metadatas"])
         assert {m["owner"] for m in got["metadatas"] or []} == {host.store_id}
         assert len(got["ids"]) == len(host.store.passage_ids())
+        # Nearest neighbours come from the host's own vectors only (all of them, nothing else).
+        retriever = HybridRetriever(index=host, settings=host.settings.retrieval, mode="dense")
+        hits = retriever.search("trial outcome", k=16)
+        assert {h.passage.id for h in hits} == host.store.passage_ids()
+        nearest = host.vectors.query(np.asarray(embeddings.embed_query("trial outcome")), 16)
+        assert {hit.passage_id for hit in nearest} == host.store.passage_ids()
 
 
 def test_two_hosts_ingest_at_once_and_nothing_is_lost(
