@@ -63,7 +63,13 @@ def config_show(
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders to ingest.", show_default=False)
+    ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="Also ingest the demo corpus shipped with the program."),
+    ] = False,
     fmt: Annotated[str, typer.Option("--format", help=f"Input format: {FORMATS}.")] = "auto",
     prune: Annotated[
         bool, typer.Option("--prune", help="Remove passages whose source file vanished.")
@@ -80,8 +86,16 @@ def ingest(
     """
     from pipeline.ingest.loaders import FORMATS as KNOWN
     from pipeline.ingest.run import ingest as run_ingest
+    from pipeline.resources import demo_corpus_dir
 
     settings = current_settings()
+    paths = [*(paths or []), *([demo_corpus_dir()] if demo else [])]
+    if not paths:
+        err_console.print(
+            "[bold red]error:[/] nothing to ingest\n[yellow]hint:[/] name files or folders, "
+            "or pass --demo for the demo corpus shipped with the program"
+        )
+        raise typer.Exit(2)
     if fmt != "auto" and fmt not in KNOWN:
         err_console.print(f"[bold red]error:[/] unknown format {fmt!r}; choose from {FORMATS}")
         raise typer.Exit(2)
@@ -406,6 +420,7 @@ def _explain(run: Any) -> None:
 
 # Sub-apps live in their own modules and register here, after the core commands exist.
 from pipeline.cli_build import register as register_build  # noqa: E402
+from pipeline.cli_doctor import register as register_doctor  # noqa: E402
 from pipeline.cli_eval import eval_app  # noqa: E402
 from pipeline.cli_review import register  # noqa: E402
 from pipeline.cli_serve import register as register_serve  # noqa: E402
@@ -414,3 +429,4 @@ app.add_typer(eval_app, name="eval")
 register(app)
 register_serve(app)
 register_build(app)
+register_doctor(app)

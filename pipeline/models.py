@@ -329,6 +329,9 @@ class Provenance(BaseModel):
     drafter: Literal["llm", "extractive"]
     model: str | None = None
     prompt_versions: dict[str, str] = Field(default_factory=dict)
+    prompts_dir: str = Field(
+        "", description="Where the prompts came from: 'packaged' or the prompts.dir folder."
+    )
     corpus_version: str = ""
     settings_hash: str = ""
     embedding_model: str = ""

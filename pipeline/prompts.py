@@ -6,7 +6,13 @@ A prompt file is Markdown with YAML front matter (``name``, ``version``, ``varia
 loader fails fast: a placeholder not declared in ``variables``, a declared variable never
 used, or a render call with missing or unknown variables raise
 :class:`~pipeline.errors.PromptError`. Each draft records ``{name: version}`` of the
-prompts it used.
+prompts it used, and the folder they came from.
+
+Where prompts live: the repository keeps them in the top-level ``prompts/`` folder (the one
+place editors change them); the wheel build maps that folder to ``pipeline/assets/prompts``
+(``[tool.hatch.build.targets.wheel.force-include]`` in ``pyproject.toml``), so there is no
+second copy to keep in step. :func:`~pipeline.resources.packaged_prompts_dir` finds whichever
+of the two exists; the ``prompts.dir`` setting replaces it with an editorial team's own set.
 """
 
 from __future__ import annotations
@@ -20,8 +26,19 @@ import yaml
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from pipeline.errors import PromptError
+from pipeline.resources import packaged_prompts_dir
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPT_NAMES = ("draft_article", "repair_draft", "audience_clinician", "audience_patient")
+"""Every prompt the program loads: a custom ``prompts.dir`` must hold all of them."""
+
+
+def prompts_dir(configured: Path | None = None) -> Path:
+    """The folder prompts are read from: ``configured`` (the ``prompts.dir`` setting) or the
+    packaged set."""
+    return configured.expanduser().resolve() if configured else packaged_prompts_dir()
+
+
+PROMPTS_DIR = packaged_prompts_dir()
 _PART = re.compile(r"^## (System|User)\s*$", re.MULTILINE)
 
 
@@ -64,14 +81,20 @@ class PromptTemplate:
 
 
 def load_prompt(name: str, folder: Path | None = None) -> PromptTemplate:
-    """Read and validate ``<folder>/<name>.md``."""
-    path = (folder or PROMPTS_DIR) / f"{name}.md"
+    """Read and validate ``<folder>/<name>.md`` (``folder`` defaults to the packaged set)."""
+    path = prompts_dir(folder) / f"{name}.md"
     try:
         raw = path.read_text(encoding="utf-8")
     except OSError as exc:
+        hint = (
+            f"Put {name}.md into {path.parent}, or unset prompts.dir (PRESS_PROMPTS__DIR) to use "
+            "the prompts shipped with the program."
+            if folder
+            else "The installation is incomplete: reinstall evidence-press, or set prompts.dir "
+            f"(PRESS_PROMPTS__DIR) to a folder holding {name}.md."
+        )
         raise PromptError(
-            f"Prompt file {path} cannot be read: {exc.strerror or exc}",
-            f"Restore it from the repository, or point prompts at a folder holding {name}.md.",
+            f"Prompt file {path} cannot be read: {exc.strerror or exc}", hint
         ) from exc
     match = re.match(r"^---\n(.*?)\n---\n(.*)$", raw, re.DOTALL)
     if not match:

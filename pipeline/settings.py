@@ -213,6 +213,16 @@ class LLMSettings(_Group):
     price_per_1k_output: float | None = Field(None, ge=0, description="Cost per 1k reply tokens.")
 
 
+class PromptSettings(_Group):
+    """Which prompt set drafting uses."""
+
+    dir: Path | None = Field(
+        None,
+        description="Folder of an editorial team's own prompt files (draft_article.md, "
+        "repair_draft.md, audience_*.md); unset = the prompts shipped with the program.",
+    )
+
+
 class DraftSettings(_Group):
     """Article drafting."""
 
@@ -287,6 +297,7 @@ class Settings(BaseSettings):
     chunking: ChunkSettings = Field(default_factory=ChunkSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    prompts: PromptSettings = Field(default_factory=PromptSettings)
     draft: DraftSettings = Field(default_factory=DraftSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)

@@ -124,7 +124,7 @@ def build_inputs(
     """The inputs every question shares, exactly as ``draft_article`` will record them."""
     if llm:
         assert chat is not None
-        drafter = LLMDrafter(chat, settings.llm)
+        drafter = LLMDrafter(chat, settings.llm, prompts_dir=settings.prompts.dir)
         return BuildInputs(
             corpus_version=index.store.corpus_version(),
             prompt_versions=drafter.prompt_versions,

@@ -126,12 +126,13 @@ def draft_article(
     start = time.perf_counter()
     if want_llm:
         chat = llm or make_chat_model(settings.llm)
-        drafter = LLMDrafter(chat, settings.llm)
+        drafter = LLMDrafter(chat, settings.llm, prompts_dir=settings.prompts.dir)
         raw, usage = drafter.draft(question, evidence, audience)
         provenance = Provenance(
             drafter="llm",
             model=getattr(chat, "model_name", None) or settings.llm.model,
             prompt_versions=drafter.prompt_versions,
+            prompts_dir=drafter.prompts_source,
         )
     else:
         extractive = ExtractiveDrafter(

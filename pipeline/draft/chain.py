@@ -18,6 +18,7 @@ Design points:
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -29,6 +30,7 @@ from pipeline.draft.llm import run_with_deadline, usage_cost
 from pipeline.errors import DraftError
 from pipeline.models import Audience, Draft, EvidenceLevel, EvidenceSet, Usage
 from pipeline.prompts import PromptTemplate, load_prompt
+from pipeline.prompts import prompts_dir as prompts_dir_of
 from pipeline.settings import LLMSettings
 
 
@@ -51,14 +53,24 @@ def format_evidence(evidence: EvidenceSet) -> str:
 class LLMDrafter:
     """Drafts an article with a chat model; the model is passed in (tests pass fakes)."""
 
-    def __init__(self, llm: BaseChatModel, settings: LLMSettings, *, stream: bool = True) -> None:
+    def __init__(
+        self,
+        llm: BaseChatModel,
+        settings: LLMSettings,
+        *,
+        stream: bool = True,
+        prompts_dir: Path | None = None,
+    ) -> None:
         self.llm = llm
         self.settings = settings
         self.stream = stream
-        self.prompt = load_prompt("draft_article")
-        self.repair = load_prompt("repair_draft")
+        #: Where the prompts came from, as provenance records it: the ``prompts.dir`` folder,
+        #: or ``packaged`` for the set shipped with the program (its path differs per install).
+        self.prompts_source = str(prompts_dir_of(prompts_dir)) if prompts_dir else "packaged"
+        self.prompt = load_prompt("draft_article", prompts_dir)
+        self.repair = load_prompt("repair_draft", prompts_dir)
         self.audiences: dict[str, PromptTemplate] = {
-            name: load_prompt(f"audience_{name}") for name in ("clinician", "patient")
+            name: load_prompt(f"audience_{name}", prompts_dir) for name in ("clinician", "patient")
         }
 
     @property

@@ -37,7 +37,7 @@ from pipeline.index import Index
 from pipeline.settings import Settings
 from pipeline.store import Store, User
 from pipeline.web import routes_articles, routes_auth, routes_drafts, sessions
-from pipeline.web.desk import HERE, Desk, LoginRequired
+from pipeline.web.desk import STATIC, Desk, LoginRequired
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -98,7 +98,7 @@ def create_app(
         return response
 
     _error_handlers(app, desk)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (routes_auth, routes_articles, routes_drafts):
         app.include_router(module.router)
     return app

@@ -28,7 +28,10 @@ from pipeline.web import csrf, sessions
 from pipeline.web.jobs import Jobs
 from pipeline.web.ratelimit import LoginLimiter
 
-HERE = Path(__file__).parent
+TEMPLATES = Path(__file__).parent / "templates"
+"""The desk's page templates."""
+STATIC = Path(__file__).parent / "static"
+"""The desk's CSS and script, served under ``/static``."""
 
 
 class LoginRequired(Exception):
@@ -62,7 +65,7 @@ class Desk:
         self._index_factory = index_factory
         self._index: Index | None = None
         env = Environment(
-            loader=FileSystemLoader(HERE / "templates"),
+            loader=FileSystemLoader(TEMPLATES),
             autoescape=True,
             undefined=StrictUndefined,
             trim_blocks=True,
