@@ -135,7 +135,8 @@ def check_embeddings(settings: Settings) -> Check:
     return Check(
         "embedding model",
         "ok",
-        f"{embedding_name(embeddings)}: {len(vector)} dimensions, {ms:.0f} ms",
+        f"{embedding_name(embeddings)}: loaded and embedded a sentence ({len(vector)} dimensions) "
+        f"in {ms:.0f} ms",
     )
 
 

@@ -37,7 +37,7 @@ def test_a_fresh_home_is_healthy_with_notes_and_nothing_is_created(isolated_home
     for name in ("settings", "package files", "prompts", "token counting", "embedding model"):
         assert checks[name]["status"] == "ok", checks[name]
     assert "packaged" in checks["prompts"]["detail"]
-    assert "384 dimensions" in checks["embedding model"]["detail"]
+    assert "(384 dimensions)" in checks["embedding model"]["detail"]
     assert list(isolated_home.iterdir()) == []  # the doctor only reads
 
 
