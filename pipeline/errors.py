@@ -79,6 +79,28 @@ class DraftError(PressError):
     """Drafting failed: the model was unreachable, too slow, or replied invalidly."""
 
 
+class DraftFailed(DraftError):
+    """The model's reply still missed the house format after one repair round.
+
+    ``violations`` lists exactly what is missing; ``draft`` is the last reply that parsed
+    (or None) and ``usage`` the tokens spent. :func:`pipeline.draft.draft_article` turns
+    it into a revision stored as *failed — needs redraft*, never as a normal draft.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        hint: str,
+        violations: list[str],
+        draft: object | None = None,
+        usage: object | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.violations = violations
+        self.draft = draft
+        self.usage = usage
+
+
 class RenderError(PressError):
     """An article cannot be rendered because one of its fields is malformed."""
 

@@ -319,6 +319,9 @@ class Usage(BaseModel):
     completion_tokens: int = 0
     cost: float | None = None
     calls: int = 0
+    counted_locally: bool = Field(
+        False, description="True when the server reported no usage and tiktoken counted."
+    )
 
 
 class Provenance(BaseModel):
@@ -382,6 +385,11 @@ class Article(BaseModel):
     status: str = "draft"
     last_updated: str = Field(description="ISO date shown as 'Last updated'.")
     provenance: Provenance
+    failure: list[str] = Field(
+        default_factory=list,
+        description="House-format violations left after the repair round: the revision is "
+        "stored as 'failed — needs redraft' (empty for a normal draft).",
+    )
 
     @property
     def drafted_without_llm(self) -> bool:

@@ -28,7 +28,14 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pipeline.errors import PromptError
 from pipeline.resources import packaged_prompts_dir
 
-PROMPT_NAMES = ("draft_article", "repair_draft", "audience_clinician", "audience_patient")
+PROMPT_NAMES = (
+    "draft_article",
+    "repair_draft",
+    "reply_tool",
+    "reply_json",
+    "audience_clinician",
+    "audience_patient",
+)
 """Every prompt the program loads: a custom ``prompts.dir`` must hold all of them."""
 
 

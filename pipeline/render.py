@@ -74,6 +74,7 @@ _ON_TRACK: dict[str, tuple[int, str]] = {
     "published": (2, ""),
 }
 _REVIEWED = frozenset({"approved", "published"})
+_LABELS = {"failed": "Failed — needs redraft"}
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")  # fmt: skip
 _LINK_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -220,8 +221,8 @@ def _status(status: str) -> tuple[str, tuple[_Step, ...]]:
             for i, label in enumerate(REVIEW_STEPS)
         )
         return steps[current].label, steps
-    # draft, withdrawn, retracted (or an unknown status): none of the steps is reached.
-    label = _plain(status.replace("_", " ")).capitalize() or "Draft"
+    # draft, failed, withdrawn, retracted (or an unknown status): no step is reached.
+    label = _LABELS.get(status) or _plain(status.replace("_", " ")).capitalize() or "Draft"
     return label, (_Step(label, "current"), *(_Step(s, "todo") for s in REVIEW_STEPS))
 
 

@@ -18,7 +18,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -207,7 +215,34 @@ class LLMSettings(_Group):
         180.0, gt=0, description="Deadline for a whole streamed reply."
     )
     encoding: str | None = Field(
-        None, description="tiktoken encoding for counting prompt tokens (None = by model name)."
+        None,
+        description="tiktoken encoding that counts tokens locally when the server reports no "
+        "usage (None = by model name, cl100k_base for non-OpenAI names).",
+    )
+    max_tokens: int = Field(
+        1500, ge=64, description="Reply length cap sent with every request (max_tokens)."
+    )
+    stream_chunk_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        description="langchain-openai's limit on silence between two streamed chunks.",
+    )
+    provider: Literal["openai", "local"] = Field(
+        "openai",
+        description="'openai': the endpoint at base_url; 'local': start llama.cpp (the "
+        "evidence-press[local] extra) on 127.0.0.1 with local_model_path, stop it at exit.",
+    )
+    local_model_path: Path | None = Field(
+        None,
+        description="GGUF weights for provider=local (None = the model the [local] extra "
+        "installs, joined once into the cache folder).",
+    )
+    local_threads: int = Field(
+        1, ge=0, description="llama.cpp threads (1 on shared cores; 0 = all cores)."
+    )
+    local_context: int = Field(4096, ge=512, description="llama.cpp context size in tokens.")
+    local_startup_timeout_s: float = Field(
+        180.0, gt=0, description="How long to wait for the local server to load the model."
     )
     price_per_1k_input: float | None = Field(None, ge=0, description="Cost per 1k prompt tokens.")
     price_per_1k_output: float | None = Field(None, ge=0, description="Cost per 1k reply tokens.")
@@ -323,8 +358,28 @@ class Settings(BaseSettings):
 
     @property
     def llm_configured(self) -> bool:
-        """True when an endpoint or key is set, so drafting goes through the LLM chain."""
-        return bool(self.llm.base_url or self.llm.api_key)
+        """True when an endpoint, a key or the local model is set: drafting uses the LLM."""
+        return bool(self.llm.base_url or self.llm.api_key or self.llm.provider == "local")
+
+    @model_validator(mode="after")
+    def _local_preset(self) -> Settings:
+        """provider=local: evidence and reply sized for a small CPU model, unless set."""
+        if self.llm.provider == "local":
+            for group, name, value in LOCAL_PRESET:
+                part = getattr(self, group)
+                if name not in part.model_fields_set:
+                    setattr(part, name, value)
+        return self
+
+
+LOCAL_PRESET: tuple[tuple[str, str, Any], ...] = (
+    ("retrieval", "k", 5),
+    ("retrieval", "token_budget", 1200),
+    ("llm", "max_tokens", 700),
+    ("llm", "model", "local"),
+)
+"""(group, field, value) defaults of provider=local: a 1.5B model on one CPU thread reads
+~1.2k evidence tokens and writes ~0.7k in about a minute (measurements: issue-15 note)."""
 
 
 def config_path() -> Path:

@@ -36,7 +36,7 @@ def test_missing_and_unknown_variables_fail_fast() -> None:
     with pytest.raises(PromptError, match="needs variables"):
         prompt.render()
     with pytest.raises(PromptError, match="unknown variables"):
-        prompt.render(error="x", extra="y")
+        prompt.render(error="x", reply_format="r", extra="y")
 
 
 def test_undeclared_placeholder_is_rejected(tmp_path: Path) -> None:

@@ -26,8 +26,10 @@ from pipeline import cite, render
 from pipeline.draft.chain import LLMDrafter
 from pipeline.draft.extractive import ExtractiveDrafter
 from pipeline.draft.llm import make_chat_model
+from pipeline.draft.structured import ModeMemory, has_cited_bullet, is_yes_no
+from pipeline.draft.transport import Progress
 from pipeline.embeddings import embedding_name
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, DraftFailed
 from pipeline.index import Index
 from pipeline.models import (
     Article,
@@ -94,6 +96,7 @@ def draft_article(
     hint_ids: Sequence[str] = (),
     retrieval_context: str | None = None,
     on_stage: Callable[[Stage], None] | None = None,
+    on_progress: Progress | None = None,
 ) -> DraftRun:
     """Retrieve, draft and check one article (see the module docstring).
 
@@ -102,7 +105,12 @@ def draft_article(
     ``retrieval_context`` (a follow-up's parent question) is appended to the question for
     retrieval only: a terse follow-up ("Are there alternatives?") says little on its own.
     The article still answers ``question``. ``on_stage`` hears each stage as it starts
-    (``retrieve``, ``draft``, ``cite``), e.g. for a progress display.
+    (``retrieve``, ``draft``, ``cite``), e.g. for a progress display; ``on_progress``
+    hears a streamed reply grow.
+
+    A reply that still misses the house format after its repair round gives an article
+    whose ``failure`` lists the violations (stored as *failed — needs redraft*); an LLM
+    answer left with no cited bullet after the citation check is an abstention.
     """
     stage = on_stage or (lambda _stage: None)
     if not question.strip():
@@ -122,12 +130,27 @@ def draft_article(
     embed = MemoEmbed(index.embed)
     want_llm = (llm is not None or settings.llm_configured) if use_llm is None else use_llm
     usage = Usage()
+    failure: list[str] = []
     stage("draft")
     start = time.perf_counter()
     if want_llm:
-        chat = llm or make_chat_model(settings.llm)
-        drafter = LLMDrafter(chat, settings.llm, prompts_dir=settings.prompts.dir)
-        raw, usage = drafter.draft(question, evidence, audience)
+        chat = llm or make_chat_model(settings.llm)  # provider=local starts its server here
+        if llm is None and settings.llm.provider == "local":
+            timings["model_start"] = round(time.perf_counter() - start, 4)
+            start = time.perf_counter()
+        drafter = LLMDrafter(
+            chat,
+            settings.llm,
+            prompts_dir=settings.prompts.dir,
+            memory=ModeMemory(settings.home / "llm_modes.json"),
+            on_progress=on_progress,
+        )
+        try:
+            raw, usage = drafter.draft(question, evidence, audience)
+        except DraftFailed as error:
+            failure = error.violations
+            raw = error.draft if isinstance(error.draft, Draft) else failed_draft(failure)
+            usage = error.usage if isinstance(error.usage, Usage) else usage
         provenance = Provenance(
             drafter="llm",
             model=getattr(chat, "model_name", None) or settings.llm.model,
@@ -151,6 +174,9 @@ def draft_article(
         embed=embed,
     )
     timings["cite"] = round(time.perf_counter() - start, 4)
+    checked = check.draft
+    if want_llm and not failure and not has_cited_bullet(checked):
+        checked = abstention(question, checked)  # no cited bullet: not an article
     provenance.corpus_version = evidence.corpus_version
     provenance.settings_hash = settings_hash(settings)
     provenance.embedding_model = embedding_name(index.embeddings)
@@ -161,15 +187,50 @@ def draft_article(
         slug=slugify(question, audience),
         question=question,
         audience=audience,
-        draft=check.draft,
+        draft=checked,
         references=check.references,
         checks=bullet_checks(check, settings.draft.support_threshold),
         removed_markers=check.removed_markers,
         status="draft",
         last_updated=datetime.now(UTC).date().isoformat(),
         provenance=provenance,
+        failure=failure,
     )
     return DraftRun(evidence=evidence, raw_draft=raw, article=article)
+
+
+def failed_draft(violations: list[str]) -> Draft:
+    """What a failed revision shows when no reply parsed at all."""
+    return Draft(
+        headline="Drafting Failed — Needs Redraft",
+        summary="The language model's reply could not be used as an article: "
+        + "; ".join(violations),
+        sections=[],
+        bottom_line="Redraft this question (another model, or the extractive drafter) "
+        "or write the article by hand; nothing here is a clinical claim.",
+        related_questions=[],
+        insufficient_evidence=True,
+        verdict=None,
+    )
+
+
+def abstention(question: str, draft: Draft) -> Draft:
+    """An LLM answer with no cited bullet, as the abstention it is.
+
+    Its summary and bottom line would be uncited claims, so they are replaced; the
+    related questions (questions, not claims) are kept.
+    """
+    return Draft(
+        headline="Insufficient Evidence to Answer This Question",
+        summary="The drafting model cited none of the retrieved evidence, so this draft "
+        "makes no clinical claim.",
+        sections=[],
+        bottom_line="The indexed evidence did not support an answer. Add relevant guidelines "
+        "or studies to the corpus, or refer the question to a specialist reviewer.",
+        related_questions=draft.related_questions,
+        insufficient_evidence=True,
+        verdict="uncertain" if is_yes_no(question) else None,
+    )
 
 
 def bullet_checks(check: cite.CitationCheck, threshold: float) -> list[BulletCheck]:

@@ -6,28 +6,47 @@ Design points:
   ``<`` and ``>`` inside documents escaped, so a document cannot close its block or forge
   another; the system prompt says text inside evidence is never an instruction. Whatever
   a model does anyway, the citation check afterwards removes numbers that resolve to nothing.
-* Structured output is a forced function call whose schema is the pydantic ``Draft``; the
-  arguments are validated here, so a schema violation is an error value we can repair,
-  not an exception inside the SDK. One repair turn is allowed, then :class:`DraftError`
-  names the cause.
-* The call is streamed (or not, ``stream=False``) inside ``asyncio.wait_for`` with the
-  stream deadline: cancelling the task closes the HTTP connection, so a server that stalls
-  mid-stream cannot hold a draft forever. Token usage is summed over all calls.
+* Structured output is negotiated per endpoint (:mod:`pipeline.draft.structured`): a named
+  tool call, ``tool_choice: "required"``, ``response_format`` with the house JSON schema, or
+  plain JSON read leniently; the schema requires sections, cited bullets and a verdict, and
+  every request carries ``max_tokens``. A reply is validated here, then checked against the
+  house format; what it misses is listed to the model in one repair turn, and a reply that
+  still misses it raises :class:`DraftFailed`, which is stored as *failed — needs redraft*.
+* Calls go through :func:`pipeline.draft.transport.call_model`: streamed under the stream
+  deadline (cancelling closes the connection), every timeout reported as itself, token
+  usage summed over all calls and counted locally when the server reports none.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import ValidationError
 
-from pipeline.draft.llm import run_with_deadline, usage_cost
-from pipeline.errors import DraftError
+from pipeline.draft.llm import usage_cost
+from pipeline.draft.structured import (
+    TOOL_NAME,
+    Mode,
+    ModeMemory,
+    extract_json,
+    house_violations,
+    next_mode,
+    normalize_verdict,
+    response_format,
+    tool_spec,
+    unwrap,
+)
+from pipeline.draft.transport import (
+    HINT,
+    MAX_DRAFT_CHARS,
+    ModeRejected,
+    Progress,
+    call_model,
+)
+from pipeline.errors import DraftError, DraftFailed
 from pipeline.models import Audience, Draft, EvidenceLevel, EvidenceSet, Usage
 from pipeline.prompts import PromptTemplate, load_prompt
 from pipeline.prompts import prompts_dir as prompts_dir_of
@@ -51,7 +70,11 @@ def format_evidence(evidence: EvidenceSet) -> str:
 
 
 class LLMDrafter:
-    """Drafts an article with a chat model; the model is passed in (tests pass fakes)."""
+    """Drafts an article with a chat model; the model is passed in (tests pass fakes).
+
+    ``memory`` remembers the structured-output mode per endpoint (see
+    :mod:`pipeline.draft.structured`); ``on_progress`` hears streamed progress.
+    """
 
     def __init__(
         self,
@@ -60,6 +83,8 @@ class LLMDrafter:
         *,
         stream: bool = True,
         prompts_dir: Path | None = None,
+        memory: ModeMemory | None = None,
+        on_progress: Progress | None = None,
     ) -> None:
         self.llm = llm
         self.settings = settings
@@ -67,61 +92,152 @@ class LLMDrafter:
         #: Where the prompts came from, as provenance records it: the ``prompts.dir`` folder,
         #: or ``packaged`` for the set shipped with the program (its path differs per install).
         self.prompts_source = str(prompts_dir_of(prompts_dir)) if prompts_dir else "packaged"
+        self.memory = memory or ModeMemory()
+        self.on_progress = on_progress
         self.prompt = load_prompt("draft_article", prompts_dir)
         self.repair = load_prompt("repair_draft", prompts_dir)
+        self.replies = {
+            name: load_prompt(f"reply_{name}", prompts_dir) for name in ("tool", "json")
+        }
         self.audiences: dict[str, PromptTemplate] = {
             name: load_prompt(f"audience_{name}", prompts_dir) for name in ("clinician", "patient")
         }
+        self.mode: Mode = "tool"
 
     @property
     def prompt_versions(self) -> dict[str, str]:
         """{prompt name: version} of every prompt this drafter uses."""
-        prompts = [self.prompt, self.repair, *self.audiences.values()]
+        prompts = [self.prompt, self.repair, *self.replies.values(), *self.audiences.values()]
         return {p.name: p.version for p in prompts}
 
+    @property
+    def endpoint(self) -> str:
+        """The mode-memory key of this drafter's endpoint (base URL + model)."""
+        base = getattr(self.llm, "openai_api_base", None) or self.settings.base_url
+        model = getattr(self.llm, "model_name", None) or self.settings.model
+        return ModeMemory.key(base, str(model))
+
     def messages(
-        self, question: str, evidence: EvidenceSet, audience: Audience
+        self, question: str, evidence: EvidenceSet, audience: Audience, mode: Mode = "tool"
     ) -> list[BaseMessage]:
-        """The chat messages of the first drafting call."""
+        """The chat messages of the first drafting call (the reply format follows ``mode``)."""
         return self.prompt.render(
             # Escaped like the evidence, so a question cannot forge an <evidence> block either.
             question=_escape(question),
             audience_guidance=self.audiences[audience].render_text(),
             evidence=format_evidence(evidence),
             evidence_numbers=", ".join(str(i.number) for i in evidence.items) or "(none)",
+            reply_format=self._reply_format(mode),
         )
 
     def draft(
         self, question: str, evidence: EvidenceSet, audience: Audience = "clinician"
     ) -> tuple[Draft, Usage]:
-        """Draft, repairing an invalid reply once; raises DraftError with the cause."""
+        """Draft in the strongest mode the endpoint honours, repairing once.
+
+        Raises :class:`DraftFailed` (a DraftError) with the exact violations when the
+        reply still misses the house format after the repair round, and DraftError when
+        the endpoint fails.
+        """
         usage = Usage()
-        messages = self.messages(question, evidence, audience)
-        model = self._with_tool()
-        reply = self._call(model, messages, usage)
+        numbers = {item.number for item in evidence.items}
+        reply, messages = self._negotiate(question, evidence, audience, usage)
+        draft, problems = self._check(reply, question, numbers)
+        if problems:
+            messages = [*messages, reply, *_tool_answers(reply, "; ".join(problems))]
+            messages.extend(
+                self.repair.render(
+                    error=_bulleted(problems), reply_format=self._reply_format(self.mode)
+                )
+            )
+            reply = self._call(self._bind(self.mode), messages, usage)
+            second, problems = self._check(reply, question, numbers)
+            draft = second or draft
+            if problems:
+                usage.cost = usage_cost(usage, self.settings)
+                raise DraftFailed(
+                    "The model's reply missed the house format twice: " + "; ".join(problems),
+                    "Stored as failed — needs redraft. Redraft (a larger model, a smaller "
+                    "PRESS_RETRIEVAL__TOKEN_BUDGET), edit it by hand, or draft with --no-llm.",
+                    problems,
+                    draft,
+                    usage,
+                )
+        assert draft is not None
+        usage.cost = usage_cost(usage, self.settings)
+        return normalize_verdict(draft, question), usage
+
+    def _negotiate(
+        self, question: str, evidence: EvidenceSet, audience: Audience, usage: Usage
+    ) -> tuple[AIMessage, list[BaseMessage]]:
+        """The first reply, in the remembered mode or the next one the endpoint accepts."""
+        key = self.endpoint
+        mode: Mode | None = self.memory.get(key)
+        rejected: list[str] = []
+        while mode is not None:
+            messages = self.messages(question, evidence, audience, mode)
+            try:
+                reply = self._call(self._bind(mode), messages, usage, negotiating=True)
+            except ModeRejected as refusal:
+                rejected.append(f"{mode}: {refusal.message}")
+                mode = next_mode(mode)
+                continue
+            self.mode = mode
+            if mode.startswith("tool") and not (reply.tool_calls or reply.invalid_tool_calls):
+                # The server accepted tool_choice but ignored it: later drafts ask for the
+                # schema as response_format instead (the reply at hand is parsed leniently).
+                self.memory.set(key, "json_schema")
+            else:
+                self.memory.set(key, mode)
+            return reply, messages
+        raise DraftError(
+            "The model endpoint rejected every structured-output mode: " + " | ".join(rejected),
+            _HINT,
+        )
+
+    def _check(
+        self, reply: AIMessage, question: str, numbers: set[int]
+    ) -> tuple[Draft | None, list[str]]:
         draft, problem = parse_reply(reply)
         if draft is None:
-            messages = [*messages, reply, *_tool_answers(reply, problem)]
-            messages.extend(self.repair.render(error=problem))
-            reply = self._call(model, messages, usage)
-            draft, second = parse_reply(reply)
-            if draft is None:
-                raise DraftError(
-                    f"The model's reply did not match the Draft schema twice: {second}",
-                    "Use a model that supports function calling (tools), or draft with --no-llm.",
-                )
-        usage.cost = usage_cost(usage, self.settings)
-        return draft, usage
+            return None, [problem]
+        return draft, house_violations(draft, question, numbers)
 
-    def _with_tool(self) -> Any:
+    def _reply_format(self, mode: Mode) -> str:
+        return self.replies["tool" if mode.startswith("tool") else "json"].render_text()
+
+    def _bind(self, mode: Mode) -> Any:
+        """The chat model bound for ``mode``, with max_tokens set."""
+        model: Any = self.llm
         try:
-            return self.llm.bind_tools([Draft], tool_choice="Draft")
+            if mode == "tool":
+                model = self.llm.bind_tools([tool_spec()], tool_choice=TOOL_NAME)
+            elif mode == "tool_required":
+                model = self.llm.bind_tools([tool_spec()], tool_choice="required")
         except NotImplementedError:
-            return self.llm
+            model = self.llm
+        if mode == "json_schema":
+            model = model.bind(response_format=response_format())
+        return model.bind(max_tokens=self.settings.max_tokens)
 
-    def _call(self, model: Any, messages: list[BaseMessage], usage: Usage) -> AIMessage:
+    def _call(
+        self,
+        model: Any,
+        messages: list[BaseMessage],
+        usage: Usage,
+        *,
+        negotiating: bool = False,
+    ) -> AIMessage:
         try:
-            return self._call_endpoint(model, messages, usage)
+            return call_model(
+                model,
+                messages,
+                self.settings,
+                usage,
+                stream=self.stream,
+                negotiating=negotiating,
+                on_progress=self.on_progress,
+            )
         except DraftError as error:
             # A proxy may echo the key (or the URL with its password) in an error body.
             message = error.message
@@ -137,76 +253,12 @@ class LLMDrafter:
         password = url.partition("://")[2].partition("@")[0].partition(":")[2] if "@" in url else ""
         return [s for s in (key, password) if len(s) >= 4]
 
-    def _call_endpoint(self, model: Any, messages: list[BaseMessage], usage: Usage) -> AIMessage:
-        async def consume() -> AIMessage:
-            if not self.stream:
-                result: AIMessage = await model.ainvoke(messages)
-                return result
-            merged: Any = None
-            received = 0
-            async for chunk in model.astream(messages):
-                # Stop a runaway reply early: merging chunks re-parses the partial tool
-                # arguments each time, so a multi-megabyte reply would take minutes.
-                received += len(str(chunk.content)) + sum(
-                    len(c.get("args") or "") for c in getattr(chunk, "tool_call_chunks", [])
-                )
-                if received > MAX_REPLY_CHARS:
-                    raise DraftError(
-                        f"The model's reply ran past {MAX_REPLY_CHARS:,} characters; "
-                        "an article is a few thousand",
-                        "Check the model and server (a runaway generation), or draft "
-                        "with --no-llm.",
-                    )
-                merged = chunk if merged is None else merged + chunk
-            if merged is None:
-                raise DraftError("The model's stream ended without any content", _HINT)
-            return AIMessage(
-                content=merged.content,
-                tool_calls=getattr(merged, "tool_calls", []),
-                invalid_tool_calls=getattr(merged, "invalid_tool_calls", []),
-                usage_metadata=getattr(merged, "usage_metadata", None),
-                id=merged.id,
-            )
 
-        try:
-            reply = run_with_deadline(consume(), self.settings.stream_deadline_s)
-        except TimeoutError as exc:
-            raise DraftError(
-                f"The model did not finish its reply within {self.settings.stream_deadline_s:g} s",
-                "Raise PRESS_LLM__STREAM_DEADLINE_S, or check the server's load.",
-            ) from exc
-        except openai.APITimeoutError as exc:
-            raise DraftError(
-                f"The model endpoint sent nothing for {self.settings.timeout_s:g} s", _HINT
-            ) from exc
-        except openai.RateLimitError as exc:
-            raise DraftError(
-                f"The model endpoint kept answering 429 (rate limited) after "
-                f"{self.settings.max_retries} retries",
-                "Wait and retry, lower the build concurrency, or raise PRESS_LLM__MAX_RETRIES.",
-            ) from exc
-        except openai.APIStatusError as exc:
-            raise DraftError(
-                f"The model endpoint answered HTTP {exc.status_code}: {exc.message}", _HINT
-            ) from exc
-        except openai.APIConnectionError as exc:
-            raise DraftError(f"Cannot reach the model endpoint: {exc}", _HINT) from exc
-        except openai.APIError as exc:
-            raise DraftError(f"The model endpoint's reply was unusable: {exc}", _HINT) from exc
-        except (ValueError, TypeError) as exc:
-            # The SDK lets a 200 with a truncated or non-JSON body escape as a bare
-            # JSONDecodeError/ValueError/TypeError instead of an APIError.
-            raise DraftError(
-                f"The model endpoint sent a malformed response body: {exc}", _HINT
-            ) from exc
-        usage.calls += 1
-        if reply.usage_metadata:
-            usage.prompt_tokens += reply.usage_metadata.get("input_tokens", 0)
-            usage.completion_tokens += reply.usage_metadata.get("output_tokens", 0)
-        return reply
+_HINT = HINT
 
 
-_HINT = "Check PRESS_LLM__BASE_URL / OPENAI_BASE_URL and the server, or draft with --no-llm."
+def _bulleted(problems: list[str]) -> str:
+    return "\n".join(f"- {p}" for p in problems)
 
 
 def parse_reply(reply: AIMessage) -> tuple[Draft | None, str]:
@@ -216,11 +268,17 @@ def parse_reply(reply: AIMessage) -> tuple[Draft | None, str]:
         f"malformed function arguments ({call.get('error') or 'invalid JSON'})"
         for call in reply.invalid_tool_calls
     ]
-    if not candidates and not problems and isinstance(reply.content, str) and reply.content.strip():
-        try:
-            candidates.append(json.loads(reply.content))
-        except json.JSONDecodeError:
-            problems.append("the reply was text, not a Draft function call")
+    candidates = [unwrap(c) if isinstance(c, dict) else c for c in candidates]
+    text = _text(reply.content)
+    if not candidates and text.strip():
+        found = extract_json(text)
+        if found is None:
+            problems.append(
+                f"the reply was text, not a Draft (no JSON object in {_clip(text)!r}); "
+                "reply with the Draft JSON only"
+            )
+        else:
+            candidates.append(found)
     for args in candidates:
         try:
             draft = Draft.model_validate(args)
@@ -242,8 +300,6 @@ def parse_reply(reply: AIMessage) -> tuple[Draft | None, str]:
 # these bounds is a runaway model; checking its citations would embed every bullet (minutes
 # for 10k bullets) and store a page no reviewer can read, so it is refused like a schema error.
 MAX_DRAFT_BULLETS = 200
-MAX_DRAFT_CHARS = 100_000
-MAX_REPLY_CHARS = 2 * MAX_DRAFT_CHARS  # a streamed reply is cut off past this
 
 
 def _size_problem(draft: Draft) -> str:
@@ -256,6 +312,20 @@ def _size_problem(draft: Draft) -> str:
         f"the Draft is implausibly large ({bullets} bullets, {chars:,} characters; an article "
         f"has at most {MAX_DRAFT_BULLETS} bullets and {MAX_DRAFT_CHARS:,} characters)"
     )
+
+
+def _text(content: Any) -> str:
+    """A message's content as text (string, or content parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p if isinstance(p, str) else str(p.get("text", "")) for p in content)
+    return ""
+
+
+def _clip(text: str, size: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 def _tool_answers(reply: AIMessage, problem: str) -> list[BaseMessage]:

@@ -1,7 +1,9 @@
 """The chat model provider: any OpenAI-compatible endpoint through langchain-openai.
 
 ``ChatOpenAI`` has no timeout by default; here every request gets ``llm.timeout_s`` (the
-longest silence tolerated on the socket) and ``llm.max_retries`` (429/5xx/connection
+longest silence tolerated on the socket), ``llm.stream_chunk_timeout_s`` (langchain-openai's
+limit between stream chunks, otherwise 120 s from an environment variable),
+``llm.max_tokens`` and ``llm.max_retries`` (429/5xx/connection
 errors, with the SDK's exponential backoff honouring ``Retry-After``). A whole streamed reply
 is additionally bounded by ``llm.stream_deadline_s`` in :mod:`pipeline.draft.chain`,
 because a server that trickles one byte at a time never trips the socket timeout.
@@ -34,8 +36,21 @@ if TYPE_CHECKING:
 
 
 def make_chat_model(settings: LLMSettings) -> BaseChatModel:
-    """Build the configured chat model (raises ConfigError when none is configured)."""
-    if not (settings.base_url or settings.api_key):
+    """Build the configured chat model (raises ConfigError when none is configured).
+
+    ``llm.provider = "local"`` starts the local llama.cpp server first
+    (:class:`pipeline.draft.local.LocalServer`) and sends ``cache_prompt`` with every request.
+    """
+    base_url = settings.base_url
+    extra_body: dict[str, Any] | None = None
+    if settings.provider == "local":
+        from pipeline.draft.local import LocalServer
+
+        base_url = LocalServer.for_settings(settings).base_url
+        # llama.cpp: cache_prompt lets a repair turn skip re-reading the prompt; n_predict
+        # caps the reply whichever of max_tokens / max_completion_tokens the server reads.
+        extra_body = {"cache_prompt": True, "n_predict": settings.max_tokens}
+    elif not (settings.base_url or settings.api_key):
         raise ConfigError(
             "No LLM endpoint is configured",
             "Set OPENAI_API_KEY (and OPENAI_BASE_URL or PRESS_LLM__BASE_URL for a local "
@@ -47,13 +62,16 @@ def make_chat_model(settings: LLMSettings) -> BaseChatModel:
     return ChatOpenAI(
         model=settings.model,
         http_async_client=_LoopThread.http_client(settings.timeout_s),
-        base_url=settings.base_url,
+        base_url=base_url,
         # A local server needs no key, but the SDK insists on one being set.
         api_key=settings.api_key or "not-needed",
         timeout=settings.timeout_s,
         max_retries=settings.max_retries,
         temperature=settings.temperature,
+        max_tokens=settings.max_tokens,
         stream_usage=True,
+        stream_chunk_timeout=settings.stream_chunk_timeout_s,
+        extra_body=extra_body,
     )
 
 

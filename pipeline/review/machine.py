@@ -29,6 +29,9 @@ class ReviewStatus(StrEnum):
     PUBLISHED = "published"
     WITHDRAWN = "withdrawn"
     RETRACTED = "retracted"
+    FAILED = "failed"
+    """The model's reply missed the house format after its repair round: "failed — needs
+    redraft". Only a new revision (edit, redraft) or withdraw leads on from it."""
 
 
 class Role(StrEnum):
@@ -51,6 +54,8 @@ class Action(StrEnum):
     WITHDRAW = "review.withdraw"
     PUBLISH = "review.publish"
     RETRACT = "review.retract"
+    DRAFT_FAILED = "review.draft_failed"
+    """A drafting run stored as a failed revision (never offered as a user action)."""
 
     @property
     def verb(self) -> str:
@@ -77,6 +82,7 @@ _COMMANDS = {
     Action.WITHDRAW: "withdraw",
     Action.PUBLISH: "publish",
     Action.RETRACT: "retract",
+    Action.DRAFT_FAILED: "draft",
 }
 
 
@@ -116,13 +122,14 @@ RULES: dict[Action, Rule] = {
         [S.SUBMITTED, S.UNDER_REVIEW], S.CHANGES_REQUESTED, [Role.REVIEWER], "a reviewer"
     ),
     Action.WITHDRAW: _rule(
-        [S.DRAFT, S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED, S.APPROVED],
+        [S.DRAFT, S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.FAILED],
         S.WITHDRAWN,
         [Role.PUBLISHER],
         "the revision's author or a publisher",
     ),
     Action.PUBLISH: _rule([S.APPROVED], S.PUBLISHED, [Role.PUBLISHER], "a publisher"),
     Action.RETRACT: _rule(None, None, [Role.PUBLISHER], "a publisher"),
+    Action.DRAFT_FAILED: _rule(None, S.FAILED, [Role.AUTHOR], "an author"),
 }
 """The transition table; :func:`check` adds the rules a table cannot express."""
 
@@ -131,13 +138,16 @@ QUEUE_ACTIONS = frozenset(
 )
 """Actions that move an article forward: an article waits for whoever may take one."""
 
+NEW_REVISION = frozenset({Action.DRAFT, Action.DRAFT_FAILED})
+"""Actions that store a new revision (from any status)."""
+
 NEEDS_COMMENT = frozenset({Action.REQUEST_CHANGES, Action.RETRACT})
 """Actions refused without a comment (what to change; why it is retracted)."""
 
 
 def status_refusal(action: Action, state: ArticleState | None) -> str | None:
     """Why ``action`` cannot happen in ``state`` whoever asks, or ``None`` if it can."""
-    if action is Action.DRAFT:
+    if action in NEW_REVISION:
         return None
     if state is None:
         return "the article has no revision yet"
@@ -186,18 +196,23 @@ def allowed_actions(
     user: User, state: ArticleState | None, revision_author: str | None
 ) -> list[Action]:
     """Every action ``user`` may take now, in workflow order (the UI offers only these)."""
-    return [a for a in Action if check(a, state, user, revision_author) is None]
+    return [
+        a
+        for a in Action
+        if a is not Action.DRAFT_FAILED and check(a, state, user, revision_author) is None
+    ]
 
 
 def apply(
     state: ArticleState | None, action: Action, revision_id: int, content_hash: str
 ) -> ArticleState:
     """The state after ``action`` on revision ``revision_id`` (pure; guards are separate)."""
-    if action is Action.DRAFT:
+    if action in NEW_REVISION:
         published = (
             (None, None) if state is None else (state.published_revision_id, state.published_hash)
         )
-        return ArticleState(S.DRAFT, revision_id, content_hash, None, *published)
+        status = S.FAILED if action is Action.DRAFT_FAILED else S.DRAFT
+        return ArticleState(status, revision_id, content_hash, None, *published)
     if state is None:
         raise ValueError(f"{action} needs an existing article")
     if action is Action.APPROVE:
@@ -250,7 +265,7 @@ def replay(log: Iterable[LogEntry]) -> ArticleState | None:
 
 def _acted_on(action: Action, state: ArticleState | None) -> int | None:
     """The revision id a log row for ``action`` must name (``None``: a new one)."""
-    if state is None or action is Action.DRAFT:
+    if state is None or action in NEW_REVISION:
         return None
     return state.published_revision_id if action is Action.RETRACT else state.revision_id
 

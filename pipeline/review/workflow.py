@@ -21,6 +21,7 @@ from pipeline.errors import (
 from pipeline.models import Article, EvidenceSet
 from pipeline.review.machine import (
     NEEDS_COMMENT,
+    NEW_REVISION,
     QUEUE_ACTIONS,
     USER_NAME,
     Action,
@@ -130,7 +131,7 @@ class Workflow:
         return {
             action: names
             for action in Action
-            if action is not Action.DRAFT and status_refusal(action, article.state) is None
+            if action not in NEW_REVISION and status_refusal(action, article.state) is None
             if (names := [u.name for u in users if check(action, article.state, u, author) is None])
         }
 
@@ -164,12 +165,18 @@ class Workflow:
         current revision, so re-running a deterministic draft keeps an existing approval.
         """
         existing = self.store.find_article(question=article.question, audience=article.audience)
+        failed = bool(article.failure)  # stored as "failed — needs redraft", never a draft
+        action = Action.DRAFT_FAILED if failed else Action.DRAFT
+        note = "; failed — needs redraft: " + "; ".join(article.failure) if failed else ""
         if existing is None:
-            return self._add_revision(user_name, None, article, evidence, "drafted")
+            return self._add_revision(user_name, None, article, evidence, "drafted" + note, action)
         current = self.store.revision(existing.state.revision_id)
-        if content_hash(article.model_copy(update={"slug": existing.slug})) == current.content_hash:
+        same = content_hash(article.model_copy(update={"slug": existing.slug}))
+        if same == current.content_hash and (existing.state.status == S.FAILED) == failed:
             return current
-        return self._add_revision(user_name, existing, article, evidence, "drafted again")
+        return self._add_revision(
+            user_name, existing, article, evidence, "drafted again" + note, action
+        )
 
     def revise(
         self, user_name: str, slug: str, article: Article, evidence: EvidenceSet, *, based_on: int
@@ -287,6 +294,7 @@ class Workflow:
         article: Article,
         evidence: EvidenceSet,
         comment: str,
+        action: Action = Action.DRAFT,
     ) -> RevisionRecord:
         actor = self.store.user(user_name)
         author = None
@@ -296,7 +304,8 @@ class Workflow:
             author = parent.author
         self._guard(Action.DRAFT, actor, existing, author)
         slug = existing.slug if existing is not None else self._free_slug(article.slug)
-        article = article.model_copy(update={"slug": slug, "status": S.DRAFT.value})
+        status = S.FAILED if action is Action.DRAFT_FAILED else S.DRAFT
+        article = article.model_copy(update={"slug": slug, "status": status.value})
         digest = content_hash(article)
         at = self.clock()
         writer = (
@@ -316,7 +325,7 @@ class Workflow:
                 author_id=actor.id,
             )
             tx.append_log(
-                action=Action.DRAFT,
+                action=action,
                 actor_id=actor.id,
                 revision_id=revision_id,
                 content_hash=digest,
@@ -324,7 +333,7 @@ class Workflow:
             )
             tx.save_state(
                 apply(
-                    None if existing is None else existing.state, Action.DRAFT, revision_id, digest
+                    None if existing is None else existing.state, action, revision_id, digest
                 )
             )
         return self.store.revision(revision_id)

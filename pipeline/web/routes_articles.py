@@ -29,7 +29,7 @@ from pipeline.web.evidence import evidence_panel, flagged_bullets, link_citation
 router = APIRouter()
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,199}$")
-ACTIONS = {a.command: a for a in Action if a is not Action.DRAFT}
+ACTIONS = {a.command: a for a in Action if a not in (Action.DRAFT, Action.DRAFT_FAILED)}
 """Form actions by their ``press`` command name (``request-changes`` …)."""
 COMMENT_LABELS = {
     Action.REQUEST_CHANGES: "What should change? (required)",

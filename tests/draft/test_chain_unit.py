@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage
 
 from pipeline.draft.chain import LLMDrafter, parse_reply
 from pipeline.errors import DraftError
-from pipeline.models import EvidenceSet
+from pipeline.models import Citation, Evidence, EvidenceSet
 from pipeline.settings import LLMSettings
 
 ARGS: dict[str, Any] = {
@@ -19,6 +19,12 @@ ARGS: dict[str, Any] = {
     "sections": [{"heading": "A", "bullets": [{"text": "t", "citations": [1]}]}],
     "bottom_line": "B",
 }
+
+
+def _evidence() -> EvidenceSet:
+    """One numbered source, so a bullet citing [1] meets the house format."""
+    citation = Citation(id="pmid:1", title="Trial")
+    return EvidenceSet(question="Q?", items=[Evidence(number=1, citation=citation, passages=[])])
 
 
 def _tool_reply(args: Any, call_id: str = "c1") -> AIMessage:
@@ -55,24 +61,24 @@ def test_parse_reply_on_plain_text() -> None:
 
 def test_fake_model_draft_without_repair() -> None:
     drafter, _ = _drafter(_tool_reply(ARGS))
-    draft, usage = drafter.draft("Q?", EvidenceSet(question="Q?"))
+    draft, usage = drafter.draft("Q?", _evidence())
     assert draft.sections[0].bullets[0].citations == [1]
     assert usage.calls == 1
 
 
 def test_fake_model_invalid_then_valid_uses_one_repair() -> None:
     drafter, _ = _drafter(_tool_reply({"headline": "H"}), _tool_reply(ARGS, "c2"))
-    draft, usage = drafter.draft("Q?", EvidenceSet(question="Q?"))
+    draft, usage = drafter.draft("Q?", _evidence())
     assert draft.headline == "H" and usage.calls == 2
 
 
 def test_fake_model_invalid_twice_raises_with_cause() -> None:
     drafter, _ = _drafter(_tool_reply({"headline": "H"}), _tool_reply({"summary": "S"}, "c2"))
-    with pytest.raises(DraftError, match="did not match the Draft schema twice"):
-        drafter.draft("Q?", EvidenceSet(question="Q?"))
+    with pytest.raises(DraftError, match="missed the house format twice: schema violation"):
+        drafter.draft("Q?", _evidence())
 
 
 def test_prompt_versions_are_recorded() -> None:
     drafter, _ = _drafter(_tool_reply(ARGS))
-    assert drafter.prompt_versions["draft_article"] == "1"
+    assert drafter.prompt_versions["draft_article"] == "2"
     assert set(drafter.prompt_versions) >= {"repair_draft", "audience_patient"}

@@ -152,7 +152,7 @@ def test_malformed_twice_fails_cleanly_with_the_cause(openai_server: ScriptedOpe
 
 
 def test_invented_citation_is_removed_and_counted(openai_server: ScriptedOpenAIServer) -> None:
-    openai_server.enqueue(Reply.tool_call("Draft", _draft_args([[1], [9], [2, 9]])))
+    openai_server.enqueue(Reply.tool_call("Draft", _draft_args([[1], [3, 9], [2, 9]])))
     evidence = _evidence(5)
     draft, _ = _drafter(openai_server).draft("Q?", evidence)
     check = check_citations(draft, evidence)
@@ -163,7 +163,7 @@ def test_invented_citation_is_removed_and_counted(openai_server: ScriptedOpenAIS
 
 def test_injected_instructions_stay_delimited_data(openai_server: ScriptedOpenAIServer) -> None:
     # A model that obeys the injected text cites source 42; the check removes it.
-    openai_server.enqueue(Reply.tool_call("Draft", _draft_args([[42], [2]])))
+    openai_server.enqueue(Reply.tool_call("Draft", _draft_args([[1, 42], [2]])))
     evidence = _evidence(5)
     draft, _ = _drafter(openai_server).draft("Q?", evidence)
     user = openai_server.requests[-1].body["messages"][-1]["content"]
@@ -193,7 +193,7 @@ def test_draft_article_end_to_end_through_the_server(
     )
     run = draft_article(REFERENCE_QUESTION, settings=settings, index=index, llm=chat)
     assert run.article.provenance.drafter == "llm"
-    assert run.article.provenance.prompt_versions["draft_article"] == "1"
+    assert run.article.provenance.prompt_versions["draft_article"] == "2"
     assert [r.number for r in run.article.references] == [1, 2]
     sent = json.dumps(openai_server.requests[-1].body)
     assert "stiff" in sent.lower()
