@@ -386,6 +386,20 @@ def draft(
             run.article.slug = store_draft_run(settings, run, author).article().slug
         folder = save_run(run, settings.outputs)
     article = run.article
+    if article.failure:
+        err_console.print(
+            f"[bold red]error:[/] failed — needs redraft: the model's reply missed the house "
+            f"format after its repair round ({folder}):",
+            highlight=False,
+        )
+        for violation in article.failure:
+            err_console.print(f"  - {violation}", highlight=False, markup=False)
+        err_console.print(
+            "  hint: redraft (another model, a smaller PRESS_RETRIEVAL__TOKEN_BUDGET, or "
+            "--no-llm), or `press edit` the stored revision by hand.",
+            highlight=False,
+        )
+        raise typer.Exit(1)
     flagged = sum(1 for c in article.checks if c.flagged)
     err_console.print(
         f"{article.provenance.drafter} draft · {len(article.references)} references · "

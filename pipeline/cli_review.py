@@ -82,9 +82,14 @@ def store_draft_run(settings: Settings, run: Any, author: str) -> RevisionRecord
             highlight=False,
         )
     else:
+        nxt = (
+            f"`press draft` again or `press edit {record.slug}`"
+            if record.state.status == "failed"
+            else f"`press submit {record.slug} --as {author}`"
+        )
         err_console.print(
-            f"stored {record.slug} {revision.label} (draft) by {author}; next: "
-            f"`press submit {record.slug} --as {author}`",
+            f"stored {record.slug} {revision.label} ({record.state.status}) by {author}; "
+            f"next: {nxt}",
             highlight=False,
         )
     return revision

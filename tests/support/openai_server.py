@@ -541,6 +541,13 @@ class ScriptedOpenAIServer:
         stream_chunk_chars: characters of content / tool arguments per streamed chunk.
         require_auth: answer 401 (like the real API) when ``Authorization: Bearer ...`` is
             missing.
+
+    Behaviours of other OpenAI-compatible servers (set as attributes):
+        rejected_parameters: ``{name: message}``; a chat request carrying that parameter gets
+            a 400 with ``message`` and consumes no script entry. ``"tool_choice:object"``
+            rejects only the object form of ``tool_choice`` (llama.cpp: "Wrong type supplied
+            for parameter 'tool_choice'").
+        report_usage: ``False`` sends no usage in streams even when asked (llama.cpp).
     """
 
     def __init__(
@@ -573,6 +580,8 @@ class ScriptedOpenAIServer:
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self.rejected_parameters: dict[str, str] = {}
+        self.report_usage = True
 
     # ----------------------------------------------------------------- lifecycle
     def start(self) -> Self:
@@ -857,6 +866,11 @@ class ScriptedOpenAIServer:
             self._record(h, raw, body, None)
             h.send_json(400, _error_body(problem, "invalid_request_error"))
             return
+        rejection = self._rejection(body)
+        if rejection is not None:
+            self._record(h, raw, body, None)
+            h.send_json(400, _error_body(rejection, "invalid_request_error"))
+            return
         with self._lock:
             reply = self._script.popleft() if self._script else self._default
             self._completion_seq += 1
@@ -882,7 +896,9 @@ class ScriptedOpenAIServer:
             return
         completion = _Completion(self, reply, body, seq)
         if streaming:
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            include_usage = self.report_usage and bool(
+                (body.get("stream_options") or {}).get("include_usage")
+            )
             h.start_sse()
             for chunk in completion.chunks(include_usage):
                 h.send_event(_compact_json(chunk))
@@ -890,6 +906,14 @@ class ScriptedOpenAIServer:
             h.end_chunked()
         else:
             h.send_json(200, completion.full())
+
+    def _rejection(self, body: dict[str, Any]) -> str | None:
+        """The 400 message for a parameter this server is set to reject, or None."""
+        for name, message in self.rejected_parameters.items():
+            param, _, form = name.partition(":")
+            if param in body and (form != "object" or isinstance(body[param], dict)):
+                return message
+        return None
 
     def _send_failure(
         self,
