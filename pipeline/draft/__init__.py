@@ -191,7 +191,7 @@ def draft_article(
         references=check.references,
         checks=bullet_checks(check, settings.draft.support_threshold),
         removed_markers=check.removed_markers,
-        status="draft",
+        status="failed" if failure else "draft",
         last_updated=datetime.now(UTC).date().isoformat(),
         provenance=provenance,
         failure=failure,

@@ -92,9 +92,12 @@ FAULTS: list[tuple[str, Reply, str]] = [
         "model",
     ),
     ("empty stream", Reply.raw(200, "data: [DONE]\n\n", SSE), "malformed|without any content"),
+]
+# Replies that arrive but are no house-format article: stored as "failed — needs redraft".
+FORMAT_FAULTS: list[tuple[str, Reply, str]] = [
     ("truncated tool arguments", Reply.tool_call("Draft", '{"headline": "x", "summ'), "schema"),
-    ("prose instead of a tool call", Reply.text("Sure! IVIG works. [1]"), "schema"),
-    ("refusal", Reply.refusal_message("I cannot help with that."), "schema"),
+    ("prose instead of a tool call", Reply.text("Sure! IVIG works. [1]"), "not a Draft"),
+    ("refusal", Reply.refusal_message("I cannot help with that."), "no Draft"),
     ("schema-violating arguments", Reply.tool_call("Draft", {"headline": 7}), "schema"),
 ]
 
@@ -122,6 +125,34 @@ def test_every_endpoint_fault_is_refused_cleanly_and_stores_nothing(
     assert openai_server.chat_requests >= len(FAULTS)
 
 
+def test_a_reply_that_is_no_article_is_stored_as_failed_and_never_published(
+    staffed_home: Path,
+    openai_server: ScriptedOpenAIServer,
+    llm_env: Callable[..., None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slug = publish_extractive_draft()
+    site = snapshot(staffed_home / "site")
+    llm_env(openai_server)
+    monkeypatch.setenv("PRESS_LLM__STREAM_DEADLINE_S", "30")  # two calls on a loaded machine
+    for name, reply, words in FORMAT_FAULTS:
+        tally.count("faults injected: llm reply format")
+        openai_server.default = reply
+        result = press(["draft", REFERENCE_QUESTION, "--llm", "--as", "ann"])
+        assert result.exit_code == 1, (name, result.stdout, result.stderr, result.exception)
+        said = " ".join(result.stderr.split())
+        assert "failed — needs redraft" in said and "hint:" in said, name
+        assert re.search(words, said), (name, said)
+        assert "Traceback" not in result.stderr + result.stdout, name
+        status = json.loads(ok(["status", slug, "--json"]).stdout)
+        assert status["status"] == "failed", name
+        refused = press(["submit", slug, "--as", "ann"])
+        assert refused.exit_code != 0 and "failed" in refused.stderr, name
+        assert snapshot(staffed_home / "site") == site, name
+        tally.count("faults survived: llm reply format")
+    ok(["withdraw", slug, "--as", "ann"])  # from failed: withdraw (or a new revision)
+
+
 def test_a_short_429_storm_is_ridden_out_by_the_retries(
     staffed_home: Path, openai_server: ScriptedOpenAIServer, llm_env: Callable[..., None]
 ) -> None:
@@ -146,16 +177,17 @@ def test_impossible_citations_are_removed_and_every_bullet_flagged(
 ) -> None:
     llm_env(openai_server)
     impossible = [[99], [0], [-3, 1000000], [2**40]]
-    openai_server.enqueue(Reply.tool_call("Draft", draft_args(impossible)))
+    openai_server.default = Reply.tool_call("Draft", draft_args(impossible))
     tally.count("faults injected: impossible citations", 5)
-    result = ok(["draft", REFERENCE_QUESTION, "--llm", "--as", "ann"])
-    assert "5 invalid markers removed" in " ".join(result.stderr.split())
+    result = press(["draft", REFERENCE_QUESTION, "--llm", "--as", "ann"])
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 1 and "cites no evidence number" in said  # after one repair
     article = stored_article(staffed_home)
     bullets = article["draft"]["sections"][0]["bullets"]
     assert [b["citations"] for b in bullets] == [[]] * 4
     assert article["references"] == []
     assert [(c["flagged"], c["reason"]) for c in article["checks"]] == [(True, "no citation")] * 4
-    assert article["removed_markers"] == 5
+    assert article["removed_markers"] == 5 and article["status"] == "failed"
     tally.count("faults survived: impossible citations", 5)
 
 
