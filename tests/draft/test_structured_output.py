@@ -201,7 +201,9 @@ def test_a_failed_draft_becomes_a_failed_article(
     settings, index = demo
     empty = _args(sections=[], verdict=None, headline="IVIG Not Medically Necessary")
     openai_server.default = Reply.tool_call("Draft", empty)
-    run = draft_article(REFERENCE_QUESTION, settings=settings, index=index, llm=_chat(openai_server))
+    run = draft_article(
+        REFERENCE_QUESTION, settings=settings, index=index, llm=_chat(openai_server)
+    )
     assert run.article.failure and any("no sections" in v for v in run.article.failure)
 
 
@@ -218,7 +220,9 @@ def test_an_answer_with_no_cited_bullet_is_an_abstention(
         bottom_line="Amoxicillin 10 mg/kg per day is standard.",
     )
     openai_server.default = Reply.tool_call("Draft", uncited)
-    run = draft_article(REFERENCE_QUESTION, settings=settings, index=index, llm=_chat(openai_server))
+    run = draft_article(
+        REFERENCE_QUESTION, settings=settings, index=index, llm=_chat(openai_server)
+    )
     draft = run.article.draft
     assert draft.insufficient_evidence and not run.article.failure
     assert "amoxicillin" not in (draft.summary + draft.bottom_line + draft.headline).lower()
