@@ -332,9 +332,7 @@ class Workflow:
                 comment=comment,
             )
             tx.save_state(
-                apply(
-                    None if existing is None else existing.state, action, revision_id, digest
-                )
+                apply(None if existing is None else existing.state, action, revision_id, digest)
             )
         return self.store.revision(revision_id)
 
