@@ -33,6 +33,7 @@ from pipeline.draft.structured import (
     ModeMemory,
     extract_json,
     house_violations,
+    limits,
     next_mode,
     normalize_verdict,
     response_format,
@@ -203,21 +204,30 @@ class LLMDrafter:
             return None, [problem]
         return draft, house_violations(draft, question, numbers)
 
+    @property
+    def compact(self) -> bool:
+        """Short articles (tighter list bounds) for a small local model."""
+        return self.settings.provider == "local"
+
     def _reply_format(self, mode: Mode) -> str:
-        return self.replies["tool" if mode.startswith("tool") else "json"].render_text()
+        sections, bullets, related = limits(self.compact)
+        prompt = self.replies["tool" if mode.startswith("tool") else "json"]
+        return prompt.render_text(
+            max_sections=str(sections), max_bullets=str(bullets), max_related=str(related)
+        )
 
     def _bind(self, mode: Mode) -> Any:
         """The chat model bound for ``mode``, with max_tokens set."""
         model: Any = self.llm
         try:
             if mode == "tool":
-                model = self.llm.bind_tools([tool_spec()], tool_choice=TOOL_NAME)
+                model = self.llm.bind_tools([tool_spec(self.compact)], tool_choice=TOOL_NAME)
             elif mode == "tool_required":
-                model = self.llm.bind_tools([tool_spec()], tool_choice="required")
+                model = self.llm.bind_tools([tool_spec(self.compact)], tool_choice="required")
         except NotImplementedError:
             model = self.llm
         if mode == "json_schema":
-            model = model.bind(response_format=response_format())
+            model = model.bind(response_format=response_format(self.compact))
         return model.bind(max_tokens=self.settings.max_tokens)
 
     def _call(
