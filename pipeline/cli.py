@@ -382,6 +382,7 @@ def draft(
                 use_llm=use_llm,
                 filters=filters,
                 k=k,
+                on_progress=_progress_printer(),
             )
             run.article.slug = store_draft_run(settings, run, author).article().slug
         folder = save_run(run, settings.outputs)
@@ -411,6 +412,18 @@ def draft(
     typer.echo(
         str(folder / {"md": "article.md", "html": "article.html", "json": "article.json"}[fmt])
     )
+
+
+def _progress_printer(every_s: float = 10.0) -> Any:
+    """A streamed-reply progress callback printing a line to stderr every ``every_s``."""
+    last = [0.0]
+
+    def report(chars: int, seconds: float) -> None:
+        if seconds - last[0] >= every_s:
+            last[0] = seconds
+            err_console.print(f"drafting: {chars:,} characters in {seconds:.0f} s", highlight=False)
+
+    return report
 
 
 def _explain(run: Any) -> None:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from pipeline.errors import ConfigError, DraftError
-from pipeline.settings import LLMSettings
+from pipeline.settings import LLMSettings, Settings
 
 PACKAGED_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 """File name of the joined packaged weights in the cache folder."""
@@ -119,12 +119,14 @@ def join_parts(parts: list[Path], target: Path) -> Path:
     return target
 
 
-def check_local_model(settings: LLMSettings) -> tuple[bool, str, str]:
+def check_local_model(settings: LLMSettings | Settings) -> tuple[bool, str, str]:
     """Is the local lane usable? ``(ok, detail, hint)`` for ``press doctor --llm``.
 
-    Checks the runtime and the weights without starting the server (so it is cheap), and
-    says which file would be served.
+    Takes the whole settings or their ``llm`` group. Checks the runtime and the weights
+    without starting the server (so it is cheap), and says which file would be served.
     """
+    if isinstance(settings, Settings):
+        settings = settings.llm
     if not runtime_available():
         return False, "xllamacpp (llama.cpp server) is not installed", INSTALL_HINT
     try:
