@@ -173,7 +173,9 @@ class LLMDrafter:
     ) -> tuple[AIMessage, list[BaseMessage]]:
         """The first reply, in the remembered mode or the next one the endpoint accepts."""
         key = self.endpoint
-        mode: Mode | None = self.memory.get(key)
+        # llama.cpp's server ignores a forced tool call (its own lane starts at the schema).
+        start: Mode = "json_schema" if self.settings.provider == "local" else "tool"
+        mode: Mode | None = self.memory.get(key, start)
         rejected: list[str] = []
         while mode is not None:
             messages = self.messages(question, evidence, audience, mode)

@@ -124,7 +124,7 @@ def draft_schema(compact: bool = False) -> dict[str, Any]:
 
 def limits(compact: bool = False) -> tuple[int, int, int]:
     """(most sections, most bullets per section, most related questions)."""
-    return (3, 3, 3) if compact else (MAX_SECTIONS, MAX_BULLETS, MAX_RELATED)
+    return (3, 2, 2) if compact else (MAX_SECTIONS, MAX_BULLETS, MAX_RELATED)
 
 
 def tool_spec(compact: bool = False) -> dict[str, Any]:
@@ -219,31 +219,29 @@ def house_violations(draft: Draft, question: str, numbers: set[int]) -> list[str
     """What ``draft`` lacks of the house format, one line each ([] = conforms).
 
     An abstention (``insufficient_evidence``) needs no sections. Otherwise: at least one
-    section, every section with bullets, every bullet citing at least one number from
-    ``numbers`` (the evidence given), a headline and bottom line, and for a yes/no
-    question a verdict of yes, no or maybe.
+    section. Always: every section with bullets, every bullet citing at least one number
+    from ``numbers`` (the evidence given), a headline and bottom line, and for a yes/no
+    question a verdict of yes, no or maybe (or "uncertain" when abstaining).
     """
     problems: list[str] = []
     if not draft.headline.strip():
         problems.append("the headline is empty")
     if not draft.bottom_line.strip():
         problems.append("the bottom_line is empty")
-    if not draft.insufficient_evidence:
-        if not draft.sections:
-            problems.append(
-                "there are no sections: give 1–5 sections of bullets, each citing evidence"
-            )
-        for s, section in enumerate(draft.sections, 1):
-            if not section.bullets:
-                problems.append(f"section {s} ({section.heading!r}) has no bullets")
-            for b, bullet in enumerate(section.bullets, 1):
-                valid = [n for n in bullet.citations if n in numbers]
-                if not valid:
-                    where = f"section {s} bullet {b} ({_clip(bullet.text)!r})"
-                    problems.append(
-                        f"{where} cites no evidence number"
-                        + (f" from {_numbers(numbers)}" if bullet.citations else "")
-                    )
+    if not draft.insufficient_evidence and not draft.sections:
+        problems.append("there are no sections: give sections of bullets, each citing evidence")
+    # Bullets are claims: cited even in a hedged, insufficient-evidence answer.
+    for s, section in enumerate(draft.sections, 1):
+        if not section.bullets:
+            problems.append(f"section {s} ({section.heading!r}) has no bullets")
+        for b, bullet in enumerate(section.bullets, 1):
+            valid = [n for n in bullet.citations if n in numbers]
+            if not valid:
+                where = f"section {s} bullet {b} ({_clip(bullet.text)!r})"
+                problems.append(
+                    f"{where} cites no evidence number"
+                    + (f" from {_numbers(numbers)}" if bullet.citations else "")
+                )
     answered = draft.verdict in ("yes", "no", "maybe")
     abstained = draft.insufficient_evidence and draft.verdict == "uncertain"
     if is_yes_no(question) and not (answered or abstained):
@@ -295,13 +293,13 @@ class ModeMemory:
         """The memory key of an endpoint."""
         return f"{(base_url or 'https://api.openai.com/v1').rstrip('/')}|{model}"
 
-    def get(self, key: str) -> Mode:
-        """The remembered mode of ``key`` (the strongest, ``tool``, when unknown)."""
+    def get(self, key: str, default: Mode = "tool") -> Mode:
+        """The remembered mode of ``key`` (``default``, the strongest, when unknown)."""
         with self._lock:
             if key in self._shared:
                 return self._shared[key]
         stored = self._read().get(key)
-        return stored if stored in MODES else "tool"
+        return stored if stored in MODES else default
 
     def set(self, key: str, mode: Mode) -> None:
         """Remember ``mode`` for ``key``."""

@@ -8,7 +8,7 @@ as *failed — needs redraft* with the violations listed. Nothing in between is 
 normal draft. Each article's provenance carries its stage times and token counts.
 
 Marked ``real_model``; skipped with a reason when the extra is not installed. Runs in CI
-(``.ci/run`` installs the extra). Four questions, each a few minutes on one CPU thread.
+(``.ci/run`` installs the extra). Three questions, each a few minutes on one CPU thread.
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ pytestmark = [pytest.mark.real_model, pytest.mark.timeout(900)]
 QUESTIONS = [
     (REFERENCE_QUESTION, "clinician"),
     ("What is stiff-person syndrome and how is it treated?", "patient"),
-    ("Does acarbose reduce postprandial hypotension in people with glucose metabolism "
-     "disorders?", "clinician"),
     ("What is the recommended dose of amoxicillin for acute otitis media in children?",
      "clinician"),
 ]  # fmt: skip
@@ -58,8 +56,9 @@ def local(demo: tuple[Settings, Index]) -> Iterator[tuple[Settings, Index]]:
         server.stop()
 
 
-@pytest.mark.parametrize(("question", "audience"), QUESTIONS, ids=["ivig", "patient", "acarbose",
-                                                                    "unanswerable"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("question", "audience"), QUESTIONS, ids=["ivig", "patient", "unanswerable"]
+)
 def test_a_real_draft_is_an_article_an_abstention_or_marked_failed(
     local: tuple[Settings, Index], tmp_path: Path, question: str, audience: str
 ) -> None:
@@ -81,15 +80,20 @@ def test_a_real_draft_is_an_article_an_abstention_or_marked_failed(
     )
     if article.failure:
         assert article.status == "failed"
-    elif draft.insufficient_evidence and not bullets:
-        assert not article.references  # an abstention cites and claims nothing
     else:
-        assert draft.sections and all(s.bullets for s in draft.sections)
+        assert article.status == "draft"
+        if not draft.insufficient_evidence:
+            assert draft.sections  # an article, not an abstention
+        assert all(s.bullets for s in draft.sections)
         uncited = [b.text for b in bullets if not b.citations]
         assert not uncited, f"uncited claims stored as a normal draft: {uncited}"
         assert {n for b in bullets for n in b.citations} <= references
+        if not bullets:
+            assert not article.references  # an abstention cites and claims nothing
         if is_yes_no(question):
-            assert draft.verdict in ("yes", "no", "maybe")
+            assert draft.verdict in ("yes", "no", "maybe") or (
+                draft.insufficient_evidence and draft.verdict == "uncertain"
+            )
     assert article.provenance.usage.prompt_tokens > 0  # counted even without server usage
     assert {"retrieve", "draft", "cite"} <= set(article.provenance.timings_s)
     # Stored through the workflow, a failed run is a failed revision, never a draft.
