@@ -121,7 +121,7 @@ def test_the_packaged_prompts_are_recorded_as_packaged(
     openai_server.enqueue(Reply.tool_call("Draft", draft_args([[1]])))
     run = draft_article(REFERENCE_QUESTION, settings=settings, index=index, use_llm=True)
     assert run.article.provenance.prompts_dir == "packaged"
-    assert run.article.provenance.prompt_versions["draft_article"] == "1"
+    assert run.article.provenance.prompt_versions["draft_article"] == "2"
 
 
 def test_a_prompts_dir_missing_a_prompt_says_which_and_how_to_fix(tmp_path: Path) -> None:
