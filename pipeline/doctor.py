@@ -196,7 +196,13 @@ def check_outputs(settings: Settings) -> Check:
 
 
 def check_llm(settings: Settings) -> Check:
-    """The configured OpenAI-compatible endpoint answers one tiny chat request."""
+    """The configured OpenAI-compatible endpoint answers one tiny chat request (for
+    ``llm.provider = "local"``: the runtime and weights of the local lane are installed)."""
+    if settings.llm.provider == "local":
+        from pipeline.draft.local import check_local_model
+
+        ok, detail, hint = check_local_model(settings)
+        return Check("LLM endpoint", "ok" if ok else "problem", f"local model: {detail}", hint)
     if not settings.llm_configured:
         return Check(
             "LLM endpoint",
