@@ -179,13 +179,14 @@ def _articles_table(data: dict[str, Any]) -> Table:
     table.add_column("value", justify="right")
     table.add_column("scored on", justify="right")
     rows = [
-        ("citation validity", m["citation_validity"], "markers"),
-        ("citation support", m["citation_support"], "bullets"),
+        ("citation validity", m["citation_validity"], f"{m.get('n_markers', '?')} markers"),
+        ("citation support", m["citation_support"], f"{m.get('n_bullets', '?')} claims"),
         ("structure compliance", m["structure_compliance"], f"{data['n_questions']} articles"),
-        ("verdict agreement", m["verdict_agreement"], f"{m['n_verdict_scored']} questions"),
+        ("verdict agreement", m["verdict_agreement"],
+         f"{m['n_verdict_scored']} questions ({m.get('n_verdict_given', '?')} gave one)"),
         ("abstention correct", m["abstention_correct"], f"{m['n_unanswerable']} unanswerable"),
         ("false abstention rate", m["false_abstention_rate"], f"{m['n_answerable']} answerable"),
-        ("evidence recall", m["evidence_recall"], "answerable with gold"),
+        ("evidence recall", m["evidence_recall"], f"{m.get('n_recall', '?')} answerable"),
     ]
     for name, value, basis in rows:
         table.add_row(name, "n/a" if value is None else f"{value:.3f}", basis)
@@ -246,6 +247,10 @@ def articles(
             help="LLM chain or extractive drafter (default: LLM when an endpoint is configured).",
         ),
     ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, help="Draft only the set's first N questions."),
+    ] = None,
     out: OutOpt = None,
     html: HtmlOpt = None,
     as_json: JsonOpt = False,
@@ -271,7 +276,7 @@ def articles(
     )
     with handled():
         settings = load_settings()
-        questions = load_set(set_path)
+        questions = load_set(set_path)[:limit]
         llm_wanted = settings.llm_configured if use_llm is None else use_llm
         with progress_bar(quiet=as_json) as progress:
             index, corpus_name = _open(settings, corpus, progress)

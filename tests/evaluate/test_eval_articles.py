@@ -152,3 +152,27 @@ def test_asking_for_an_llm_without_one_fails_before_drafting(demo: tuple[Setting
         evaluate_articles(
             load_set(REPO / "evals" / "sets" / "demo.jsonl"), index, settings, use_llm=True
         )
+
+
+def test_a_missing_or_uncertain_verdict_counts_as_wrong(
+    openai_server: ScriptedOpenAIServer, demo: tuple[Settings, Index]
+) -> None:
+    """Issue 15: "verdict agreement 1.000 computed on 2 of 4 questions (missing left out)"."""
+    settings, index = demo
+    questions = [
+        EvalQuestion(id=f"q{i}", question=f"Does IVIG help in SPS, case {i}?", verdict="yes")
+        for i in range(4)
+    ]
+    args = [_draft_args("yes"), _draft_args("yes"), _draft_args("uncertain"), _draft_args("yes")]
+    args[3]["verdict"] = None
+    openai_server.enqueue(*(Reply.tool_call("Draft", a) for a in args))
+    chat = ChatOpenAI(
+        model="test-model",
+        base_url=openai_server.base_url,
+        api_key="test",  # type: ignore[arg-type]
+        max_retries=0,
+    )
+    m = evaluate_articles(questions, index, settings, llm=chat).metrics
+    assert (m.verdict_agreement, m.n_verdict_scored) == (0.5, 4)
+    assert m.n_verdict_given == 2
+    assert (m.n_markers, m.n_bullets, m.n_articles) == (4, 4, 4)
