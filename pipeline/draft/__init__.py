@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 from langchain_core.language_models import BaseChatModel
 
-from pipeline import cite, render
+from pipeline import cite, claims, render
 from pipeline.draft.chain import LLMDrafter
 from pipeline.draft.extractive import ExtractiveDrafter
 from pipeline.draft.llm import make_chat_model
@@ -163,7 +163,13 @@ def draft_article(
         audience=audience,
         draft=check.draft,
         references=check.references,
-        checks=bullet_checks(check, settings.draft.support_threshold),
+        checks=claims.article_checks(
+            check,
+            evidence,
+            support_threshold=settings.draft.support_threshold,
+            margin=settings.draft.misattribution_margin,
+            embed=embed,
+        ),
         removed_markers=check.removed_markers,
         status="draft",
         last_updated=datetime.now(UTC).date().isoformat(),
@@ -173,7 +179,11 @@ def draft_article(
 
 
 def bullet_checks(check: cite.CitationCheck, threshold: float) -> list[BulletCheck]:
-    """One BulletCheck per bullet: support scores, plus uncited bullets flagged."""
+    """One BulletCheck per bullet: support scores, plus uncited bullets flagged.
+
+    Bullets only; :func:`pipeline.claims.article_checks` adds misattribution and the other
+    fields' claims (what drafting and editing store).
+    """
     checks = [
         BulletCheck(
             section=s.section_index,

@@ -10,9 +10,11 @@ extractive or LLM) and the real renderer, and is scored from those outputs only:
   numbered reference, over all markers. Pooled over the set (micro average); it must be
   1.0 because the citation check removes every marker it cannot resolve.
 * **Citation support**: the article's :class:`~pipeline.models.BulletCheck` flags, i.e.
-  the citation check's documented lexical/embedding proxy (:func:`pipeline.cite.support_score`);
-  a bullet is supported when it is not flagged (an uncited bullet is flagged). Pooled over
-  all bullets of the set.
+  the citation check's documented lexical/embedding proxy (:func:`pipeline.cite.support_score`)
+  and the claim checks of :mod:`pipeline.claims`; a checked claim (a bullet, a claim
+  sentence of the headline, summary or Bottom Line, a related question found wrong, a
+  headline verdict that disagrees with the ``verdict`` field) is supported when it is not
+  flagged (an uncited bullet is flagged). Pooled over all checked claims of the set.
 * **Structure compliance**: the share of articles whose rendered Markdown has every part
   of the house format (:func:`pipeline.evaluate.structure.structure_check`). An
   abstention has no evidence to cite, so its evidence sections and Related Questions are
@@ -49,7 +51,7 @@ from pipeline.evaluate import metrics
 from pipeline.evaluate.sets import EvalQuestion, EvalSetError
 from pipeline.evaluate.structure import STRUCTURE_PARTS, structure_check
 from pipeline.index import Index
-from pipeline.models import Article
+from pipeline.models import FIELD_LABELS, Article
 from pipeline.settings import Settings, settings_hash
 
 __all__ = [
@@ -196,8 +198,8 @@ def _score_article(result: ArticleResult, article: Article) -> None:
     sections = article.draft.sections
     result.flagged = [
         FlaggedBullet(
-            section=sections[c.section].heading,
-            text=sections[c.section].bullets[c.bullet].text,
+            section=sections[c.section].heading if c.is_bullet else FIELD_LABELS[c.field],
+            text=sections[c.section].bullets[c.bullet].text if c.is_bullet else c.text,
             numbers=c.numbers,
             support=c.support,
             reason=c.reason,

@@ -256,6 +256,7 @@ def edit(
                 draft,
                 current.evidence(),
                 support_threshold=desk.settings.draft.support_threshold,
+                misattribution_margin=desk.settings.draft.misattribution_margin,
                 embed=desk.index().embed,
             )
         stored = desk.flow.revise(user.name, slug, article, evidence, based_on=current.number)
