@@ -57,6 +57,7 @@ __all__ = [
     "headline_verdicts",
     "is_yes_no_question",
     "prose_checks",
+    "reattributed",
 ]
 
 EDITORIAL_TERMS = content_terms(
@@ -387,3 +388,17 @@ def article_checks(
     return checks + prose_checks(
         check.draft, evidence.question, cited, threshold=support_threshold, embed=cached
     )
+
+
+def reattributed(draft: Draft, check: BulletCheck) -> Draft:
+    """``draft`` with the checked bullet citing only the better source ``[check.better]``.
+
+    The one-action fix the desk offers for a "better supported by [k]" flag; the result is
+    an edit, checked again like any other (:func:`pipeline.store.content.edited_article`).
+    """
+    if not check.is_bullet or check.better is None:
+        raise ValueError("only a bullet flagged 'better supported by [k]' can be reattributed")
+    sections = [section.model_copy(deep=True) for section in draft.sections]
+    bullet = sections[check.section].bullets[check.bullet]
+    bullet.citations = [check.better]
+    return draft.model_copy(update={"sections": sections})

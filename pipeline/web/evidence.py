@@ -51,6 +51,8 @@ class FlagView:
     section: str
     text: str
     reason: str
+    fix: tuple[int, int, int] | None = None
+    """(section, bullet, k) when the bullet is better supported by source [k]: one-action fix."""
 
 
 def link_citations(fragment: str) -> str:
@@ -109,6 +111,7 @@ def flagged_bullets(article: Article) -> list[FlagView]:
             section=sections[check.section].heading,
             text=sections[check.section].bullets[check.bullet].text,
             reason=check.reason or "flagged",
+            fix=None if check.better is None else (check.section, check.bullet, check.better),
         )
         for check in article.checks
         if check.flagged

@@ -274,6 +274,49 @@ def edit(
     return RedirectResponse(f"/articles/{slug}", status_code=303)
 
 
+@router.post("/articles/{slug}/reattribute", dependencies=[Depends(require_csrf)])
+def reattribute(
+    request: Request,
+    slug: Slug,
+    based_on: Annotated[int, Form()],
+    section: Annotated[int, Form()],
+    bullet: Annotated[int, Form()],
+) -> Response:
+    """Cite the source that supports a flagged bullet better, as one logged edit."""
+    from pipeline.claims import reattributed
+    from pipeline.store.content import edited_article
+
+    desk = desk_of(request)
+    user = desk.user(request)
+    desk.flow.require(user.name, slug, Action.DRAFT)
+    current = desk.flow.current_revision(slug)
+    original = current.article()
+    check = next(
+        (c for c in original.checks
+         if c.is_bullet and (c.section, c.bullet) == (section, bullet) and c.better is not None),
+        None,
+    )  # fmt: skip
+    if check is None:
+        raise HTTPException(404, "That bullet has no better-supported source to cite.")
+    with desk.index_lock:
+        article, evidence = edited_article(
+            original,
+            reattributed(original.draft, check),
+            current.evidence(),
+            support_threshold=desk.settings.draft.support_threshold,
+            misattribution_margin=desk.settings.draft.misattribution_margin,
+            embed=desk.index().embed,
+        )
+    note = (
+        f"reattributed bullet {section + 1}.{bullet + 1} of {current.label} from "
+        f"{check.numbers} to [{check.better}] {check.better_citation_id} "
+        f"(support {check.support:.2f} → {check.better_support or 0:.2f})"
+    )
+    stored = desk.flow.reattribute(user.name, slug, article, evidence, based_on=based_on, note=note)
+    sessions.flash(request, f"Stored {stored.label}: {note}.")
+    return RedirectResponse(f"/articles/{slug}", status_code=303)
+
+
 @router.get("/articles/{slug}/diff")
 def diff(request: Request, slug: Slug, old: str = "", new: str = "") -> Response:
     """A readable diff of two revisions (default: the last two)."""
