@@ -234,7 +234,7 @@ class DraftSettings(_Group):
         0.35, ge=0, le=1, description="Bullets whose support score is below this are flagged."
     )
     misattribution_margin: float = Field(
-        0.15,
+        0.2,
         ge=0,
         le=1,
         description="A bullet is flagged 'better supported by [k]' when an uncited retrieved "

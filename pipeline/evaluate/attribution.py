@@ -18,7 +18,8 @@ same question. Pairs come from real evidence, two sets:
 
 The detector is the drafting check itself: a pair is *flagged* when the cited item's
 support (:func:`pipeline.cite.support_score`) is under the support threshold, or when
-another item supports the claim better by the margin (:func:`pipeline.claims.better_source`).
+another item backs the claim better by the margin (:func:`pipeline.claims.better_source`,
+comparing :func:`pipeline.claims.attribution_score`).
 **Detection** is the share of misattributed pairs flagged, **false flags** the share of
 correct pairs flagged. The margin is chosen on one half of the questions (``sha256(id)``
 even): the *largest* margin whose detection there is ≥ 0.95 with false flags ≤ 0.05 (a
@@ -233,19 +234,23 @@ def bioasq_pairs(folder: Path, *, limit: int, claims_per_question: int = 3) -> l
     return pairs
 
 
-def _score_pairs(pairs: Sequence[Pair], embed: Embed | None) -> tuple[list[float], list[float]]:
-    """(cited support, best other item's support) per pair."""
+def _score_pairs(
+    pairs: Sequence[Pair], embed: Embed | None
+) -> tuple[list[float], list[float], list[float]]:
+    """Per pair: the cited item's support, its attribution score, the best other one's."""
     cached = embedding_once(embed) if embed is not None else None
+    support: list[float] = []
     cited_scores: list[float] = []
     other_scores: list[float] = []
     for pair in pairs:
         cited = next(i for i in pair.evidence.items if i.citation.id == pair.cited)
-        score = support_best(pair.claim, [p.passage.text for p in cited.passages], cached)[0]
+        texts = [p.passage.text for p in cited.passages]
         others = [(i.number, i) for i in pair.evidence.items if i.citation.id != pair.cited]
-        best = better_source(pair.claim, score, others, margin=-1.0, embed=cached)
-        cited_scores.append(score)
+        own, best = better_source(pair.claim, texts, others, margin=-2.0, embed=cached)
+        support.append(support_best(pair.claim, texts, cached)[0])
+        cited_scores.append(own)
         other_scores.append(best.score if best is not None else 0.0)
-    return cited_scores, other_scores
+    return support, cited_scores, other_scores
 
 
 def _rates(flags: Sequence[bool], pairs: Sequence[Pair]) -> Rates:
@@ -260,9 +265,12 @@ def _rates(flags: Sequence[bool], pairs: Sequence[Pair]) -> Rates:
     )
 
 
-def _flags(cited: Sequence[float], other: Sequence[float], threshold: float,
-           margin: float) -> list[bool]:  # fmt: skip
-    return [c < threshold or o - c >= margin for c, o in zip(cited, other, strict=True)]
+def _flags(support: Sequence[float], cited: Sequence[float], other: Sequence[float],
+           threshold: float, margin: float) -> list[bool]:  # fmt: skip
+    return [
+        s < threshold or o - c >= margin
+        for s, c, o in zip(support, cited, other, strict=True)
+    ]
 
 
 class _Scored:
@@ -271,7 +279,7 @@ class _Scored:
     def __init__(self, pairs: Sequence[Pair], embed: Embed | None) -> None:
         start = time.perf_counter()
         self.pairs = list(pairs)
-        self.cited, self.other = _score_pairs(pairs, embed)
+        self.support, self.cited, self.other = _score_pairs(pairs, embed)
         self.ms = 1000 * (time.perf_counter() - start) / len(pairs)
         halves = [_half(p.question_id) for p in pairs]
         self.tune = [i for i, h in enumerate(halves) if h == "tune"]
@@ -279,7 +287,7 @@ class _Scored:
 
     def flags(self, idx: list[int], threshold: float, margin: float) -> list[bool]:
         cited, other = [self.cited[i] for i in idx], [self.other[i] for i in idx]
-        return _flags(cited, other, threshold, margin)
+        return _flags([self.support[i] for i in idx], cited, other, threshold, margin)
 
     def rates(self, idx: list[int], threshold: float, margin: float) -> Rates:
         return _rates(self.flags(idx, threshold, margin), [self.pairs[i] for i in idx])
@@ -304,7 +312,8 @@ def evaluate_set(name: str, scored: _Scored, *, threshold: float) -> SetResult:
     mistakes = [
         {"question_id": pairs[i].question_id, "claim": pairs[i].claim, "cited": pairs[i].cited,
          "source": pairs[i].source, "misattributed": pairs[i].misattributed,
-         "cited_support": round(scored.cited[i], 3), "best_other": round(scored.other[i], 3)}
+         "cited_support": round(scored.support[i], 3), "cited_score": round(scored.cited[i], 3),
+         "best_other": round(scored.other[i], 3)}
         for i, flag in zip(test, scored.flags(test, threshold, chosen), strict=True)
         if flag != pairs[i].misattributed
     ]  # fmt: skip
