@@ -150,6 +150,13 @@ def draft_article(
         support_threshold=settings.draft.support_threshold,
         embed=embed,
     )
+    checks = claims.article_checks(
+        check,
+        evidence,
+        support_threshold=settings.draft.support_threshold,
+        margin=settings.draft.misattribution_margin,
+        embed=embed,
+    )
     timings["cite"] = round(time.perf_counter() - start, 4)
     provenance.corpus_version = evidence.corpus_version
     provenance.settings_hash = settings_hash(settings)
@@ -163,13 +170,7 @@ def draft_article(
         audience=audience,
         draft=check.draft,
         references=check.references,
-        checks=claims.article_checks(
-            check,
-            evidence,
-            support_threshold=settings.draft.support_threshold,
-            margin=settings.draft.misattribution_margin,
-            embed=embed,
-        ),
+        checks=checks,
         removed_markers=check.removed_markers,
         status="draft",
         last_updated=datetime.now(UTC).date().isoformat(),
