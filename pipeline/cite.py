@@ -237,7 +237,7 @@ def content_terms(text: str) -> set[str]:
     return set(_stemmer().stemWords(tokens))
 
 
-def _embedding_once(embed: Embed) -> Embed:
+def embedding_once(embed: Embed) -> Embed:
     """``embed`` with unit rows that embeds each distinct text once (bullets share sources)."""
     vectors: dict[str, NDArray[Any]] = {}
 
@@ -251,8 +251,10 @@ def _embedding_once(embed: Embed) -> Embed:
     return cached
 
 
-def _support(claim: str, passages: Sequence[str], embed: Embed | None) -> tuple[float, int | None]:
-    """The support score and the index of the passage that supports the claim best."""
+def support_best(
+    claim: str, passages: Sequence[str], embed: Embed | None
+) -> tuple[float, int | None]:
+    """The support score (:func:`support_score`) and the index of the best passage."""
     terms = content_terms(claim)
     if not terms or not passages:
         return 0.0, None
@@ -280,7 +282,7 @@ def support_score(
     between the claim and the passages' best-matching sentence. A claim without content
     words scores 0.
     """
-    return _support(claim, passages_texts, embed)[0]
+    return support_best(claim, passages_texts, embed)[0]
 
 
 def cited_evidence(evidence: EvidenceSet, renumbering: dict[int, int]) -> EvidenceSet:
@@ -350,7 +352,7 @@ def check_citations(
     normalized, prose_markers = _normalize(draft)
     sections, renumbering, removed = _renumber(draft, normalized, evidence.by_number())
     cited = cited_evidence(evidence, renumbering).by_number()
-    cached = _embedding_once(embed) if embed is not None else None
+    cached = embedding_once(embed) if embed is not None else None
     uncited: list[BulletRef] = []
     support: list[BulletSupport] = []
     for s, section in enumerate(sections):
@@ -359,7 +361,7 @@ def check_citations(
                 uncited.append(BulletRef(section_index=s, bullet_index=b, text=bullet.text))
                 continue
             passages = [p.passage for n in bullet.citations for p in cited[n].passages]
-            score, best = _support(bullet.text, [p.text for p in passages], cached)
+            score, best = support_best(bullet.text, [p.text for p in passages], cached)
             support.append(
                 BulletSupport(
                     section_index=s,

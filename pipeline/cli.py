@@ -22,7 +22,7 @@ from pipeline.cli_common import (
     open_index,
     progress_bar,
 )
-from pipeline.models import EvidenceLevel, SearchFilters
+from pipeline.models import FIELD_LABELS, EvidenceLevel, SearchFilters
 from pipeline.settings import describe
 
 app = typer.Typer(
@@ -401,10 +401,12 @@ def draft(
             highlight=False,
         )
         raise typer.Exit(1)
-    flagged = sum(1 for c in article.checks if c.flagged)
+    flagged = sum(1 for c in article.checks if c.flagged and c.is_bullet)
+    others = sum(1 for c in article.checks if c.flagged and not c.is_bullet)
     err_console.print(
         f"{article.provenance.drafter} draft · {len(article.references)} references · "
-        f"{flagged} bullets flagged for review · {article.removed_markers} invalid markers removed",
+        f"{flagged} bullets flagged for review · {others} other claims flagged · "
+        f"{article.removed_markers} invalid markers removed",
         highlight=False,
     )
     if explain:
@@ -431,9 +433,13 @@ def _explain(run: Any) -> None:
     passages = {p.passage.id: p for item in run.evidence.items for p in item.passages}
     by_number = {r.number: r for r in article.references}
     for check in article.checks:
-        bullet = article.draft.sections[check.section].bullets[check.bullet]
+        text = (
+            article.draft.sections[check.section].bullets[check.bullet].text
+            if check.is_bullet
+            else f"{FIELD_LABELS[check.field]}: {check.text}"
+        )
         mark = "[red]flagged[/]" if check.flagged else "[green]ok[/]"
-        console.print(f"\n[bold]•[/] {bullet.text}", highlight=False, markup=False)
+        console.print(f"\n[bold]•[/] {text}", highlight=False, markup=False)
         console.print(f"  support {check.support:.2f} {mark} {check.reason}", highlight=False)
         for number in check.numbers:
             ref = by_number.get(number)

@@ -179,13 +179,14 @@ def _articles_table(data: dict[str, Any]) -> Table:
     table.add_column("value", justify="right")
     table.add_column("scored on", justify="right")
     rows = [
-        ("citation validity", m["citation_validity"], "markers"),
-        ("citation support", m["citation_support"], "bullets"),
+        ("citation validity", m["citation_validity"], f"{m.get('n_markers', '?')} markers"),
+        ("citation support", m["citation_support"], f"{m.get('n_bullets', '?')} claims"),
         ("structure compliance", m["structure_compliance"], f"{data['n_questions']} articles"),
-        ("verdict agreement", m["verdict_agreement"], f"{m['n_verdict_scored']} questions"),
+        ("verdict agreement", m["verdict_agreement"],
+         f"{m['n_verdict_scored']} questions ({m.get('n_verdict_given', '?')} gave one)"),
         ("abstention correct", m["abstention_correct"], f"{m['n_unanswerable']} unanswerable"),
         ("false abstention rate", m["false_abstention_rate"], f"{m['n_answerable']} answerable"),
-        ("evidence recall", m["evidence_recall"], "answerable with gold"),
+        ("evidence recall", m["evidence_recall"], f"{m.get('n_recall', '?')} answerable"),
     ]
     for name, value, basis in rows:
         table.add_row(name, "n/a" if value is None else f"{value:.3f}", basis)
@@ -246,6 +247,10 @@ def articles(
             help="LLM chain or extractive drafter (default: LLM when an endpoint is configured).",
         ),
     ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, help="Draft only the set's first N questions."),
+    ] = None,
     out: OutOpt = None,
     html: HtmlOpt = None,
     as_json: JsonOpt = False,
@@ -271,7 +276,7 @@ def articles(
     )
     with handled():
         settings = load_settings()
-        questions = load_set(set_path)
+        questions = load_set(set_path)[:limit]
         llm_wanted = settings.llm_configured if use_llm is None else use_llm
         with progress_bar(quiet=as_json) as progress:
             index, corpus_name = _open(settings, corpus, progress)
@@ -287,6 +292,67 @@ def articles(
             )
     _finish(report, out=out, html=html, as_json=as_json, compare=compare,
             tolerances=tolerances, summary=_articles_table)  # fmt: skip
+
+
+def _attribution_table(data: dict[str, Any]) -> Table:
+    table = Table(
+        title=f"Attribution · margin for the setting {data['recommended_margin']} · "
+        f"support threshold {data['support_threshold']} · {data['seconds']} s"
+    )
+    for column in ("set", "half", "pairs", "detection", "false flags", "margin", "ms/claim"):
+        table.add_column(column, justify="left" if column in ("set", "half") else "right")
+
+    def fmt(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    for s in data["sets"]:
+        rows = [("tune", s["tune"], s["margin"]), ("test", s["test"], s["margin"]),
+                ("test", s["test_at_setting"], data["recommended_margin"])]  # fmt: skip
+        for half, r, margin in rows:
+            cells = [str(r["pairs"]), fmt(r["detection"]), fmt(r["false_flags"]), f"{margin:g}"]
+            table.add_row(s["name"], half, *cells, f"{s['ms_per_claim']:.1f}")
+    return table
+
+
+@eval_app.command("attribution")
+def attribution(
+    set_path: Annotated[
+        Path, typer.Option("--set", help="Question set whose extractive bullets give demo pairs.")
+    ] = Path("evals/sets/demo.jsonl"),
+    corpus: CorpusOpt = None,
+    bioasq: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder with BioASQ dev_set.jsonl + snippets_corpus.jsonl (read in place) "
+            "for the second set."
+        ),
+    ] = None,
+    bioasq_limit: Annotated[
+        int, typer.Option(min=1, help="BioASQ questions (with >= 3 gold snippets) to use.")
+    ] = 300,
+    out: OutOpt = None,
+    html: HtmlOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Is each claim cited to its own source? Detection and false flags of misattribution."""
+    from pipeline.evaluate import attribution as bench
+    from pipeline.evaluate.sets import load_set
+
+    with handled():
+        settings = load_settings()
+        questions = [q for q in load_set(set_path) if q.answerable]
+        with progress_bar(quiet=as_json) as progress:
+            index, _ = _open(settings, corpus, progress)
+            task = progress.add_task("drafting demo pairs", total=None)
+            sets = [("demo", bench.demo_pairs(bench.drafted_runs(questions, settings, index)))]
+            if bioasq is not None:
+                sets.append(("bioasq", bench.bioasq_pairs(bioasq, limit=bioasq_limit)))
+            progress.update(task, description="scoring pairs")
+            report = bench.evaluate_attribution(
+                sets, threshold=settings.draft.support_threshold, embed=index.embed
+            )
+    _finish(report, out=out, html=html, as_json=as_json, compare=None,
+            tolerances=Tolerances(), summary=_attribution_table)  # fmt: skip
 
 
 @eval_app.command("compare")

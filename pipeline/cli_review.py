@@ -352,6 +352,7 @@ def edit(
             draft,
             current.evidence(),
             support_threshold=settings.draft.support_threshold,
+            misattribution_margin=settings.draft.misattribution_margin,
             embed=open_index(settings).embed,
         )
         revision = flow.revise(user, slug, article, evidence, based_on=current.number)

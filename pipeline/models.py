@@ -356,18 +356,50 @@ class Reference(BaseModel):
     url: str | None = None
 
 
+ClaimField = Literal["bullet", "summary", "bottom_line", "headline", "related"]
+"""Where a checked claim sits in a draft."""
+
+FIELD_LABELS: dict[str, str] = {
+    "bullet": "Bullet",
+    "headline": "Headline",
+    "summary": "Summary",
+    "bottom_line": "Bottom Line",
+    "related": "Related Questions",
+}
+"""How a claim's place is named to a reader (flags outside the bullets)."""
+
+
 class BulletCheck(BaseModel):
-    """The citation check's verdict on one bullet."""
+    """The citation check's verdict on one claim: a bullet, or a sentence of another field.
+
+    A bullet is located by ``section`` and ``bullet`` (0-based); any other ``field`` by
+    ``sentence`` (the sentence of the summary or Bottom Line, the related question's
+    index; 0 for the headline), with ``section`` and ``bullet`` left at -1 and the
+    sentence in ``text``. ``better`` is the number an editor would cite a source by that
+    supports the bullet better than its cited ones (:mod:`pipeline.claims`). Revisions
+    stored before these fields existed read as bullet checks.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    section: int
-    bullet: int
+    field: ClaimField = "bullet"
+    section: int = -1
+    bullet: int = -1
+    sentence: int = 0
+    text: str = ""
     numbers: list[int] = Field(default_factory=list)
     support: float = 0.0
     flagged: bool = False
     reason: str = ""
     passage_ids: list[str] = Field(default_factory=list)
+    better: int | None = None
+    better_citation_id: str | None = None
+    better_support: float | None = None
+
+    @property
+    def is_bullet(self) -> bool:
+        """True for a bullet's check (located by section and bullet)."""
+        return self.field == "bullet"
 
 
 class Article(BaseModel):

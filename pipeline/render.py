@@ -245,7 +245,7 @@ def _provenance(article: Article) -> tuple[tuple[str, str], ...]:
 
 def _build_view(article: Article) -> _View:
     draft = article.draft
-    flagged = {(c.section, c.bullet) for c in article.checks if c.flagged}
+    flagged = {(c.section, c.bullet) for c in article.checks if c.flagged and c.is_bullet}
     references = sorted(article.references, key=lambda r: r.number)
     known = {r.number for r in references}
     status_label, steps = _status(article.status)

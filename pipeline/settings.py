@@ -268,6 +268,13 @@ class DraftSettings(_Group):
     support_threshold: float = Field(
         0.35, ge=0, le=1, description="Bullets whose support score is below this are flagged."
     )
+    misattribution_margin: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="A bullet is flagged 'better supported by [k]' when an uncited retrieved "
+        "source supports it this much better than its cited ones (see `press eval attribution`).",
+    )
 
 
 class StoreSettings(_Group):

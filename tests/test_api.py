@@ -84,7 +84,11 @@ def test_evaluate_articles_scores_every_question(files: tuple[Path, Path]) -> No
     assert report.n_questions == 3 and report.drafter == "extractive"
     assert report.metrics.citation_validity == 1.0
     assert report.metrics.structure_compliance == 1.0
-    assert report.metrics.verdict_agreement is None
+    # The extractive drafter gives no verdict: each question with a gold one counts as wrong.
+    expected = [q for q in report.per_question if q.expected_verdict]
+    m = report.metrics
+    assert (m.n_verdict_scored, m.n_verdict_given) == (len(expected), 0)
+    assert m.verdict_agreement == (0.0 if expected else None)
     assert [q.audience for q in report.per_question] == ["clinician", "clinician", "patient"]
     assert report.model_dump()["kind"] == "articles"
 

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 from langchain_core.language_models import BaseChatModel
 
-from pipeline import cite, render
+from pipeline import cite, claims, render
 from pipeline.draft.chain import LLMDrafter
 from pipeline.draft.extractive import ExtractiveDrafter
 from pipeline.draft.llm import make_chat_model
@@ -173,6 +173,13 @@ def draft_article(
         support_threshold=settings.draft.support_threshold,
         embed=embed,
     )
+    checks = claims.article_checks(
+        check,
+        evidence,
+        support_threshold=settings.draft.support_threshold,
+        margin=settings.draft.misattribution_margin,
+        embed=embed,
+    )
     timings["cite"] = round(time.perf_counter() - start, 4)
     checked = check.draft
     if want_llm and not failure and not has_cited_bullet(checked):
@@ -189,7 +196,7 @@ def draft_article(
         audience=audience,
         draft=checked,
         references=check.references,
-        checks=bullet_checks(check, settings.draft.support_threshold),
+        checks=checks,
         removed_markers=check.removed_markers,
         status="failed" if failure else "draft",
         last_updated=datetime.now(UTC).date().isoformat(),
@@ -234,7 +241,11 @@ def abstention(question: str, draft: Draft) -> Draft:
 
 
 def bullet_checks(check: cite.CitationCheck, threshold: float) -> list[BulletCheck]:
-    """One BulletCheck per bullet: support scores, plus uncited bullets flagged."""
+    """One BulletCheck per bullet: support scores, plus uncited bullets flagged.
+
+    Bullets only; :func:`pipeline.claims.article_checks` adds misattribution and the other
+    fields' claims (what drafting and editing store).
+    """
     checks = [
         BulletCheck(
             section=s.section_index,

@@ -10,20 +10,26 @@ extractive or LLM) and the real renderer, and is scored from those outputs only:
   numbered reference, over all markers. Pooled over the set (micro average); it must be
   1.0 because the citation check removes every marker it cannot resolve.
 * **Citation support**: the article's :class:`~pipeline.models.BulletCheck` flags, i.e.
-  the citation check's documented lexical/embedding proxy (:func:`pipeline.cite.support_score`);
-  a bullet is supported when it is not flagged (an uncited bullet is flagged). Pooled over
-  all bullets of the set.
+  the citation check's documented lexical/embedding proxy (:func:`pipeline.cite.support_score`)
+  and the claim checks of :mod:`pipeline.claims`; a checked claim (a bullet, a claim
+  sentence of the headline, summary or Bottom Line, a related question found wrong, a
+  headline verdict that disagrees with the ``verdict`` field) is supported when it is not
+  flagged (an uncited bullet is flagged). Pooled over all checked claims of the set.
 * **Structure compliance**: the share of articles whose rendered Markdown has every part
   of the house format (:func:`pipeline.evaluate.structure.structure_check`). An
   abstention has no evidence to cite, so its evidence sections and Related Questions are
   "not applicable", not failures.
-* **Verdict agreement** over questions whose set entry has a verdict *and* whose draft
-  gives ``yes``/``no``/``maybe`` (the extractive drafter gives none: ``n/a``).
+* **Verdict agreement** over *every* question whose set entry has a verdict: a draft that
+  gives no verdict, ``uncertain``, or fails counts as wrong (left out, a drafter that
+  answers two questions of four would score 1.0). ``n_verdict_given`` says how many of
+  those drafts gave ``yes``/``no``/``maybe`` at all (the extractive drafter gives none).
 * **Abstention**: on ``answerable: false`` questions the draft must report
   ``insufficient_evidence``; abstaining on an answerable question is a false abstention.
 * **Cost**: tokens from ``article.provenance.usage`` and seconds per stage from
   ``provenance.timings_s`` (retrieve, draft, cite) plus the rendering time measured here.
 
+Every metric says over how many items it was computed (``n_markers``, ``n_bullets``,
+``n_articles``, ``n_verdict_scored``, ``n_unanswerable``, ``n_answerable``, ``n_recall``).
 A drafting failure (:class:`~pipeline.errors.DraftError`, e.g. an unreachable LLM) is
 recorded on its question, which then counts as non-compliant, and the run goes on.
 """
@@ -45,7 +51,7 @@ from pipeline.evaluate import metrics
 from pipeline.evaluate.sets import EvalQuestion, EvalSetError
 from pipeline.evaluate.structure import STRUCTURE_PARTS, structure_check
 from pipeline.index import Index
-from pipeline.models import Article
+from pipeline.models import FIELD_LABELS, Article
 from pipeline.settings import Settings, settings_hash
 
 __all__ = [
@@ -116,10 +122,16 @@ class ArticleMetrics(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     citation_validity: float | None
+    n_markers: int = Field(0, description="Citation markers citation validity is computed on.")
     citation_support: float | None
+    n_bullets: int = Field(0, description="Bullets citation support is computed on.")
     structure_compliance: float
+    n_articles: int = Field(0, description="Articles structure compliance is computed on.")
     verdict_agreement: float | None
-    n_verdict_scored: int
+    n_verdict_scored: int = Field(
+        description="Questions with a gold verdict; a missing or uncertain one counts as wrong."
+    )
+    n_verdict_given: int = Field(0, description="Of those, drafts that gave yes/no/maybe.")
     abstention_correct: float | None
     n_unanswerable: int
     false_abstention_rate: float | None
@@ -127,6 +139,7 @@ class ArticleMetrics(BaseModel):
     evidence_recall: float | None = Field(
         description="Capped recall@retrieval.k of the drafter's evidence against gold ids."
     )
+    n_recall: int = Field(0, description="Answerable questions with gold ids, drafted.")
     n_errors: int
 
 
@@ -185,8 +198,8 @@ def _score_article(result: ArticleResult, article: Article) -> None:
     sections = article.draft.sections
     result.flagged = [
         FlaggedBullet(
-            section=sections[c.section].heading,
-            text=sections[c.section].bullets[c.bullet].text,
+            section=sections[c.section].heading if c.is_bullet else FIELD_LABELS[c.field],
+            text=sections[c.section].bullets[c.bullet].text if c.is_bullet else c.text,
             numbers=c.numbers,
             support=c.support,
             reason=c.reason,
@@ -255,7 +268,7 @@ def _ratio(part: int, whole: int) -> float | None:
 
 
 def _metrics(results: list[ArticleResult], k: int) -> ArticleMetrics:
-    verdicts = [r for r in results if r.expected_verdict and r.verdict in ("yes", "no", "maybe")]
+    verdicts = [r for r in results if r.expected_verdict]
     unanswerable = [r for r in results if not r.answerable]
     answerable = [r for r in results if r.answerable]
     recalls = [
@@ -263,18 +276,20 @@ def _metrics(results: list[ArticleResult], k: int) -> ArticleMetrics:
         for r in answerable
         if r.relevant and r.error is None
     ]
+    markers = sum(r.markers for r in results)
+    bullets = sum(r.bullets for r in results)
     return ArticleMetrics(
-        citation_validity=_ratio(
-            sum(r.markers_resolved for r in results), sum(r.markers for r in results)
-        ),
-        citation_support=_ratio(
-            sum(r.bullets_supported for r in results), sum(r.bullets for r in results)
-        ),
+        citation_validity=_ratio(sum(r.markers_resolved for r in results), markers),
+        n_markers=markers,
+        citation_support=_ratio(sum(r.bullets_supported for r in results), bullets),
+        n_bullets=bullets,
         structure_compliance=sum(r.structure_ok for r in results) / len(results),
+        n_articles=len(results),
         verdict_agreement=_ratio(
             sum(r.verdict == r.expected_verdict for r in verdicts), len(verdicts)
         ),
         n_verdict_scored=len(verdicts),
+        n_verdict_given=sum(r.verdict in ("yes", "no", "maybe") for r in verdicts),
         abstention_correct=_ratio(
             sum(r.insufficient_evidence for r in unanswerable), len(unanswerable)
         ),
@@ -284,6 +299,7 @@ def _metrics(results: list[ArticleResult], k: int) -> ArticleMetrics:
         ),
         n_answerable=len(answerable),
         evidence_recall=metrics.mean(recalls),
+        n_recall=len(recalls),
         n_errors=sum(r.error is not None for r in results),
     )
 

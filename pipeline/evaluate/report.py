@@ -142,8 +142,29 @@ def _stage_seconds(data: Mapping[str, Any]) -> str:
     return _png(fig)
 
 
+def _attribution_plots(data: Mapping[str, Any]) -> list[Plot]:
+    sets = data["sets"]
+    names = [s["name"] for s in sets]
+    rates = {
+        "detection (test)": [s["test"]["detection"] for s in sets],
+        "false flags (test)": [s["test"]["false_flags"] for s in sets],
+    }
+    plots = [("Test half at each set's margin",
+              _bars("Misattribution detection", names, rates, ylabel="share", ylim=(0, 1.12)))]
+    for s in sets:
+        margins = [f"{m:g}" for m, _, _ in s["sweep"]]
+        sweep = {"detection": [d for _, d, _ in s["sweep"]],
+                 "false flags": [f for _, _, f in s["sweep"]]}
+        plots.append((f"{s['name']}: tuning half by margin (chosen {s['margin']:g})",
+                      _bars(f"{s['name']} tuning half", margins, sweep, ylabel="share",
+                            ylim=(0, 1.12))))
+    return plots  # fmt: skip
+
+
 def plots_for(data: Mapping[str, Any]) -> list[Plot]:
-    """The plots of a report (retrieval or articles), as (caption, data URI) pairs."""
+    """The plots of a report (retrieval, articles or attribution), as (caption, URI) pairs."""
+    if data.get("kind") == "attribution":
+        return _attribution_plots(data)
     if data.get("kind") == "articles":
         values = [data["metrics"].get(name) for name in ARTICLE_METRICS]
         parts = data["structure_parts"]
@@ -221,7 +242,7 @@ def load_report(path: Path) -> dict[str, Any]:
             f"cannot read the report {path}: {exc}",
             "Pass a JSON report written by `press eval retrieval|articles --out`.",
         ) from exc
-    if not isinstance(data, dict) or not ({"methods", "metrics"} & data.keys()):
+    if not isinstance(data, dict) or not ({"methods", "metrics", "sets"} & data.keys()):
         raise EvalSetError(
             f"{path} is not an evaluation report (no 'methods' or 'metrics')",
             "Pass a JSON report written by `press eval retrieval|articles --out`.",

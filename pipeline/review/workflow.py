@@ -199,6 +199,30 @@ class Workflow:
             )
         return self._add_revision(user_name, existing, article, evidence, f"edited {current.label}")
 
+    def reattribute(
+        self,
+        user_name: str,
+        slug: str,
+        article: Article,
+        evidence: EvidenceSet,
+        *,
+        based_on: int,
+        note: str,
+    ) -> RevisionRecord:
+        """Store the one-action fix of a misattributed bullet as a new draft revision.
+
+        Guarded like :meth:`revise` (an author's edit of the current revision ``r<based_on>``);
+        the review log's comment is ``note``, which says which bullet now cites which source.
+        """
+        existing = self.store.article(slug)
+        current = self.store.revision(existing.state.revision_id)
+        if current.number != based_on:
+            raise ConcurrentUpdateError(
+                f"{slug!r} is at {current.label}, not r{based_on}: someone stored a newer revision",
+                f"Read {current.label} first; its flags may have changed.",
+            )
+        return self._add_revision(user_name, existing, article, evidence, note)
+
     def submit(self, user: str, slug: str, *, comment: str | None = None) -> ArticleRecord:
         """draft / changes_requested → submitted (an author)."""
         return self._transition(user, slug, Action.SUBMIT, comment)

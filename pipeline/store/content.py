@@ -73,26 +73,38 @@ def edited_article(
     evidence: EvidenceSet,
     *,
     support_threshold: float,
+    misattribution_margin: float | None = None,
     embed: Embed | None = None,
 ) -> tuple[Article, EvidenceSet]:
     """Re-check an edited draft against the original revision's evidence.
 
     Returns the new article (status ``draft``, dated today, provenance of the original with
-    a new creation time) and the evidence set it was checked against.
+    a new creation time) and the evidence set it was checked against. Every field's claims
+    are checked again (:func:`pipeline.claims.article_checks`); ``misattribution_margin``
+    defaults to the setting's default.
     """
     # Imported here so reading the store (status, history, publishing) does not load the
     # drafting stack; only an edit needs the citation check.
-    from pipeline import cite
-    from pipeline.draft import bullet_checks
+    from pipeline import cite, claims
+    from pipeline.settings import DraftSettings
 
+    if misattribution_margin is None:
+        misattribution_margin = DraftSettings().misattribution_margin
     aligned = align_evidence(evidence, original)
     check = cite.check_citations(draft, aligned, support_threshold=support_threshold, embed=embed)
+    checks = claims.article_checks(
+        check,
+        aligned,
+        support_threshold=support_threshold,
+        margin=misattribution_margin,
+        embed=embed,
+    )
     now = datetime.now(UTC)
     article = original.model_copy(
         update={
             "draft": check.draft,
             "references": check.references,
-            "checks": bullet_checks(check, support_threshold),
+            "checks": checks,
             "removed_markers": check.removed_markers,
             "status": "draft",
             "last_updated": now.date().isoformat(),

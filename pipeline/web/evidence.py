@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from pipeline.models import Article, EvidenceSet
+from pipeline.models import FIELD_LABELS, Article, EvidenceSet
 
 _CITE_HREF = re.compile(r'href="#ref-(\d+)"')
 
@@ -51,6 +51,8 @@ class FlagView:
     section: str
     text: str
     reason: str
+    fix: tuple[int, int, int] | None = None
+    """(section, bullet, k) when the bullet is better supported by source [k]: one-action fix."""
 
 
 def link_citations(fragment: str) -> str:
@@ -70,7 +72,7 @@ def evidence_panel(article: Article, evidence: EvidenceSet) -> list[SourceView]:
         cited_ids = {
             pid
             for check in article.checks
-            if ref.number in check.numbers
+            if check.is_bullet and ref.number in check.numbers
             for pid in check.passage_ids
         }
         item = items.get(ref.citation_id)
@@ -102,18 +104,25 @@ def evidence_panel(article: Article, evidence: EvidenceSet) -> list[SourceView]:
 
 
 def flagged_bullets(article: Article) -> list[FlagView]:
-    """Bullets the citation check flagged, in article order."""
+    """Claims the citation check flagged: bullets in article order, then the other fields."""
     sections = article.draft.sections
-    return [
+    flags = [
         FlagView(
             section=sections[check.section].heading,
             text=sections[check.section].bullets[check.bullet].text,
             reason=check.reason or "flagged",
+            fix=None if check.better is None else (check.section, check.bullet, check.better),
         )
         for check in article.checks
         if check.flagged
-        and check.section < len(sections)
-        and check.bullet < len(sections[check.section].bullets)
+        and check.is_bullet
+        and 0 <= check.section < len(sections)
+        and 0 <= check.bullet < len(sections[check.section].bullets)
+    ]
+    return flags + [
+        FlagView(section=FIELD_LABELS[c.field], text=c.text, reason=c.reason or "flagged")
+        for c in article.checks
+        if c.flagged and not c.is_bullet
     ]
 
 

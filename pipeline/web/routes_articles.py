@@ -256,6 +256,7 @@ def edit(
                 draft,
                 current.evidence(),
                 support_threshold=desk.settings.draft.support_threshold,
+                misattribution_margin=desk.settings.draft.misattribution_margin,
                 embed=desk.index().embed,
             )
         stored = desk.flow.revise(user.name, slug, article, evidence, based_on=current.number)
@@ -270,6 +271,49 @@ def edit(
         status = 409 if isinstance(exc, ConcurrentUpdateError) else 400
         return desk.page(request, "edit.html.j2", context, status_code=status, user=user)
     sessions.flash(request, f"Stored {stored.label} (a draft: submit it for review again).")
+    return RedirectResponse(f"/articles/{slug}", status_code=303)
+
+
+@router.post("/articles/{slug}/reattribute", dependencies=[Depends(require_csrf)])
+def reattribute(
+    request: Request,
+    slug: Slug,
+    based_on: Annotated[int, Form()],
+    section: Annotated[int, Form()],
+    bullet: Annotated[int, Form()],
+) -> Response:
+    """Cite the source that supports a flagged bullet better, as one logged edit."""
+    from pipeline.claims import reattributed
+    from pipeline.store.content import edited_article
+
+    desk = desk_of(request)
+    user = desk.user(request)
+    desk.flow.require(user.name, slug, Action.DRAFT)
+    current = desk.flow.current_revision(slug)
+    original = current.article()
+    check = next(
+        (c for c in original.checks
+         if c.is_bullet and (c.section, c.bullet) == (section, bullet) and c.better is not None),
+        None,
+    )  # fmt: skip
+    if check is None:
+        raise HTTPException(404, "That bullet has no better-supported source to cite.")
+    with desk.index_lock:
+        article, evidence = edited_article(
+            original,
+            reattributed(original.draft, check),
+            current.evidence(),
+            support_threshold=desk.settings.draft.support_threshold,
+            misattribution_margin=desk.settings.draft.misattribution_margin,
+            embed=desk.index().embed,
+        )
+    note = (
+        f"reattributed bullet {section + 1}.{bullet + 1} of {current.label} from "
+        f"{check.numbers} to [{check.better}] {check.better_citation_id} "
+        f"(support {check.support:.2f} → {check.better_support or 0:.2f})"
+    )
+    stored = desk.flow.reattribute(user.name, slug, article, evidence, based_on=based_on, note=note)
+    sessions.flash(request, f"Stored {stored.label}: {note}.")
     return RedirectResponse(f"/articles/{slug}", status_code=303)
 
 

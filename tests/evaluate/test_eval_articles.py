@@ -14,11 +14,13 @@ from pipeline.evaluate.articles import evaluate_articles
 from pipeline.evaluate.sets import EvalQuestion, load_set
 from pipeline.evaluate.structure import STRUCTURE_PARTS, structure_check
 from pipeline.index import Index
+from pipeline.retrieve import HybridRetriever
 from pipeline.settings import Settings
 from tests.demo_index import REFERENCE_QUESTION
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 
 REPO = Path(__file__).resolve().parents[2]
+DALAKAS = "ref:dalakas2001"
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +87,9 @@ def test_an_abstention_needs_no_evidence_sections(demo: tuple[Settings, Index]) 
     assert structure_check(markdown, abstained=False)["evidence_sections"] is False
 
 
-def _draft_args(verdict: str, invented: bool = False) -> dict[str, Any]:
-    bullets = [{"text": "IVIG reduced stiffness scores in a crossover trial.", "citations": [1]}]
+def _draft_args(verdict: str | None, invented: bool = False, cite: int = 1) -> dict[str, Any]:
+    text = "IVIG reduced stiffness scores in a crossover trial."
+    bullets = [{"text": text, "citations": [cite]}]
     if invented:
         bullets.append({"text": "A claim citing a source that does not exist.", "citations": [42]})
     return {
@@ -111,10 +114,22 @@ def test_llm_drafts_give_tokens_verdicts_and_record_failures(
         EvalQuestion(id="b", question="Does IVIG reduce stiffness in SPS?", verdict="no"),
         EvalQuestion(id="c", question="Is SCIg an option in SPS?"),
     ]
+    # Cite the crossover trial by its number in each question's evidence (anything else is
+    # rightly flagged as misattributed).
+    retriever = HybridRetriever(index=index, settings=settings.retrieval)
+    trial = [
+        next(i.number for i in retriever.evidence(q.question).items if i.citation.id == DALAKAS)
+        for q in questions[:2]
+    ]
     openai_server.enqueue(
-        Reply.tool_call("Draft", _draft_args("yes"), prompt_tokens=900, completion_tokens=100),
         Reply.tool_call(
-            "Draft", _draft_args("yes", invented=True), prompt_tokens=800, completion_tokens=90
+            "Draft", _draft_args("yes", cite=trial[0]), prompt_tokens=900, completion_tokens=100
+        ),
+        Reply.tool_call(
+            "Draft",
+            _draft_args("yes", invented=True, cite=trial[1]),
+            prompt_tokens=800,
+            completion_tokens=90,
         ),
         Reply.error(500, message="boom"),
     )
@@ -140,7 +155,10 @@ def test_llm_drafts_give_tokens_verdicts_and_record_failures(
     assert [f.reason for f in second.flagged] == ["no citation"]
     assert failed.error and "500" in failed.error and not failed.structure_ok
     assert m.structure_compliance == pytest.approx(1 / 3)
-    assert m.citation_support == pytest.approx(2 / 3)
+    # Claims checked: 3 bullets and 6 prose sentences (headline, summary and Bottom Line of
+    # both drafts); only the bullet whose invented [42] was removed is flagged.
+    assert (first.bullets, second.bullets) == (4, 5)
+    assert m.citation_support == pytest.approx(8 / 9)
     assert set(report.stages_s) >= {"retrieve", "draft", "cite", "render", "total"}
 
 
@@ -152,3 +170,29 @@ def test_asking_for_an_llm_without_one_fails_before_drafting(demo: tuple[Setting
         evaluate_articles(
             load_set(REPO / "evals" / "sets" / "demo.jsonl"), index, settings, use_llm=True
         )
+
+
+def test_a_missing_or_uncertain_verdict_counts_as_wrong(
+    openai_server: ScriptedOpenAIServer, demo: tuple[Settings, Index]
+) -> None:
+    """Issue 15: "verdict agreement 1.000 computed on 2 of 4 questions (missing left out)"."""
+    settings, index = demo
+    questions = [
+        EvalQuestion(id=f"q{i}", question=f"Does IVIG help in SPS, case {i}?", verdict="yes")
+        for i in range(4)
+    ]
+    args = [_draft_args("yes"), _draft_args("yes"), _draft_args("uncertain"), _draft_args("yes")]
+    args[3]["verdict"] = None
+    openai_server.enqueue(*(Reply.tool_call("Draft", a) for a in args))
+    chat = ChatOpenAI(
+        model="test-model",
+        base_url=openai_server.base_url,
+        api_key="test",  # type: ignore[arg-type]
+        max_retries=0,
+    )
+    report = evaluate_articles(questions, index, settings, llm=chat)
+    m = report.metrics
+    assert (m.verdict_agreement, m.n_verdict_scored) == (0.5, 4)
+    assert m.n_verdict_given == 2
+    assert (m.n_markers, m.n_articles) == (4, 4)
+    assert m.n_bullets == sum(q.bullets for q in report.per_question) > 4

@@ -54,7 +54,9 @@ def test_articles_on_the_demo_set_cite_validly_and_follow_the_house_format(
     assert report["n_questions"] == 16 and report["drafter"] == "extractive"
     assert metrics["citation_validity"] == 1.0
     assert metrics["structure_compliance"] == 1.0
-    assert metrics["verdict_agreement"] is None and metrics["n_verdict_scored"] == 0
+    # The extractive drafter states no verdict: every question with a gold one counts wrong.
+    assert metrics["verdict_agreement"] == 0.0 and metrics["n_verdict_scored"] == 8
+    assert metrics["n_verdict_given"] == 0
     assert metrics["false_abstention_rate"] == 0.0 and metrics["n_errors"] == 0
     html = out.with_suffix(".html").read_text()
     assert html.count("<details>") == 16 and "Seconds per question and stage" in html
@@ -152,3 +154,21 @@ def test_a_missing_set_exits_2_and_an_empty_index_exits_1(tmp_path: Path) -> Non
     assert missing.exit_code == 2 and "cannot read the question set" in missing.stderr
     empty = runner.invoke(app, ["eval", "articles", "--set", str(DEMO_SET), "--no-llm"])
     assert empty.exit_code == 1 and "--corpus" in empty.stderr
+
+
+def test_limit_drafts_only_the_first_questions(
+    demo: tuple[Settings, Index], tmp_path: Path
+) -> None:
+    settings, _ = demo
+    out = tmp_path / "limited.json"
+    result = runner.invoke(
+        app,
+        ["eval", "articles", "--set", str(DEMO_SET), "--no-llm", "--limit", "2", "--out", str(out)],
+        env=_env(settings.home, tmp_path),
+    )
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(out.read_text())
+    first_two = [q.id for q in load_set(DEMO_SET)[:2]]
+    assert report["n_questions"] == 2
+    assert [q["id"] for q in report["per_question"]] == first_two
+    assert report["metrics"]["n_articles"] == 2
