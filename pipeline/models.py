@@ -338,6 +338,11 @@ class Provenance(BaseModel):
     created_at: str = ""
     usage: Usage = Field(default_factory=Usage)
     timings_s: dict[str, float] = Field(default_factory=dict)
+    placeholders: dict[str, str] = Field(
+        default_factory=dict,
+        description="Draft fields the drafter could not write (name → the placeholder text "
+        "it left); an article is not publishable while a field still holds it.",
+    )
 
 
 class Reference(BaseModel):

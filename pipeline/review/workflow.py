@@ -19,6 +19,7 @@ from pipeline.errors import (
     StoreError,
 )
 from pipeline.models import Article, EvidenceSet
+from pipeline.review.gate import gate_refusal, open_items, unresolved_citations
 from pipeline.review.machine import (
     NEEDS_COMMENT,
     QUEUE_ACTIONS,
@@ -35,26 +36,6 @@ from pipeline.review.machine import (
 )
 from pipeline.store import ArticleRecord, LogEntry, RevisionRecord, Store, User
 from pipeline.store.content import content_hash
-
-
-def unresolved_citations(article: Article) -> list[int]:
-    """Citation numbers in the article (bullet lists or ``[n]`` in its text) with no reference.
-
-    Drafting and editing run the citation check, which removes such numbers; a revision that
-    still has one was stored around the check and must not reach readers.
-    """
-    from pipeline.cite import extract_markers
-
-    draft = article.draft
-    texts = [draft.headline, draft.summary, draft.bottom_line]
-    numbers: set[int] = set()
-    for section in draft.sections:
-        texts += [section.heading, section.lead or ""]
-        for bullet in section.bullets:
-            texts.append(bullet.text)
-            numbers.update(bullet.citations)
-    numbers.update(n for text in texts for n in extract_markers(text))
-    return sorted(numbers - {reference.number for reference in article.references})
 
 
 class Workflow:
@@ -116,29 +97,53 @@ class Workflow:
         """The current revision of article ``slug``."""
         return self.store.revision(self.store.article(slug).state.revision_id)
 
+    def authors(self, article: ArticleRecord) -> tuple[str, str]:
+        """(the current revision's author, the article's author)."""
+        revision_author = self.store.revision(article.state.revision_id).author
+        return revision_author, self.store.article_author(article)
+
     def allowed_actions(self, user_name: str, slug: str) -> list[Action]:
         """Every action the user may take on the article now (CLI and UI offer only these)."""
         article = self.store.article(slug)
-        author = self.store.revision(article.state.revision_id).author
-        return allowed_actions(self.store.user(user_name), article.state, author)
+        return allowed_actions(self.store.user(user_name), article.state, *self.authors(article))
 
     def who_may(self, slug: str) -> dict[Action, list[str]]:
         """For each action possible now, the users allowed to take it."""
         article = self.store.article(slug)
-        author = self.store.revision(article.state.revision_id).author
+        authors = self.authors(article)
         users = self.store.users()
         return {
             action: names
             for action in Action
             if action is not Action.DRAFT and status_refusal(action, article.state) is None
-            if (names := [u.name for u in users if check(action, article.state, u, author) is None])
+            if (
+                names := [
+                    u.name for u in users if check(action, article.state, u, *authors) is None
+                ]
+            )
         }
 
     def require(self, user_name: str, slug: str, action: Action) -> None:
         """Raise the refusal ``action`` would meet now (e.g. before opening an editor)."""
         article = self.store.article(slug)
-        author = self.store.revision(article.state.revision_id).author
-        self._guard(action, self.store.user(user_name), article, author)
+        self._guard(action, self.store.user(user_name), article, *self.authors(article))
+
+    def open_items(self, slug: str) -> list[tuple[int | None, str, str, str, str | None]]:
+        """What still stands between the current revision and approval (see
+        :mod:`pipeline.review.gate`), plus the checks reviewers acknowledged: (check index or
+        ``None``, where, text, reason, who acknowledged it or ``None``)."""
+        current = self.current_revision(slug)
+        article = current.article()
+        acknowledged = self.store.acknowledgements(current.id)
+        rows: list[tuple[int | None, str, str, str, str | None]] = [
+            (None if i.kind == "placeholder" else int(i.key), i.where, i.text, i.reason, None)
+            for i in open_items(article, set(acknowledged))
+        ]
+        for index, entry in sorted(acknowledged.items()):
+            if index < len(article.checks):
+                reason = f"{article.checks[index].reason}; acknowledged: {entry.comment}"
+                rows.append((index, "", "", reason, entry.actor))
+        return rows
 
     def queue(self, user_name: str) -> list[tuple[ArticleRecord, list[Action]]]:
         """The articles waiting for ``user_name``: those they may move forward (see
@@ -146,8 +151,7 @@ class Workflow:
         user = self.store.user(user_name)
         waiting = []
         for article in self.store.articles():
-            author = self.store.revision(article.state.revision_id).author
-            allowed = allowed_actions(user, article.state, author)
+            allowed = allowed_actions(user, article.state, *self.authors(article))
             actions = [a for a in allowed if a in QUEUE_ACTIONS]
             if actions:
                 waiting.append((article, actions))
@@ -226,6 +230,13 @@ class Workflow:
         """Take the live publication down (a publisher; the reason is recorded)."""
         return self._transition(user, slug, Action.RETRACT, reason)
 
+    def acknowledge(
+        self, user: str, slug: str, *, comment: str | None = None, check: int | None = None
+    ) -> ArticleRecord:
+        """Settle flagged check ``check`` of the revision under review (a reviewer who did
+        not write it; ``comment`` says why the flagged sentence may stand)."""
+        return self._transition(user, slug, Action.ACKNOWLEDGE, comment, check=check)
+
     # internals ---------------------------------------------------------------------------
 
     def _transition(
@@ -236,11 +247,12 @@ class Workflow:
         comment: str | None,
         *,
         revision: int | None = None,
+        check: int | None = None,
     ) -> ArticleRecord:
         actor = self.store.user(user_name)
         article = self.store.article(slug)
         current = self.store.revision(article.state.revision_id)
-        self._guard(action, actor, article, current.author)
+        self._guard(action, actor, article, current.author, self.store.article_author(article))
         if action in NEEDS_COMMENT and not (comment or "").strip():
             what = "the reason" if action is Action.RETRACT else "what to change"
             flag = "--reason" if action is Action.RETRACT else "--comment"
@@ -254,6 +266,7 @@ class Workflow:
                 f"{current.label}",
                 f"Read {current.label} first (`press diff {slug}`), then act on it.",
             )
+        subject = self._gate(action, article, current, check)
         target = current
         if action is Action.RETRACT:
             assert article.state.published_revision_id is not None
@@ -278,7 +291,34 @@ class Workflow:
                 )
             if action is Action.RETRACT:
                 tx.retract_publications(revision_id=target.id, retract_id=log_id)
+            if action is Action.ACKNOWLEDGE:
+                assert check is not None
+                tx.add_acknowledgement(log_id=log_id, check_index=check, subject=subject)
         return self.store.article(slug)
+
+    def _gate(
+        self, action: Action, article: ArticleRecord, current: RevisionRecord, check: int | None
+    ) -> str:
+        """Refuse approve/publish of an unfinished revision (:mod:`pipeline.review.gate`);
+        for acknowledge, check that ``check`` names an open flag; returns its text."""
+        if action not in (Action.APPROVE, Action.PUBLISH, Action.ACKNOWLEDGE):
+            return ""
+        text = current.article()
+        acknowledged = self.store.acknowledgements(current.id)
+        items = open_items(text, set(acknowledged))
+        if action is Action.ACKNOWLEDGE:
+            flags = {int(i.key): i for i in items if i.kind == "check"}
+            if check not in flags:
+                numbers = ", ".join(str(n) for n in flags) or "none"
+                raise InvalidTransition(
+                    f"cannot acknowledge check {check} of {article.slug!r} {current.label}: "
+                    "it is not an open flagged check",
+                    f"Open flagged checks: {numbers}.",
+                )
+            return f"{flags[check].where}: {flags[check].text}"
+        if items:
+            raise gate_refusal(action.label, article.slug, current.label, items)
+        return ""
 
     def _add_revision(
         self,
@@ -289,12 +329,12 @@ class Workflow:
         comment: str,
     ) -> RevisionRecord:
         actor = self.store.user(user_name)
-        author = None
+        author = article_author = None
         parent: RevisionRecord | None = None
         if existing is not None:
             parent = self.store.revision(existing.state.revision_id)
-            author = parent.author
-        self._guard(Action.DRAFT, actor, existing, author)
+            author, article_author = parent.author, self.store.article_author(existing)
+        self._guard(Action.DRAFT, actor, existing, author, article_author)
         slug = existing.slug if existing is not None else self._free_slug(article.slug)
         article = article.model_copy(update={"slug": slug, "status": S.DRAFT.value})
         digest = content_hash(article)
@@ -369,14 +409,17 @@ class Workflow:
         actor: User,
         article: ArticleRecord | None,
         revision_author: str | None,
+        article_author: str | None = None,
     ) -> None:
         state = None if article is None else article.state
-        refusal = check(action, state, actor, revision_author)
+        refusal = check(action, state, actor, revision_author, article_author)
         if refusal is None:
             return
         slug = "the article" if article is None else repr(article.slug)
         status = "" if state is None else f" ({state.status})"
-        mine = [a for a in allowed_actions(actor, state, revision_author) if a != action]
+        mine = [
+            a for a in allowed_actions(actor, state, revision_author, article_author) if a != action
+        ]
         hint = "You may: " + (", ".join(a.command for a in mine) or "nothing here") + "."
         if article is not None:
             others = self.who_may(article.slug)
