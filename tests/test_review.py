@@ -157,7 +157,7 @@ REFUSALS: list[tuple[str, str, str, dict[str, Any], type[ReviewError], str]] = [
     ("draft", "pam", "retract", {"reason": "x"}, InvalidTransition, "nothing is published"),
     ("draft", "rex", "request_changes", {"comment": "x"}, InvalidTransition, "status is draft"),
     ("submitted", "ann", "submit", {}, InvalidTransition, "its status is submitted"),
-    ("submitted", "ann", "start_review", {}, PermissionDenied, "only a reviewer who did not write it may start"),
+    ("submitted", "ann", "start_review", {}, PermissionDenied, "who did not write it may start"),
     ("submitted", "rex", "approve", {}, InvalidTransition, "its status is submitted"),
     ("submitted", "rita", "withdraw", {}, PermissionDenied, "the article's or the revision's"),
     ("review", "pam", "approve", {}, PermissionDenied, "only a reviewer who did not write it"),
