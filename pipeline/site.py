@@ -39,5 +39,5 @@ def rebuild_site(
 
 
 def articles_phrase(count: int) -> str:
-    """"1 article" / "3 articles"."""
+    """ "1 article" / "3 articles"."""
     return f"{count} article" if count == 1 else f"{count} articles"

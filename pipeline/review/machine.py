@@ -109,9 +109,7 @@ def _rule(
 
 S = ReviewStatus
 RULES: dict[Action, Rule] = {
-    Action.DRAFT: _rule(
-        None, S.DRAFT, [Role.AUTHOR, Role.EDITOR], "an author or an editor"
-    ),
+    Action.DRAFT: _rule(None, S.DRAFT, [Role.AUTHOR, Role.EDITOR], "an author or an editor"),
     Action.SUBMIT: _rule([S.DRAFT, S.CHANGES_REQUESTED], S.SUBMITTED, [Role.AUTHOR], "an author"),
     Action.START_REVIEW: _rule(
         [S.SUBMITTED], S.UNDER_REVIEW, [Role.REVIEWER], "a reviewer who did not write it"

@@ -70,9 +70,18 @@ class Workflow:
                 f"Only an admin may add users or grant roles (admins: {', '.join(admins)})",
                 f"Ask an admin to run `press users add {name} --role … --as ADMIN`.",
             )
-        return self.store.add_user(
-            name, wanted, granted_by=None if actor is None else actor.id, at=self.clock()
+        existing = self.store.find_user(name)
+        if existing is not None and existing.status == "removed":
+            raise ReviewError(f"{name} was removed", "Add the user under a new name instead.")
+        at = self.clock()
+        user = self.store.add_user(
+            name, wanted, granted_by=None if actor is None else actor.id, at=at
         )
+        if existing is not None and user.roles != existing.roles:
+            from pipeline.store.sessions import Sessions
+
+            Sessions(self.store).end_for_user(name, reason="roles changed", at=at)
+        return user
 
     def draft_author(self, name: str) -> User:
         """The user storing a new draft, checked before drafting is paid for.

@@ -49,6 +49,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+HSTS = "max-age=31536000; includeSubDomains"
+"""Sent when ``web.https_only`` is set: browsers then refuse plain HTTP to the desk."""
 
 
 def create_app(
@@ -93,6 +95,8 @@ def create_app(
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if settings.web.https_only:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -123,8 +127,7 @@ def error_status(exc: PressError) -> int:
 
 def _error_handlers(app: FastAPI, desk: Desk) -> None:
     def signed_in(request: Request) -> User | None:
-        name = sessions.current_user(request)
-        return None if name is None else desk.store.find_user(name)
+        return desk.signed_in(request)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

@@ -114,14 +114,16 @@ def test_login_is_rate_limited_per_user(client: TestClient) -> None:
     assert login(client, "ann", PASSWORD).status_code == 303  # other users are not locked out
 
 
-def test_rate_limiter_window_and_reset() -> None:
+def test_rate_limiter_backoff_window_and_reset() -> None:
     now = [1000.0]
     limiter = LoginLimiter(2, 60, clock=lambda: now[0])
     limiter.failed("Rex", "1.2.3.4")
     assert limiter.retry_after("rex", "1.2.3.4") is None
     limiter.failed("rex", "1.2.3.4")
-    assert limiter.retry_after("rex", "1.2.3.4") == pytest.approx(60)
-    assert limiter.retry_after("rex", "5.6.7.8") is None
+    assert limiter.retry_after("rex", "1.2.3.4") == pytest.approx(1)  # then 2, 4 … up to 60
+    limiter.failed("rex", "1.2.3.4")
+    assert limiter.retry_after("rex", "1.2.3.4") == pytest.approx(2)
+    assert limiter.retry_after("rex", "5.6.7.8") is None  # a clean address is never held back
     now[0] += 61
     assert limiter.retry_after("rex", "1.2.3.4") is None
     limiter.failed("rex", "1.2.3.4")
