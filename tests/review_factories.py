@@ -98,3 +98,25 @@ def staffed(store: Store) -> Workflow:
     workflow.add_user("pam", [Role.PUBLISHER])
     workflow.add_user("ada", [Role.ADMIN])
     return workflow
+
+
+def write_verdict(flow: Workflow, slug: str, author: str = "ann") -> None:
+    """Store an edit in which ``author`` writes every field the drafter left as a
+    placeholder (the publish gate refuses approval before), re-checked with no support
+    threshold so no bullet is flagged by the edit."""
+    from pipeline.review.gate import placeholder_fields
+    from pipeline.store.content import edited_article
+
+    current = flow.current_revision(slug)
+    original = current.article()
+    fields = placeholder_fields(original)
+    if not fields:
+        return
+    written = {name: f"Editor's {name.replace('_', ' ')} for this question." for name in fields}
+    article, evidence = edited_article(
+        original,
+        original.draft.model_copy(update=written),
+        current.evidence(),
+        support_threshold=0.0,
+    )
+    flow.revise(author, slug, article, evidence, based_on=current.number)
