@@ -404,5 +404,10 @@ class SiteEntry(BaseModel):
     content_hash: str
     approved_at: str = Field(description="ISO timestamp of the approval (shown as Last updated).")
     reviewed_by: list[str] = Field(default_factory=list)
+    verdict_by: str = Field(
+        "",
+        description="Who wrote the verdict readers see (a person, or the language model "
+        "that drafted it and the author who ran it); shown beside the reviewers.",
+    )
     published_at: str = ""
     topic: str | None = Field(None, description="Grouping on the index page.")

@@ -202,3 +202,34 @@ def test_the_gate_is_generic_over_every_flagged_check(flow: Workflow) -> None:
         flow.approve("rex", slug)
     flow.acknowledge("rita", slug, check=2, comment="the claim is the guideline's wording")
     flow.approve("rex", slug)
+
+
+# what readers see ----------------------------------------------------------------------------
+
+
+def test_the_public_page_carries_no_drafting_banner_and_names_the_verdict_writer(
+    flow: Workflow, tmp_path: Path
+) -> None:
+    from pipeline.publish import build_site
+    from pipeline.render import EXTRACTIVE_NOTICE
+    from pipeline.store.published import site_entries
+
+    slug = _stored(flow, _placeholder_article())
+    # an editor writes the verdict; the article stays ann's
+    _edit(
+        flow,
+        "ed",
+        slug,
+        headline="Probably yes, for adults with condition Y.",
+        bottom_line="Consider drug X in adults with condition Y.",
+    )
+    _review(flow, slug)
+    flow.approve("rex", slug)
+    flow.publish("pam", slug)
+    entries, problems = site_entries(flow.store)
+    assert problems == [] and entries[0].verdict_by == "ed"
+    build_site(entries, tmp_path / "site")
+    page = (tmp_path / "site" / "articles" / f"{slug}.html").read_text("utf-8")
+    assert "Verdict written by ed" in page and "Reviewed by rex" in page
+    assert EXTRACTIVE_NOTICE not in page
+    assert "verdict needs editorial judgment" not in page.lower()
