@@ -125,6 +125,7 @@ class Citation(BaseModel):
     licence_basis: str | None = None
     topic: str | None = None
     source_file: str | None = None
+    ingested_at: str | None = None
 
     @property
     def body(self) -> str:

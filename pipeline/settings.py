@@ -92,6 +92,17 @@ class ChunkSettings(_Group):
     encoding: str = Field("cl100k_base", description="tiktoken encoding used to count tokens.")
 
 
+class IngestSettings(_Group):
+    """What ingested records may claim about themselves (see pipeline.ingest.trust)."""
+
+    trusted_folders: list[Path] = Field(
+        default_factory=lambda: [Path("corpus/demo")],
+        description="Folders whose files may declare their records' evidence level and "
+        "source kind (an editor vouches for them; relative to the working directory). "
+        "Elsewhere only PubMed/MEDLINE publication types set a level; the rest is 'other'.",
+    )
+
+
 class RetrievalSettings(_Group):
     """Hybrid retrieval: dense + lexical, fusion, feedback, filters, diversity and packing.
 
@@ -327,6 +338,7 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkSettings = Field(default_factory=ChunkSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     prompts: PromptSettings = Field(default_factory=PromptSettings)

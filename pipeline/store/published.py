@@ -163,7 +163,7 @@ def _problem(
 
 def _bibliographic(citation: Any) -> dict[str, Any]:
     """A citation's metadata without where it was read from."""
-    data: dict[str, Any] = citation.model_dump(mode="json", exclude={"source_file"})
+    data: dict[str, Any] = citation.model_dump(mode="json", exclude={"source_file", "ingested_at"})
     return data
 
 
