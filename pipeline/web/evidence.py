@@ -9,8 +9,11 @@ plain text; the templates escape it.
 
 from __future__ import annotations
 
+import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from pipeline.models import Article, EvidenceSet
@@ -42,6 +45,8 @@ class SourceView:
     links: tuple[tuple[str, str], ...]
     passages: tuple[PassageView, ...]
     bullets: tuple[str, ...]
+    file: str
+    ingested_at: str
 
 
 @dataclass(frozen=True)
@@ -53,13 +58,22 @@ class FlagView:
     reason: str
 
 
-def link_citations(fragment: str) -> str:
-    """Point the article's citation links at the evidence panel (``#evidence-N``).
+def link_citations(fragment: str, titles: Mapping[int, str] | None = None) -> str:
+    """Point the article's citation links at the evidence panel (``#evidence-N``) and give
+    each an accessible name, "Evidence 3: <source title>" (a bare "3" says nothing).
 
     ``fragment`` is :func:`pipeline.render.to_html_fragment` output (already sanitized);
-    only the digits of its own ``#ref-N`` links are reused.
+    only the digits of its own ``#ref-N`` links are reused, and titles are escaped.
     """
-    return _CITE_HREF.sub(r'href="#evidence-\1"', fragment)
+    names = titles or {}
+
+    def relink(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        title = names.get(number, "")
+        label = f"Evidence {number}: {title}" if title else f"Evidence {number}"
+        return f'href="#evidence-{number}" aria-label="{html.escape(label, quote=True)}"'
+
+    return _CITE_HREF.sub(relink, fragment)
 
 
 def evidence_panel(article: Article, evidence: EvidenceSet) -> list[SourceView]:
@@ -96,6 +110,8 @@ def evidence_panel(article: Article, evidence: EvidenceSet) -> list[SourceView]:
                     for bullet in section.bullets
                     if ref.number in bullet.citations
                 ),
+                file=Path(citation.source_file).name if citation.source_file else "",
+                ingested_at=(citation.ingested_at or "")[:16].replace("T", " "),
             )
         )
     return views

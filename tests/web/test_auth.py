@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pipeline.errors import NotFoundError, ReviewError
+from pipeline.review import Workflow
 from pipeline.settings import Settings, load_settings
 from pipeline.store import Store
 from pipeline.store.credentials import Credentials
@@ -172,7 +173,13 @@ def test_generated_session_key_is_private_and_stable(tmp_path: Path) -> None:
     assert (tmp_path / "keyhome" / "web_secret").stat().st_mode & 0o777 == 0o600
 
 
-def test_site_follow_up_link_survives_the_sign_in(client: TestClient, seeded: str) -> None:
+def test_site_follow_up_link_survives_the_sign_in(
+    client: TestClient, seeded: str, flow: Workflow
+) -> None:
+    flow.submit("ann", seeded)
+    flow.start_review("rex", seeded)
+    flow.approve("rex", seeded)
+    flow.publish("pam", seeded)  # follow-ups are asked from published articles only
     target = f"/articles/{seeded}/follow-up?question=And+in+children%3F"
     to_login = client.get(target)
     assert to_login.status_code == 303

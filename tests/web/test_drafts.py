@@ -60,7 +60,9 @@ def test_new_draft_runs_in_the_background_and_opens_the_draft(
     done = ann.get(job_url)
     assert done.status_code == 303 and done.headers["location"] == f"/articles/{state['slug']}"
     page = ann.get(done.headers["location"]).text
-    assert 'id="evidence-1"' in page and '<a href="#evidence-1" class="cite"' in page
+    assert 'id="evidence-1"' in page and re.search(
+        r'<a href="#evidence-1" aria-label="Evidence 1: [^"]+" class="cite"', page
+    )
     panel = page[page.index('id="evidence-1"') :]
     assert re.search(r'<blockquote class="passage[^"]*"', panel)
     record = flow.store.article(str(state["slug"]))
