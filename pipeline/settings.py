@@ -96,10 +96,11 @@ class IngestSettings(_Group):
     """What ingested records may claim about themselves (see pipeline.ingest.trust)."""
 
     trusted_folders: list[Path] = Field(
-        default_factory=lambda: [Path("corpus/demo")],
+        default_factory=list,
         description="Folders whose files may declare their records' evidence level and "
-        "source kind (an editor vouches for them; relative to the working directory). "
-        "Elsewhere only PubMed/MEDLINE publication types set a level; the rest is 'other'.",
+        "source kind (an editor vouches for them). The demo corpus shipped with the program "
+        "is always trusted. Elsewhere only PubMed/MEDLINE publication types set a level; "
+        "everything else is 'other'.",
     )
 
 

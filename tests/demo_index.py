@@ -18,10 +18,7 @@ REFERENCE_QUESTION = (
 
 def build_demo_index(home: Path) -> tuple[Settings, Index]:
     """Ingest corpus/demo into an index under ``home``."""
-    # the shipped demo corpus is trusted to declare its records' levels, wherever pytest runs
-    settings = load_settings(
-        home=home, outputs=home / "outputs", ingest={"trusted_folders": [DEMO]}
-    )
+    settings = load_settings(home=home, outputs=home / "outputs")
     index = Index(settings)
     report = ingest([DEMO], index)
     assert not report.failed, [f.messages for f in report.failed]

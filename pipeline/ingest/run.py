@@ -27,6 +27,7 @@ from pipeline.ingest.chunking import Chunker
 from pipeline.ingest.loaders import detect_format, load_file
 from pipeline.ingest.trust import in_trusted_folder, verified
 from pipeline.models import Citation, Passage
+from pipeline.resources import demo_corpus_dir
 
 FileStatus = Literal["added", "updated", "unchanged", "failed", "skipped", "removed"]
 EventFn = Callable[[str, int], None]
@@ -171,7 +172,7 @@ def _ingest_file(
     citations: list[Citation] = []
     kept: set[str] = set()
     name = detect_format(path) if fmt == "auto" else fmt
-    trusted = in_trusted_folder(path, index.settings.ingest.trusted_folders)
+    trusted = in_trusted_folder(path, [demo_corpus_dir(), *index.settings.ingest.trusted_folders])
     now = datetime.now(UTC).isoformat(timespec="seconds")
     for loaded in result.citations:
         citation = verified(loaded, name, trusted).model_copy(update={"ingested_at": now})

@@ -4,8 +4,8 @@ A record cannot award itself a level above what its loader can verify from the s
 format. Three cases, decided per file:
 
 * **a trusted folder** (``ingest.trusted_folders``, configured by the editor: e.g. the
-  folder of guidelines they collected, or the shipped demo corpus whose records this project
-  wrote and checked): the loader's level and source kind stand as loaded;
+  folder of guidelines they collected; and always the demo corpus shipped with the program,
+  whose records this project wrote and checked): the loader's level and source kind stand;
 * **PubMed / MEDLINE** (``pubmed-xml``, ``medline``): the level comes from the record's NLM
   publication types alone (indexers assign them; a title cannot raise it);
 * **anything else** (JSONL, RIS, BibTeX, CSL-JSON, JATS, Markdown, HTML, text, PDF): the
