@@ -24,6 +24,11 @@ from dataclasses import dataclass
 
 from pipeline.errors import InvalidTransition
 from pipeline.models import Article, BulletCheck
+from pipeline.review.machine import Action
+from pipeline.store import RevisionRecord, Store
+
+DeskItem = tuple[int | None, str, str, str, str | None]
+"""(check index or ``None`` for a placeholder, where, text, reason, who acknowledged it)."""
 
 FIELD_NAMES = {"headline": "verdict headline", "summary": "summary", "bottom_line": "Bottom Line"}
 """Reader-facing names of the draft fields a drafter may leave as placeholders."""
@@ -141,3 +146,42 @@ def unresolved_citations(article: Article) -> list[int]:
             numbers.update(bullet.citations)
     numbers.update(n for text in texts for n in extract_markers(text))
     return sorted(numbers - {reference.number for reference in article.references})
+
+
+def gate(
+    store: Store, action: Action, slug: str, current: RevisionRecord, check: int | None
+) -> str:
+    """Refuse approve/publish of an unfinished revision; for acknowledge, refuse unless
+    ``check`` names an open flag, and return "where: text" of it (else "")."""
+    if action not in (Action.APPROVE, Action.PUBLISH, Action.ACKNOWLEDGE):
+        return ""
+    items = open_items(current.article(), set(store.acknowledgements(current.id)))
+    if action is Action.ACKNOWLEDGE:
+        flags = {int(i.key): i for i in items if i.kind == "check"}
+        if check not in flags:
+            numbers = ", ".join(str(n) for n in flags) or "none"
+            raise InvalidTransition(
+                f"cannot acknowledge check {check} of {slug!r} {current.label}: "
+                "it is not an open flagged check",
+                f"Open flagged checks: {numbers}.",
+            )
+        return f"{flags[check].where}: {flags[check].text}"
+    if items:
+        raise gate_refusal(action.label, slug, current.label, items)
+    return ""
+
+
+def desk_items(store: Store, current: RevisionRecord) -> list[DeskItem]:
+    """The open items of ``current`` and the checks reviewers acknowledged on it (with the
+    reason and who), for the review desk."""
+    article = current.article()
+    acknowledged = store.acknowledgements(current.id)
+    rows: list[DeskItem] = [
+        (None if i.kind == "placeholder" else int(i.key), i.where, i.text, i.reason, None)
+        for i in open_items(article, set(acknowledged))
+    ]
+    for index, entry in sorted(acknowledged.items()):
+        if index < len(article.checks):
+            reason = f"{article.checks[index].reason}; acknowledged: {entry.comment}"
+            rows.append((index, "", "", reason, entry.actor))
+    return rows

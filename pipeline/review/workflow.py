@@ -19,7 +19,7 @@ from pipeline.errors import (
     StoreError,
 )
 from pipeline.models import Article, EvidenceSet
-from pipeline.review.gate import gate_refusal, open_items, unresolved_citations
+from pipeline.review.gate import DeskItem, desk_items, gate, unresolved_citations
 from pipeline.review.machine import (
     NEEDS_COMMENT,
     QUEUE_ACTIONS,
@@ -137,22 +137,10 @@ class Workflow:
         article = self.store.article(slug)
         self._guard(action, self.store.user(user_name), article, *self.authors(article))
 
-    def open_items(self, slug: str) -> list[tuple[int | None, str, str, str, str | None]]:
-        """What still stands between the current revision and approval (see
-        :mod:`pipeline.review.gate`), plus the checks reviewers acknowledged: (check index or
-        ``None``, where, text, reason, who acknowledged it or ``None``)."""
-        current = self.current_revision(slug)
-        article = current.article()
-        acknowledged = self.store.acknowledgements(current.id)
-        rows: list[tuple[int | None, str, str, str, str | None]] = [
-            (None if i.kind == "placeholder" else int(i.key), i.where, i.text, i.reason, None)
-            for i in open_items(article, set(acknowledged))
-        ]
-        for index, entry in sorted(acknowledged.items()):
-            if index < len(article.checks):
-                reason = f"{article.checks[index].reason}; acknowledged: {entry.comment}"
-                rows.append((index, "", "", reason, entry.actor))
-        return rows
+    def open_items(self, slug: str) -> list[DeskItem]:
+        """What stands between the current revision and approval, and what reviewers
+        acknowledged (:func:`pipeline.review.gate.desk_items`)."""
+        return desk_items(self.store, self.current_revision(slug))
 
     def queue(self, user_name: str) -> list[tuple[ArticleRecord, list[Action]]]:
         """The articles waiting for ``user_name``: those they may move forward (see
@@ -275,7 +263,7 @@ class Workflow:
                 f"{current.label}",
                 f"Read {current.label} first (`press diff {slug}`), then act on it.",
             )
-        subject = self._gate(action, article, current, check)
+        subject = gate(self.store, action, article.slug, current, check)
         target = current
         if action is Action.RETRACT:
             assert article.state.published_revision_id is not None
@@ -304,30 +292,6 @@ class Workflow:
                 assert check is not None
                 tx.add_acknowledgement(log_id=log_id, check_index=check, subject=subject)
         return self.store.article(slug)
-
-    def _gate(
-        self, action: Action, article: ArticleRecord, current: RevisionRecord, check: int | None
-    ) -> str:
-        """Refuse approve/publish of an unfinished revision (:mod:`pipeline.review.gate`);
-        for acknowledge, check that ``check`` names an open flag; returns its text."""
-        if action not in (Action.APPROVE, Action.PUBLISH, Action.ACKNOWLEDGE):
-            return ""
-        text = current.article()
-        acknowledged = self.store.acknowledgements(current.id)
-        items = open_items(text, set(acknowledged))
-        if action is Action.ACKNOWLEDGE:
-            flags = {int(i.key): i for i in items if i.kind == "check"}
-            if check not in flags:
-                numbers = ", ".join(str(n) for n in flags) or "none"
-                raise InvalidTransition(
-                    f"cannot acknowledge check {check} of {article.slug!r} {current.label}: "
-                    "it is not an open flagged check",
-                    f"Open flagged checks: {numbers}.",
-                )
-            return f"{flags[check].where}: {flags[check].text}"
-        if items:
-            raise gate_refusal(action.label, article.slug, current.label, items)
-        return ""
 
     def _add_revision(
         self,
