@@ -251,8 +251,9 @@ class Workflow:
         current = self.store.revision(article.state.revision_id)
         self._guard(action, actor, article, current.author, self.store.article_author(article))
         if action in NEEDS_COMMENT and not (comment or "").strip():
-            what = "the reason" if action is Action.RETRACT else "what to change"
-            flag = "--reason" if action is Action.RETRACT else "--comment"
+            why = action in (Action.RETRACT, Action.ACKNOWLEDGE)
+            what = "the reason" if why else "what to change"
+            flag = "--reason" if why else "--comment"
             raise ReviewError(
                 f"cannot {action.label} {slug!r} without a comment saying {what}",
                 f"Pass {flag} '…'; it is kept in the review log.",
