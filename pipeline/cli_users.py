@@ -83,7 +83,7 @@ def users_sessions(
         rows = sessions.list(name)
         if revoke:
             by = acting_user(settings, as_user)
-            UserAdmin(store)._checked(name or by, by, narrowing=False)
+            UserAdmin(store).require_admin(by)
             for user in sorted({row.user for row in rows}):
                 sessions.end_for_user(user, reason=f"revoked by {by}", at=utc_now())
     data = [

@@ -84,6 +84,10 @@ class UserAdmin:
         Sessions(self.store).end_for_user(name, reason="roles changed", at=at)
         return self.store.user(name)
 
+    def require_admin(self, by: str) -> None:
+        """Raise :class:`PermissionDenied` unless ``by`` is an active admin."""
+        self._checked(by, by, narrowing=False)
+
     def _set_status(self, name: str, status: str, *, by: str) -> User:
         user = self._checked(name, by, narrowing=status != "active")
         if user.status == "removed":
