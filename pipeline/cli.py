@@ -457,9 +457,11 @@ from pipeline.cli_doctor import register as register_doctor  # noqa: E402
 from pipeline.cli_eval import eval_app  # noqa: E402
 from pipeline.cli_review import register  # noqa: E402
 from pipeline.cli_serve import register as register_serve  # noqa: E402
+from pipeline.cli_users import register as register_users  # noqa: E402
 
 app.add_typer(eval_app, name="eval")
 register(app)
 register_serve(app)
+register_users(app)
 register_build(app)
 register_doctor(app)

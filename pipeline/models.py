@@ -125,6 +125,7 @@ class Citation(BaseModel):
     licence_basis: str | None = None
     topic: str | None = None
     source_file: str | None = None
+    ingested_at: str | None = None
 
     @property
     def body(self) -> str:
@@ -341,6 +342,11 @@ class Provenance(BaseModel):
     created_at: str = ""
     usage: Usage = Field(default_factory=Usage)
     timings_s: dict[str, float] = Field(default_factory=dict)
+    placeholders: dict[str, str] = Field(
+        default_factory=dict,
+        description="Draft fields the drafter could not write (name → the placeholder text "
+        "it left); an article is not publishable while a field still holds it.",
+    )
 
 
 class Reference(BaseModel):
@@ -439,5 +445,10 @@ class SiteEntry(BaseModel):
     content_hash: str
     approved_at: str = Field(description="ISO timestamp of the approval (shown as Last updated).")
     reviewed_by: list[str] = Field(default_factory=list)
+    verdict_by: str = Field(
+        "",
+        description="Who wrote the verdict readers see (a person, or the language model "
+        "that drafted it and the author who ran it); shown beside the reviewers.",
+    )
     published_at: str = ""
     topic: str | None = Field(None, description="Grouping on the index page.")

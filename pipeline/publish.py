@@ -302,7 +302,7 @@ def _article_page(site: _Site, item: _Item) -> str:
         }
     )
     meta = _ENV.get_template("article-meta.html.j2").render(
-        reviewers=item.reviewers, options=options
+        reviewers=item.reviewers, verdict_by=_collapse(item.entry.verdict_by), options=options
     )
     related = _ENV.get_template("related.html.j2").render(
         links=[

@@ -243,7 +243,7 @@ def _provenance(article: Article) -> tuple[tuple[str, str], ...]:
     )
 
 
-def _build_view(article: Article) -> _View:
+def _build_view(article: Article, *, workflow_notes: bool = True) -> _View:
     draft = article.draft
     flagged = {(c.section, c.bullet) for c in article.checks if c.flagged and c.is_bullet}
     references = sorted(article.references, key=lambda r: r.number)
@@ -269,7 +269,11 @@ def _build_view(article: Article) -> _View:
         status_label=status_label,
         steps=steps,
         caution="" if article.status in _REVIEWED else CAUTION,
-        extractive_notice=EXTRACTIVE_NOTICE if article.drafted_without_llm else "",
+        # Workflow state, not article text: never on approved/published pages, and the
+        # desk shows it beside the article instead (workflow_notes=False).
+        extractive_notice=EXTRACTIVE_NOTICE
+        if article.drafted_without_llm and workflow_notes and article.status not in _REVIEWED
+        else "",
         last_updated=format_date(article.last_updated),
         voice=_VOICES[article.audience],
         headline=_plain(draft.headline),
@@ -366,9 +370,15 @@ def to_markdown(article: Article) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
-def to_html_fragment(article: Article) -> str:
-    """Render the article body as sanitized HTML, for embedding in another page."""
-    body = _HTML_ENV.get_template("article.html.j2").render(v=_build_view(article))
+def to_html_fragment(article: Article, *, workflow_notes: bool = True) -> str:
+    """Render the article body as sanitized HTML, for embedding in another page.
+
+    ``workflow_notes=False`` leaves out the drafting notice (the review desk shows it as
+    workflow state beside the article); approved and published text never carries it.
+    """
+    body = _HTML_ENV.get_template("article.html.j2").render(
+        v=_build_view(article, workflow_notes=workflow_notes)
+    )
     return sanitize_html(body)
 
 

@@ -100,6 +100,18 @@ class ChunkSettings(_Group):
     encoding: str = Field("cl100k_base", description="tiktoken encoding used to count tokens.")
 
 
+class IngestSettings(_Group):
+    """What ingested records may claim about themselves (see pipeline.ingest.trust)."""
+
+    trusted_folders: list[Path] = Field(
+        default_factory=list,
+        description="Folders whose files may declare their records' evidence level and "
+        "source kind (an editor vouches for them). The demo corpus shipped with the program "
+        "is always trusted. Elsewhere only PubMed/MEDLINE publication types set a level; "
+        "everything else is 'other'.",
+    )
+
+
 class RetrievalSettings(_Group):
     """Hybrid retrieval: dense + lexical, fusion, feedback, filters, diversity and packing.
 
@@ -314,12 +326,44 @@ class WebSettings(_Group):
     https_only: bool = Field(
         False, description="Send the session cookie only over HTTPS (set behind a TLS proxy)."
     )
-    session_max_age_s: int = Field(8 * 3600, ge=60, description="How long a sign-in lasts.")
+    session_max_age_s: int = Field(
+        8 * 3600, ge=60, description="Absolute timeout: how long a sign-in lasts at most."
+    )
+    session_idle_s: int = Field(
+        30 * 60, ge=60, description="Idle timeout: a session unused this long is ended."
+    )
     login_attempts: int = Field(
-        5, ge=1, description="Failed sign-ins allowed per user and address in login_window_s."
+        5,
+        ge=1,
+        description="Failed sign-ins for one user name (from addresses that are failing) "
+        "before each further try waits, doubling up to login_window_s.",
+    )
+    address_attempts: int = Field(
+        20,
+        ge=1,
+        description="Failed sign-ins from one client address, whatever the names, before "
+        "each further try from it waits, doubling up to login_window_s.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or CIDR networks of reverse proxies whose X-Forwarded-For "
+        "names the client (empty: the connection's address is the client's).",
     )
     login_window_s: float = Field(300.0, gt=0, description="Window of the sign-in rate limit.")
     draft_workers: int = Field(1, ge=1, description="Drafting jobs run at the same time.")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        """Every entry must be an IP address or network (e.g. ``10.0.0.0/8``)."""
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address or network") from exc
+        return value
 
 
 class Settings(BaseSettings):
@@ -337,6 +381,7 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkSettings = Field(default_factory=ChunkSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     prompts: PromptSettings = Field(default_factory=PromptSettings)

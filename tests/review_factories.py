@@ -58,7 +58,9 @@ def make_article(
     """A checked article (one section, two cited bullets) and the evidence it cites."""
     evidence = make_evidence(question)
     draft = Draft(
-        headline="Probably yes.",
+        # Every field is supported by the two sources, so the claim checks that run on each
+        # edit flag nothing here; a test that wants a flag plants it.
+        headline="Drug X Improves Condition Y",
         summary="Drug X helps condition Y.",
         sections=[
             DraftSection(
@@ -69,7 +71,8 @@ def make_article(
                 ],
             )
         ],
-        bottom_line="Consider drug X.",
+        bottom_line="Drug X improved condition Y in a randomized trial.",
+        verdict="yes",
     )
     check = cite.check_citations(draft, evidence)
     article = Article(
@@ -98,3 +101,36 @@ def staffed(store: Store) -> Workflow:
     workflow.add_user("pam", [Role.PUBLISHER])
     workflow.add_user("ada", [Role.ADMIN])
     return workflow
+
+
+def write_verdict(flow: Workflow, slug: str, author: str = "ann") -> None:
+    """Store an edit in which ``author`` writes every field the drafter left as a
+    placeholder (the publish gate refuses approval before), re-checked with no support
+    threshold so no bullet is flagged by the edit."""
+    from pipeline.review.gate import placeholder_fields
+    from pipeline.store.content import edited_article
+
+    current = flow.current_revision(slug)
+    original = current.article()
+    fields = placeholder_fields(original)
+    if not fields:
+        return
+    written = {name: f"Editor's {name.replace('_', ' ')} for this question." for name in fields}
+    article, evidence = edited_article(
+        original,
+        original.draft.model_copy(update=written),
+        current.evidence(),
+        support_threshold=0.0,
+    )
+    flow.revise(author, slug, article, evidence, based_on=current.number)
+
+
+def acknowledge_flags(flow: Workflow, slug: str, reviewer: str = "rex") -> int:
+    """Let every open flagged check of the revision under review stand, as ``reviewer``
+    (a harness standing in for a reviewer who checked each one); returns how many."""
+    open_checks = [
+        index for index, _, _, _, by in flow.open_items(slug) if index is not None and by is None
+    ]
+    for index in open_checks:
+        flow.acknowledge(reviewer, slug, check=index, comment="checked against the passage")
+    return len(open_checks)

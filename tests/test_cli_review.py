@@ -26,6 +26,21 @@ def draft(author: str = "ann") -> str:
     return str(article["slug"])
 
 
+def ready(slug: str, author: str = "ann") -> None:
+    """Store the author's edit that writes the verdict, summary and Bottom Line the
+    extractive drafter leaves open (the publish gate refuses approval before): r2."""
+    from pipeline.review import Workflow
+    from pipeline.settings import load_settings
+    from pipeline.store import Store
+    from tests.review_factories import write_verdict
+
+    store = Store.from_settings(load_settings())
+    try:
+        write_verdict(Workflow(store), slug, author)
+    finally:
+        store.close()
+
+
 def page(out: Path, slug: str) -> str:
     return (out / "site" / "articles" / f"{slug}.html").read_text()
 
@@ -34,11 +49,12 @@ def test_done_when_draft_submit_approve_publish_then_an_unapproved_edit(
     staffed_home: Path, tmp_path: Path
 ) -> None:
     slug = draft()
+    ready(slug)
     ok(["submit", slug, "--as", "ann"])
     ok(["review", slug, "--as", "rex"])
     ok(["approve", slug, "--as", "rex", "--comment", "references checked"])
     published = json.loads(ok(["publish", slug, "--as", "pam", "--json"]).stdout)
-    assert published["status"] == "published" and published["published_revision"] == "r1"
+    assert published["status"] == "published" and published["published_revision"] == "r2"
     html = page(staffed_home, slug)
     assert "Approved" in html and "Reviewed by rex" in html
     assert "pending human review" not in html
@@ -50,8 +66,8 @@ def test_done_when_draft_submit_approve_publish_then_an_unapproved_edit(
     status = json.loads(ok(["edit", slug, "--from", str(edited), "--as", "ann", "--json"]).stdout)
     assert (status["status"], status["revision"], status["published_revision"]) == (
         "draft",
+        "r3",
         "r2",
-        "r1",
     )
     assert "+- UNREVIEWED CLAIM. [1]" in ok(["diff", slug]).stdout
     refused(["publish", slug, "--as", "pam"])
@@ -63,6 +79,7 @@ def test_done_when_draft_submit_approve_publish_then_an_unapproved_edit(
     history = json.loads(ok(["history", slug, "--json"]).stdout)
     assert [row["action"].removeprefix("review.") for row in history] == [
         "draft",
+        "draft",
         "submit",
         "start_review",
         "approve",
@@ -70,11 +87,12 @@ def test_done_when_draft_submit_approve_publish_then_an_unapproved_edit(
         "draft",
         "submit",
     ]
-    assert history[3]["comment"] == "references checked" and history[5]["revision"] == "r2"
+    assert history[4]["comment"] == "references checked" and history[6]["revision"] == "r3"
 
 
 def test_retract_records_the_reason_and_takes_the_page_down(staffed_home: Path) -> None:
     slug = draft()
+    ready(slug)
     for args in (["submit", slug, "--as", "ann"], ["review", slug, "--as", "rex"]):
         ok(args)
     ok(["approve", slug, "--as", "rex"])
@@ -91,12 +109,14 @@ def test_retract_records_the_reason_and_takes_the_page_down(staffed_home: Path) 
 def test_self_approval_is_refused_and_says_who_may_approve(staffed_home: Path) -> None:
     ok(["users", "add", "rita", "--role", "author", "--role", "reviewer", "--as", "ada"])
     slug = draft("rita")
+    ready(slug, "rita")
     ok(["submit", slug, "--as", "rita"])
-    ok(["review", slug, "--as", "rita"])
+    assert "nobody reviews their own work" in refused(["review", slug, "--as", "rita"])
+    ok(["review", slug, "--as", "rex"])
     result = refused(["approve", slug, "--as", "rita"])
-    assert "rita wrote this revision and cannot approve it" in result
+    assert "rita wrote this article or revision and may not approve" in result
     assert "approve — ada, rex" in result
-    ok(["approve", slug, "--as", "rex", "--revision", "1"])
+    ok(["approve", slug, "--as", "rex", "--revision", "2"])
 
 
 def test_refusals_name_the_allowed_next_steps(staffed_home: Path) -> None:
@@ -143,6 +163,7 @@ def test_users_need_an_admin_and_unknown_authors_cannot_draft(staffed_home: Path
 
 def test_stale_is_empty_while_the_cited_passages_are_unchanged(staffed_home: Path) -> None:
     slug = draft()
+    ready(slug)
     ok(["submit", slug, "--as", "ann"])
     ok(["review", slug, "--as", "rex"])
     ok(["approve", slug, "--as", "rex"])
@@ -166,6 +187,7 @@ def test_draft_follow_up_links_a_new_draft_to_its_published_parent(
     ask = ["draft", FOLLOW_UP, "--no-llm", "--as", "ann", "--follow-up"]
     assert "not published" in refused([*ask, slug])
     assert "No article 'nope'" in refused([*ask, "nope"])
+    ready(slug)
     for args in (["submit", slug], ["review", slug], ["approve", slug], ["publish", slug]):
         user = {"submit": "ann", "review": "rex", "approve": "rex", "publish": "pam"}[args[0]]
         ok([*args, "--as", user])

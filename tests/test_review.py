@@ -116,8 +116,10 @@ def test_admin_may_do_everything_but_approve_their_own(flow: Workflow) -> None:
     article, evidence = make_article(question="Is drug Z safe?")
     slug = flow.store_draft("ada", article, evidence).article().slug
     flow.submit("ada", slug)
-    flow.start_review("ada", slug)
-    with pytest.raises(PermissionDenied, match="ada wrote this revision"):
+    with pytest.raises(PermissionDenied, match="ada wrote this article or revision"):
+        flow.start_review("ada", slug)
+    flow.start_review("rex", slug)
+    with pytest.raises(PermissionDenied, match="ada wrote this article or revision"):
         flow.approve("ada", slug)
     flow.approve("rex", slug)
     flow.publish("ada", slug)
@@ -132,11 +134,16 @@ def test_self_approval_is_refused_with_the_next_steps(flow: Workflow) -> None:
     article, evidence = make_article(question="Does drug W work?")
     slug = flow.store_draft("rita", article, evidence).article().slug
     flow.submit("rita", slug)
-    flow.start_review("rita", slug)
+    # The ban covers every review step, not only approval (an author-reviewer once started
+    # review of, and requested changes on, their own revision).
+    for step, kwargs in (("start_review", {}), ("request_changes", {"comment": "mine"})):
+        with pytest.raises(PermissionDenied, match="rita wrote this article or revision"):
+            getattr(flow, step)("rita", slug, **kwargs)
+    flow.start_review("rex", slug)
     with pytest.raises(PermissionDenied) as info:
         flow.approve("rita", slug)
-    assert "rita wrote this revision and cannot approve it" in info.value.message
-    assert "You may: edit, request-changes, withdraw" in info.value.hint
+    assert "rita wrote this article or revision and may not approve" in info.value.message
+    assert "You may: withdraw" in info.value.hint
     assert "approve — ada, rex" in info.value.hint
     assert status(flow, slug) == S.UNDER_REVIEW
 
@@ -150,9 +157,9 @@ REFUSALS: list[tuple[str, str, str, dict[str, Any], type[ReviewError], str]] = [
     ("draft", "pam", "retract", {"reason": "x"}, InvalidTransition, "nothing is published"),
     ("draft", "rex", "request_changes", {"comment": "x"}, InvalidTransition, "status is draft"),
     ("submitted", "ann", "submit", {}, InvalidTransition, "its status is submitted"),
-    ("submitted", "ann", "start_review", {}, PermissionDenied, "only a reviewer may start review"),
+    ("submitted", "ann", "start_review", {}, PermissionDenied, "who did not write it may start"),
     ("submitted", "rex", "approve", {}, InvalidTransition, "its status is submitted"),
-    ("submitted", "rita", "withdraw", {}, PermissionDenied, "the revision's author or a publ"),
+    ("submitted", "rita", "withdraw", {}, PermissionDenied, "the article's or the revision's"),
     ("review", "pam", "approve", {}, PermissionDenied, "only a reviewer who did not write it"),
     ("review", "ann", "request_changes", {"comment": "x"}, PermissionDenied, "only a reviewer"),
     ("review", "rex", "request_changes", {"comment": "  "}, ReviewError, "without a comment"),
@@ -338,9 +345,11 @@ def test_allowed_actions_per_role_and_status(flow: Workflow, slug: str) -> None:
     assert allowed_actions(publisher, state, "ann") == [Action.WITHDRAW]
     to_review(flow, slug)
     state = flow.store.article(slug).state
-    assert allowed_actions(reviewer, state, "ann") == [Action.APPROVE, Action.REQUEST_CHANGES]
-    assert allowed_actions(_user("ann", Role.REVIEWER), state, "ann") == [Action.REQUEST_CHANGES]
-    assert flow.allowed_actions("rex", slug) == [Action.APPROVE, Action.REQUEST_CHANGES]
+    review = [Action.APPROVE, Action.REQUEST_CHANGES, Action.ACKNOWLEDGE]
+    assert allowed_actions(reviewer, state, "ann") == review
+    # nobody reviews their own work, not even by asking for changes
+    assert allowed_actions(_user("ann", Role.REVIEWER), state, "ann") == []
+    assert flow.allowed_actions("rex", slug) == review
 
 
 # replay -------------------------------------------------------------------------------------
@@ -408,14 +417,14 @@ def _race(url: str, slug: str, who: str, barrier: Any, results: Any) -> None:
     try:
         if who == "reviewer":
             flow.approve("rex", slug)
-        else:
-            edit(flow, slug, bullet="Concurrent edit.")
+        else:  # nobody edits a revision under review: its author takes it back instead
+            flow.withdraw("ann", slug, comment="taking it back to edit")
         results.put((who, "ok"))
     except ConcurrentUpdateError:
         results.put((who, "conflict"))
 
 
-def test_two_processes_approving_and_editing_at_once(tmp_path: Path) -> None:
+def test_two_processes_approving_and_withdrawing_at_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
     flow = staffed(Store(url))
     slug = flow.store_draft("ann", *make_article()).article().slug
@@ -425,7 +434,7 @@ def test_two_processes_approving_and_editing_at_once(tmp_path: Path) -> None:
     barrier, results = context.Barrier(2), context.Queue()
     workers = [
         context.Process(target=_race, args=(url, slug, who, barrier, results))
-        for who in ("reviewer", "editor")
+        for who in ("reviewer", "author")
     ]
     for worker in workers:
         worker.start()
@@ -441,6 +450,5 @@ def test_two_processes_approving_and_editing_at_once(tmp_path: Path) -> None:
     if outcomes["reviewer"] == "ok":
         assert state.status == S.APPROVED and len(store.revisions(store.article(slug))) == 1
     else:
-        assert state.status == S.DRAFT and state.approved_hash is None
-        assert store.revision(state.revision_id).number == 2
+        assert state.status == S.WITHDRAWN and state.approved_hash is None
     assert replay(store.log(store.article(slug))) == state

@@ -71,6 +71,7 @@ def test_no_store_method_updates_or_deletes_log_rows() -> None:
         "save_state",
         "add_publication",
         "retract_publications",
+        "add_acknowledgement",
     }
     assert not [name for name in vars(Store) if "delete" in name or "remove" in name]
 

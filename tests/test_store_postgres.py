@@ -20,7 +20,7 @@ import pytest
 
 from pipeline.errors import ConcurrentUpdateError, ConfigError
 from pipeline.models import Bullet
-from pipeline.review import Action, Workflow, replay
+from pipeline.review import Action, Role, Workflow, replay
 from pipeline.store import Store, Transaction
 from pipeline.store.records import ArticleRecord
 from tests.review_factories import QUESTION, make_article, staffed
@@ -101,11 +101,13 @@ def test_the_whole_review_workflow_runs_on_postgresql(pg_url: str) -> None:
 
 def test_two_hosts_drafting_one_question_at_once_make_one_article(pg_url: str) -> None:
     setup = Store(pg_url)
-    staffed(setup).draft_author("rita")
+    # two editors: whoever loses the race may still add a revision to the winner's article
+    staffed(setup).add_user("ed", [Role.EDITOR], by="ada")
+    Workflow(setup).add_user("eve", [Role.EDITOR], by="ada")
     setup.close()
     texts = ["Drug X helped condition Y.", "Drug X eased condition Y."]
     outcomes = _race(
-        pg_url, 2, lambda flow, i: flow.store_draft(("ann", "rita")[i], *_edited(texts[i]))
+        pg_url, 2, lambda flow, i: flow.store_draft(("ed", "eve")[i], *_edited(texts[i]))
     )
     conflicts = [o for o in outcomes if isinstance(o, ConcurrentUpdateError)]
     assert len(conflicts) == 1, outcomes
@@ -114,7 +116,7 @@ def test_two_hosts_drafting_one_question_at_once_make_one_article(pg_url: str) -
     assert article.question == QUESTION and len(store.revisions(article)) == 1
     # The loser runs again, as its hint says: its text becomes the next revision.
     loser = outcomes.index(conflicts[0])
-    Workflow(store).store_draft(("ann", "rita")[loser], *_edited(texts[loser]))
+    Workflow(store).store_draft(("ed", "eve")[loser], *_edited(texts[loser]))
     bodies = {r.article().draft.sections[0].bullets[0].text for r in store.revisions(article)}
     assert bodies == set(texts)
     store.close()
@@ -123,10 +125,11 @@ def test_two_hosts_drafting_one_question_at_once_make_one_article(pg_url: str) -
 def test_concurrent_writers_one_wins_one_conflicts_nothing_is_lost(pg_url: str) -> None:
     store = Store(pg_url)
     flow = staffed(store)
+    flow.add_user("ed", [Role.EDITOR], by="ada")  # an editor may edit anyone's draft
     slug = flow.store_draft("ann", *make_article()).article().slug
     before = len(store.log())
     texts = ["Drug X helped 60 adults.", "Drug X helped most adults."]
-    authors = ("ann", "rita")
+    authors = ("ann", "ed")
     outcomes = _race(
         pg_url, 2, lambda f, i: f.revise(authors[i], slug, *_edited(texts[i]), based_on=1)
     )
@@ -211,3 +214,29 @@ def test_the_build_lock_on_postgresql_admits_one_holder_and_dies_with_it(pg_url:
             time.sleep(0.1)
     first.close()
     second.close()
+
+
+def test_sessions_user_status_and_acknowledgements_on_postgresql(pg_url: str) -> None:
+    from pipeline.models import BulletCheck
+    from pipeline.review.users import UserAdmin
+    from pipeline.store.sessions import Sessions
+
+    store = Store(pg_url)
+    flow = staffed(store)
+    sessions = Sessions(store)
+    at = "2026-01-01T00:00:00+00:00"
+    token = sessions.start(store.user("rex"), address="10.0.0.1", user_agent="UA", at=at)
+    assert sessions.user(token, at=at, idle_s=60, max_age_s=600) == store.user("rex")
+    UserAdmin(store).disable("rex", by="ada")
+    assert sessions.user(token, at=at, idle_s=60, max_age_s=600) is None
+    assert [s.end_reason for s in sessions.list("rex", open_only=False)] == ["user disabled"]
+    UserAdmin(store).enable("rex", by="ada")
+    article, evidence = make_article()
+    article.checks = [BulletCheck(section=0, bullet=0, flagged=True, reason="low")]
+    slug = flow.store_draft("ann", article, evidence).article().slug
+    flow.submit("ann", slug)
+    flow.start_review("rex", slug)
+    flow.acknowledge("rex", slug, check=0, comment="fine as worded")
+    flow.approve("rex", slug)
+    assert replay(store.log(store.article(slug))) == store.article(slug).state
+    store.close()

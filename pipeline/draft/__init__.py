@@ -161,8 +161,8 @@ def draft_article(
         extractive = ExtractiveDrafter(
             embed, max_bullets_per_section=settings.draft.max_bullets_per_section
         )
-        raw = extractive.draft(question, evidence, audience)
-        provenance = Provenance(drafter="extractive")
+        raw, placeholders = extractive.draft_with_placeholders(question, evidence, audience)
+        provenance = Provenance(drafter="extractive", placeholders=placeholders)
     timings["draft"] = round(time.perf_counter() - start, 4)
 
     stage("cite")

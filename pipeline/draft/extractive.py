@@ -66,6 +66,8 @@ _LEAD = re.compile(
 )
 _CUT = re.compile(r",|\s(who|which|that|after|despite|because|when|given)\s", re.I)
 _DUPLICATE_COSINE = 0.90
+PLACEHOLDER_FIELDS = ("headline", "summary", "bottom_line")
+"""Fields of a (sufficient-evidence) extractive draft that only an editor can write."""
 
 
 @dataclass
@@ -113,6 +115,23 @@ class ExtractiveDrafter:
         self, question: str, evidence: EvidenceSet, audience: Audience = "clinician"
     ) -> Draft:
         """The article for ``question`` from ``evidence`` (see the module docstring)."""
+        return self.draft_with_placeholders(question, evidence, audience)[0]
+
+    def draft_with_placeholders(
+        self, question: str, evidence: EvidenceSet, audience: Audience = "clinician"
+    ) -> tuple[Draft, dict[str, str]]:
+        """The draft and the fields it could only fill with a placeholder (name → text).
+
+        The verdict headline, the summary's call for a verdict and the Bottom Line need an
+        editor's judgment; they are recorded so the publish gate holds them back until an
+        editor has rewritten them (:mod:`pipeline.review.gate`).
+        """
+        draft = self._draft(question, evidence, audience)
+        if draft.insufficient_evidence:
+            return draft, {}
+        return draft, {name: getattr(draft, name) for name in PLACEHOLDER_FIELDS}
+
+    def _draft(self, question: str, evidence: EvidenceSet, audience: Audience) -> Draft:
         topic = question_topic(question)
         if not evidence.sufficient or not evidence.items:
             return self._insufficient(question, topic, evidence)

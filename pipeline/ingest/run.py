@@ -16,6 +16,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -23,8 +24,10 @@ from pipeline.errors import LoadError, UnknownFormatError
 from pipeline.index import Index
 from pipeline.index.passages import StoredPassage
 from pipeline.ingest.chunking import Chunker
-from pipeline.ingest.loaders import load_file
+from pipeline.ingest.loaders import detect_format, load_file
+from pipeline.ingest.trust import in_trusted_folder, verified
 from pipeline.models import Citation, Passage
+from pipeline.resources import demo_corpus_dir
 
 FileStatus = Literal["added", "updated", "unchanged", "failed", "skipped", "removed"]
 EventFn = Callable[[str, int], None]
@@ -168,7 +171,11 @@ def _ingest_file(
     messages = [f"skipped record {s.record}: {s.reason}" for s in result.skipped]
     citations: list[Citation] = []
     kept: set[str] = set()
-    for citation in result.citations:
+    name = detect_format(path) if fmt == "auto" else fmt
+    trusted = in_trusted_folder(path, [demo_corpus_dir(), *index.settings.ingest.trusted_folders])
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    for loaded in result.citations:
+        citation = verified(loaded, name, trusted).model_copy(update={"ingested_at": now})
         owner = claimed.get(citation.id) or index.store.citation_owner(citation.id)
         if owner is not None and owner != key:
             messages.append(f"skipped duplicate citation {citation.id} (already in {owner})")

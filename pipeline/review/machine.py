@@ -38,6 +38,7 @@ class Role(StrEnum):
     """What a user may do; admin may do everything but approve their own revision."""
 
     AUTHOR = "author"
+    EDITOR = "editor"
     REVIEWER = "reviewer"
     PUBLISHER = "publisher"
     ADMIN = "admin"
@@ -56,6 +57,7 @@ class Action(StrEnum):
     RETRACT = "review.retract"
     DRAFT_FAILED = "review.draft_failed"
     """A drafting run stored as a failed revision (never offered as a user action)."""
+    ACKNOWLEDGE = "review.acknowledge"
 
     @property
     def verb(self) -> str:
@@ -83,6 +85,7 @@ _COMMANDS = {
     Action.PUBLISH: "publish",
     Action.RETRACT: "retract",
     Action.DRAFT_FAILED: "draft",
+    Action.ACKNOWLEDGE: "acknowledge",
 }
 
 
@@ -112,24 +115,32 @@ def _rule(
 
 S = ReviewStatus
 RULES: dict[Action, Rule] = {
-    Action.DRAFT: _rule(None, S.DRAFT, [Role.AUTHOR], "an author"),
+    Action.DRAFT: _rule(None, S.DRAFT, [Role.AUTHOR, Role.EDITOR], "an author or an editor"),
     Action.SUBMIT: _rule([S.DRAFT, S.CHANGES_REQUESTED], S.SUBMITTED, [Role.AUTHOR], "an author"),
-    Action.START_REVIEW: _rule([S.SUBMITTED], S.UNDER_REVIEW, [Role.REVIEWER], "a reviewer"),
+    Action.START_REVIEW: _rule(
+        [S.SUBMITTED], S.UNDER_REVIEW, [Role.REVIEWER], "a reviewer who did not write it"
+    ),
     Action.APPROVE: _rule(
         [S.UNDER_REVIEW], S.APPROVED, [Role.REVIEWER], "a reviewer who did not write it"
     ),
     Action.REQUEST_CHANGES: _rule(
-        [S.SUBMITTED, S.UNDER_REVIEW], S.CHANGES_REQUESTED, [Role.REVIEWER], "a reviewer"
+        [S.SUBMITTED, S.UNDER_REVIEW],
+        S.CHANGES_REQUESTED,
+        [Role.REVIEWER],
+        "a reviewer who did not write it",
     ),
     Action.WITHDRAW: _rule(
         [S.DRAFT, S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.FAILED],
         S.WITHDRAWN,
         [Role.PUBLISHER],
-        "the revision's author or a publisher",
+        "the article's or the revision's author, or a publisher",
     ),
     Action.PUBLISH: _rule([S.APPROVED], S.PUBLISHED, [Role.PUBLISHER], "a publisher"),
     Action.RETRACT: _rule(None, None, [Role.PUBLISHER], "a publisher"),
     Action.DRAFT_FAILED: _rule(None, S.FAILED, [Role.AUTHOR], "an author"),
+    Action.ACKNOWLEDGE: _rule(
+        [S.UNDER_REVIEW], None, [Role.REVIEWER], "a reviewer who did not write it"
+    ),
 }
 """The transition table; :func:`check` adds the rules a table cannot express."""
 
@@ -139,15 +150,30 @@ QUEUE_ACTIONS = frozenset(
 """Actions that move an article forward: an article waits for whoever may take one."""
 
 NEW_REVISION = frozenset({Action.DRAFT, Action.DRAFT_FAILED})
-"""Actions that store a new revision (from any status)."""
+"""Actions that store a new revision (from any status but those in :data:`EDIT_LOCKED`)."""
 
-NEEDS_COMMENT = frozenset({Action.REQUEST_CHANGES, Action.RETRACT})
-"""Actions refused without a comment (what to change; why it is retracted)."""
+NEEDS_COMMENT = frozenset({Action.REQUEST_CHANGES, Action.RETRACT, Action.ACKNOWLEDGE})
+"""Actions refused without a comment (what to change; why it is retracted; why a flagged
+check may stand)."""
+
+EDIT_LOCKED = frozenset({S.SUBMITTED, S.UNDER_REVIEW})
+"""Statuses in which nobody stores a new revision: take it back first (withdraw, or a
+reviewer requests changes), so a review never silently loses the text it is reading."""
+
+SELF_REVIEW = frozenset(
+    {Action.START_REVIEW, Action.APPROVE, Action.REQUEST_CHANGES, Action.ACKNOWLEDGE}
+)
+"""Review actions nobody takes on an article or a revision they wrote."""
 
 
 def status_refusal(action: Action, state: ArticleState | None) -> str | None:
     """Why ``action`` cannot happen in ``state`` whoever asks, or ``None`` if it can."""
     if action in NEW_REVISION:
+        if state is not None and state.status in EDIT_LOCKED:
+            return (
+                f"its status is {state.status}: withdraw it or have changes requested before "
+                "storing a new revision"
+            )
         return None
     if state is None:
         return "the article has no revision yet"
@@ -161,14 +187,41 @@ def status_refusal(action: Action, state: ArticleState | None) -> str | None:
     return None
 
 
-def role_refusal(action: Action, user: User, revision_author: str | None) -> str | None:
-    """Why ``user`` may not take ``action``, or ``None`` if they may (status aside)."""
+def role_refusal(
+    action: Action,
+    user: User,
+    revision_author: str | None,
+    article_author: str | None = None,
+    *,
+    new_article: bool = False,
+) -> str | None:
+    """Why ``user`` may not take ``action``, or ``None`` if they may (status aside).
+
+    ``article_author`` wrote the article's first revision (``None``: the revision's author);
+    ``new_article`` is true when a DRAFT would start a new article (anyone who may draft).
+    """
     rule = RULES[action]
     roles = {Role(r) for r in user.roles if r in Role.__members__.values()}
-    if action is Action.APPROVE and user.name == revision_author:
-        return f"{user.name} wrote this revision and cannot approve it"
-    if action is Action.WITHDRAW and Role.AUTHOR in roles and user.name == revision_author:
+    article_author = article_author or revision_author
+    writers = {name for name in (revision_author, article_author) if name}
+    if not user.active:
+        return f"{user.name} is {user.status}"
+    if action in SELF_REVIEW and roles & rule.roles and user.name in writers:
+        return (
+            f"{user.name} wrote this article or revision and may not {action.label}: "
+            "nobody reviews their own work"
+        )
+    if action is Action.WITHDRAW and roles & {Role.AUTHOR, Role.EDITOR} and user.name in writers:
         return None
+    if action is Action.DRAFT and not new_article and article_author is not None:
+        if roles & {Role.EDITOR, Role.ADMIN}:
+            return None
+        if Role.AUTHOR in roles and user.name == article_author:
+            return None
+        return (
+            f"only the article's author ({article_author}) or an editor may store a new "
+            f"revision of it"
+        )
     if not roles & rule.roles:
         held = ", ".join(sorted(user.roles)) or "no role"
         return f"only {rule.who} may {action.label} (they have: {held})"
@@ -176,7 +229,11 @@ def role_refusal(action: Action, user: User, revision_author: str | None) -> str
 
 
 def check(
-    action: Action, state: ArticleState | None, user: User, revision_author: str | None
+    action: Action,
+    state: ArticleState | None,
+    user: User,
+    revision_author: str | None,
+    article_author: str | None = None,
 ) -> ReviewError | None:
     """The refusal ``action`` would meet, or ``None`` if it is allowed.
 
@@ -186,20 +243,24 @@ def check(
     reason = status_refusal(action, state)
     if reason is not None:
         return InvalidTransition(reason)
-    reason = role_refusal(action, user, revision_author)
+    reason = role_refusal(action, user, revision_author, article_author, new_article=state is None)
     if reason is not None:
         return PermissionDenied(reason)
     return None
 
 
 def allowed_actions(
-    user: User, state: ArticleState | None, revision_author: str | None
+    user: User,
+    state: ArticleState | None,
+    revision_author: str | None,
+    article_author: str | None = None,
 ) -> list[Action]:
     """Every action ``user`` may take now, in workflow order (the UI offers only these)."""
     return [
         a
         for a in Action
-        if a is not Action.DRAFT_FAILED and check(a, state, user, revision_author) is None
+        if a is not Action.DRAFT_FAILED
+        and check(a, state, user, revision_author, article_author) is None
     ]
 
 
@@ -224,6 +285,8 @@ def apply(
             published_revision_id=revision_id,
             published_hash=content_hash,
         )
+    if action is Action.ACKNOWLEDGE:
+        return state
     if action is Action.RETRACT:
         live_is_current = state.revision_id == state.published_revision_id
         return replace(

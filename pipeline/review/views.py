@@ -13,7 +13,7 @@ from typing import Any
 
 from pipeline import render
 from pipeline.errors import NotFoundError, ReviewError
-from pipeline.review.machine import Action, allowed_actions, apply
+from pipeline.review.machine import Action, apply
 from pipeline.review.workflow import Workflow
 from pipeline.store import ArticleRecord, ArticleState, RevisionRecord
 from pipeline.store.follow_ups import FollowUps
@@ -28,11 +28,12 @@ def article_status(flow: Workflow, slug: str, user_name: str) -> dict[str, Any]:
     article = store.article(slug)
     current = store.revision(article.state.revision_id)
     user = store.find_user(user_name)
-    mine = [] if user is None else allowed_actions(user, article.state, current.author)
+    mine = [] if user is None else flow.allowed_actions(user.name, slug)
     published = article.state.published_revision_id
     parent, follow_ups = FollowUps(store).lineage(article)
     return {
         **_summary(article, current),
+        "article_author": store.article_author(article),
         "content_hash": current.content_hash,
         "approved": article.state.approved_hash == current.content_hash,
         "published_revision": None if published is None else store.revision(published).label,
@@ -53,6 +54,7 @@ def article_list(flow: Workflow) -> list[dict[str, Any]]:
         rows.append(
             {
                 **_summary(article, current),
+                "article_author": flow.store.article_author(article),
                 "updated_at": article.updated_at,
                 "live": article.state.published_revision_id is not None,
             }

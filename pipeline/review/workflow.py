@@ -19,6 +19,7 @@ from pipeline.errors import (
     StoreError,
 )
 from pipeline.models import Article, EvidenceSet
+from pipeline.review.gate import DeskItem, desk_items, gate, unresolved_citations
 from pipeline.review.machine import (
     NEEDS_COMMENT,
     NEW_REVISION,
@@ -36,26 +37,6 @@ from pipeline.review.machine import (
 )
 from pipeline.store import ArticleRecord, LogEntry, RevisionRecord, Store, User
 from pipeline.store.content import content_hash
-
-
-def unresolved_citations(article: Article) -> list[int]:
-    """Citation numbers in the article (bullet lists or ``[n]`` in its text) with no reference.
-
-    Drafting and editing run the citation check, which removes such numbers; a revision that
-    still has one was stored around the check and must not reach readers.
-    """
-    from pipeline.cite import extract_markers
-
-    draft = article.draft
-    texts = [draft.headline, draft.summary, draft.bottom_line]
-    numbers: set[int] = set()
-    for section in draft.sections:
-        texts += [section.heading, section.lead or ""]
-        for bullet in section.bullets:
-            texts.append(bullet.text)
-            numbers.update(bullet.citations)
-    numbers.update(n for text in texts for n in extract_markers(text))
-    return sorted(numbers - {reference.number for reference in article.references})
 
 
 class Workflow:
@@ -90,9 +71,18 @@ class Workflow:
                 f"Only an admin may add users or grant roles (admins: {', '.join(admins)})",
                 f"Ask an admin to run `press users add {name} --role … --as ADMIN`.",
             )
-        return self.store.add_user(
-            name, wanted, granted_by=None if actor is None else actor.id, at=self.clock()
+        existing = self.store.find_user(name)
+        if existing is not None and existing.status == "removed":
+            raise ReviewError(f"{name} was removed", "Add the user under a new name instead.")
+        at = self.clock()
+        user = self.store.add_user(
+            name, wanted, granted_by=None if actor is None else actor.id, at=at
         )
+        if existing is not None and user.roles != existing.roles:
+            from pipeline.store.sessions import Sessions
+
+            Sessions(self.store).end_for_user(name, reason="roles changed", at=at)
+        return user
 
     def draft_author(self, name: str) -> User:
         """The user storing a new draft, checked before drafting is paid for.
@@ -117,29 +107,41 @@ class Workflow:
         """The current revision of article ``slug``."""
         return self.store.revision(self.store.article(slug).state.revision_id)
 
+    def authors(self, article: ArticleRecord) -> tuple[str, str]:
+        """(the current revision's author, the article's author)."""
+        revision_author = self.store.revision(article.state.revision_id).author
+        return revision_author, self.store.article_author(article)
+
     def allowed_actions(self, user_name: str, slug: str) -> list[Action]:
         """Every action the user may take on the article now (CLI and UI offer only these)."""
         article = self.store.article(slug)
-        author = self.store.revision(article.state.revision_id).author
-        return allowed_actions(self.store.user(user_name), article.state, author)
+        return allowed_actions(self.store.user(user_name), article.state, *self.authors(article))
 
     def who_may(self, slug: str) -> dict[Action, list[str]]:
         """For each action possible now, the users allowed to take it."""
         article = self.store.article(slug)
-        author = self.store.revision(article.state.revision_id).author
+        authors = self.authors(article)
         users = self.store.users()
         return {
             action: names
             for action in Action
             if action not in NEW_REVISION and status_refusal(action, article.state) is None
-            if (names := [u.name for u in users if check(action, article.state, u, author) is None])
+            if (
+                names := [
+                    u.name for u in users if check(action, article.state, u, *authors) is None
+                ]
+            )
         }
 
     def require(self, user_name: str, slug: str, action: Action) -> None:
         """Raise the refusal ``action`` would meet now (e.g. before opening an editor)."""
         article = self.store.article(slug)
-        author = self.store.revision(article.state.revision_id).author
-        self._guard(action, self.store.user(user_name), article, author)
+        self._guard(action, self.store.user(user_name), article, *self.authors(article))
+
+    def open_items(self, slug: str) -> list[DeskItem]:
+        """What stands between the current revision and approval, and what reviewers
+        acknowledged (:func:`pipeline.review.gate.desk_items`)."""
+        return desk_items(self.store, self.current_revision(slug))
 
     def queue(self, user_name: str) -> list[tuple[ArticleRecord, list[Action]]]:
         """The articles waiting for ``user_name``: those they may move forward (see
@@ -147,8 +149,7 @@ class Workflow:
         user = self.store.user(user_name)
         waiting = []
         for article in self.store.articles():
-            author = self.store.revision(article.state.revision_id).author
-            allowed = allowed_actions(user, article.state, author)
+            allowed = allowed_actions(user, article.state, *self.authors(article))
             actions = [a for a in allowed if a in QUEUE_ACTIONS]
             if actions:
                 waiting.append((article, actions))
@@ -257,6 +258,13 @@ class Workflow:
         """Take the live publication down (a publisher; the reason is recorded)."""
         return self._transition(user, slug, Action.RETRACT, reason)
 
+    def acknowledge(
+        self, user: str, slug: str, *, comment: str | None = None, check: int | None = None
+    ) -> ArticleRecord:
+        """Settle flagged check ``check`` of the revision under review (a reviewer who did
+        not write it; ``comment`` says why the flagged sentence may stand)."""
+        return self._transition(user, slug, Action.ACKNOWLEDGE, comment, check=check)
+
     # internals ---------------------------------------------------------------------------
 
     def _transition(
@@ -267,14 +275,16 @@ class Workflow:
         comment: str | None,
         *,
         revision: int | None = None,
+        check: int | None = None,
     ) -> ArticleRecord:
         actor = self.store.user(user_name)
         article = self.store.article(slug)
         current = self.store.revision(article.state.revision_id)
-        self._guard(action, actor, article, current.author)
+        self._guard(action, actor, article, current.author, self.store.article_author(article))
         if action in NEEDS_COMMENT and not (comment or "").strip():
-            what = "the reason" if action is Action.RETRACT else "what to change"
-            flag = "--reason" if action is Action.RETRACT else "--comment"
+            why = action in (Action.RETRACT, Action.ACKNOWLEDGE)
+            what = "the reason" if why else "what to change"
+            flag = "--reason" if why else "--comment"
             raise ReviewError(
                 f"cannot {action.label} {slug!r} without a comment saying {what}",
                 f"Pass {flag} '…'; it is kept in the review log.",
@@ -285,6 +295,7 @@ class Workflow:
                 f"{current.label}",
                 f"Read {current.label} first (`press diff {slug}`), then act on it.",
             )
+        subject = gate(self.store, action, article.slug, current, check)
         target = current
         if action is Action.RETRACT:
             assert article.state.published_revision_id is not None
@@ -309,6 +320,9 @@ class Workflow:
                 )
             if action is Action.RETRACT:
                 tx.retract_publications(revision_id=target.id, retract_id=log_id)
+            if action is Action.ACKNOWLEDGE:
+                assert check is not None
+                tx.add_acknowledgement(log_id=log_id, check_index=check, subject=subject)
         return self.store.article(slug)
 
     def _add_revision(
@@ -321,12 +335,12 @@ class Workflow:
         action: Action = Action.DRAFT,
     ) -> RevisionRecord:
         actor = self.store.user(user_name)
-        author = None
+        author = article_author = None
         parent: RevisionRecord | None = None
         if existing is not None:
             parent = self.store.revision(existing.state.revision_id)
-            author = parent.author
-        self._guard(Action.DRAFT, actor, existing, author)
+            author, article_author = parent.author, self.store.article_author(existing)
+        self._guard(Action.DRAFT, actor, existing, author, article_author)
         slug = existing.slug if existing is not None else self._free_slug(article.slug)
         status = S.FAILED if action is Action.DRAFT_FAILED else S.DRAFT
         article = article.model_copy(update={"slug": slug, "status": status.value})
@@ -400,14 +414,17 @@ class Workflow:
         actor: User,
         article: ArticleRecord | None,
         revision_author: str | None,
+        article_author: str | None = None,
     ) -> None:
         state = None if article is None else article.state
-        refusal = check(action, state, actor, revision_author)
+        refusal = check(action, state, actor, revision_author, article_author)
         if refusal is None:
             return
         slug = "the article" if article is None else repr(article.slug)
         status = "" if state is None else f" ({state.status})"
-        mine = [a for a in allowed_actions(actor, state, revision_author) if a != action]
+        mine = [
+            a for a in allowed_actions(actor, state, revision_author, article_author) if a != action
+        ]
         hint = "You may: " + (", ".join(a.command for a in mine) or "nothing here") + "."
         if article is not None:
             others = self.who_may(article.slug)

@@ -235,6 +235,25 @@ class Store:
         with self._read() as conn:
             return [log_record(row._mapping) for row in conn.execute(query)]
 
+    def acknowledgements(self, revision_id: int) -> dict[int, LogEntry]:
+        """Acknowledged checks of one revision: check index → the log row (actor, reason)."""
+        ack = schema.acknowledgements
+        query = (
+            log_query()
+            .add_columns(ack.c.check_index)
+            .join(ack, ack.c.log_id == schema.review_log.c.id)
+            .where(schema.review_log.c.revision_id == revision_id)
+            .order_by(schema.review_log.c.id)
+        )
+        with self._read() as conn:
+            return {
+                row._mapping["check_index"]: log_record(row._mapping) for row in conn.execute(query)
+            }
+
+    def article_author(self, article: ArticleRecord) -> str:
+        """Who wrote the article: the author of its first revision (later ones may differ)."""
+        return self.revision_by_number(article, 1).author
+
     def publications(self, article: ArticleRecord | None = None) -> list[Publication]:
         """Every publication (of one article, or all), oldest first, retracted ones included."""
         table = schema.publications

@@ -189,11 +189,44 @@ def m004_build_state(conn: Connection) -> None:
     md.create_all(conn, tables=[md.tables["build_state"]])
 
 
+def m005_sessions_user_status_acknowledgements(conn: Connection) -> None:
+    """Server-side desk sessions, a status per user (active, disabled, removed) and reviewers'
+    acknowledgements of flagged checks (each tied to the review-log row that recorded it)."""
+    conn.exec_driver_sql(
+        "ALTER TABLE users ADD COLUMN status VARCHAR(20) NOT NULL DEFAULT 'active'"
+    )
+    md = MetaData()
+    Table("users", md, Column("id", Integer, primary_key=True))
+    Table("review_log", md, Column("id", Integer, primary_key=True))
+    Table(
+        "sessions",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("token_hash", String(64), nullable=False, unique=True),
+        Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+        Column("created_at", String(40), nullable=False),
+        Column("last_seen_at", String(40), nullable=False),
+        Column("address", String(100), nullable=False),
+        Column("user_agent", String(300), nullable=False),
+        Column("ended_at", String(40), nullable=True),
+        Column("end_reason", String(100), nullable=True),
+    )
+    Table(
+        "acknowledgements",
+        md,
+        Column("log_id", Integer, ForeignKey("review_log.id"), primary_key=True),
+        Column("check_index", Integer, nullable=False),
+        Column("subject", Text, nullable=False),
+    )
+    md.create_all(conn, tables=[md.tables["sessions"], md.tables["acknowledgements"]])
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_initial", m001_initial),
     ("m002_append_only_triggers", m002_append_only_triggers),
     ("m003_accounts_and_follow_ups", m003_accounts_and_follow_ups),
     ("m004_build_state", m004_build_state),
+    ("m005_sessions_user_status_acknowledgements", m005_sessions_user_status_acknowledgements),
 ]
 """Every migration in the order it is applied. Append only."""
 

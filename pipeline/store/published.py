@@ -82,11 +82,37 @@ def site_entries(store: Store) -> tuple[list[SiteEntry], list[str]]:
                 content_hash=item.revision.content_hash,
                 approved_at=item.publication.approval.created_at,
                 reviewed_by=[item.publication.approval.actor],
+                verdict_by=verdict_author(store, item.article, item.revision),
                 published_at=item.publication.publish.created_at,
                 topic=_topic(article),
             )
         )
     return entries, problems
+
+
+def verdict_author(store: Store, article: ArticleRecord, revision: RevisionRecord) -> str:
+    """Who wrote the verdict (headline and Bottom Line) of ``revision``: the author of the
+    earliest revision from which it stands unchanged; when that revision was drafted (not
+    edited), the drafter too, e.g. "a language model (gpt-4o-mini) run by ann"."""
+
+    def verdict(r: RevisionRecord) -> tuple[str, str]:
+        draft = r.article().draft
+        return " ".join(draft.headline.split()), " ".join(draft.bottom_line.split())
+
+    chain = [r for r in store.revisions(article) if r.number <= revision.number]
+    origin = revision
+    for earlier in reversed(chain[:-1]):
+        if verdict(earlier) != verdict(revision):
+            break
+        origin = earlier
+    drafted = {
+        e.revision_id
+        for e in store.log(article)
+        if e.action == "review.draft" and not (e.comment or "").startswith("edited")
+    }
+    if origin.id in drafted and origin.drafter == "llm":
+        return f"a language model ({origin.model or 'unnamed'}) run by {origin.author}"
+    return origin.author
 
 
 def stale_articles(store: Store, lookup: PassageLookup) -> list[StaleArticle]:
@@ -137,7 +163,7 @@ def _problem(
 
 def _bibliographic(citation: Any) -> dict[str, Any]:
     """A citation's metadata without where it was read from."""
-    data: dict[str, Any] = citation.model_dump(mode="json", exclude={"source_file"})
+    data: dict[str, Any] = citation.model_dump(mode="json", exclude={"source_file", "ingested_at"})
     return data
 
 

@@ -16,6 +16,12 @@ class User:
     name: str
     roles: frozenset[str]
     created_at: str
+    status: str = "active"
+
+    @property
+    def active(self) -> bool:
+        """False once the user is disabled or removed: they may neither sign in nor act."""
+        return self.status == "active"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,11 @@ def user_record(conn: Connection, row: Any) -> User:
         select(schema.user_roles.c.role).where(schema.user_roles.c.user_id == row["id"])
     )
     return User(
-        id=row["id"], name=row["name"], roles=frozenset(roles), created_at=row["created_at"]
+        id=row["id"],
+        name=row["name"],
+        roles=frozenset(roles),
+        created_at=row["created_at"],
+        status=row["status"],
     )
 
 

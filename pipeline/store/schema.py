@@ -22,7 +22,10 @@ users = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(100), nullable=False, unique=True),
     Column("created_at", String(40), nullable=False),
+    Column("status", String(20), nullable=False, server_default="active"),
 )
+"""``status``: ``active``, ``disabled`` (may not sign in or act) or ``removed`` (the same, for
+good; the row stays because revisions and the review log name it)."""
 
 user_roles = Table(
     "user_roles",
@@ -125,6 +128,31 @@ build_state = Table(
 )
 """The build cache key a `press build` re-draft confirmed for an article's revision (a re-draft
 identical to the current text keeps that revision, whose provenance records older inputs)."""
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", String(40), nullable=False),
+    Column("last_seen_at", String(40), nullable=False),
+    Column("address", String(100), nullable=False),
+    Column("user_agent", String(300), nullable=False),
+    Column("ended_at", String(40), nullable=True),
+    Column("end_reason", String(100), nullable=True),
+)
+"""One row per desk sign-in; the cookie carries a random token whose SHA-256 is ``token_hash``."""
+
+acknowledgements = Table(
+    "acknowledgements",
+    metadata,
+    Column("log_id", Integer, ForeignKey("review_log.id"), primary_key=True),
+    Column("check_index", Integer, nullable=False),
+    Column("subject", Text, nullable=False),
+)
+"""A reviewer's acknowledgement of one flagged check (``Article.checks[check_index]``) of the
+revision its ``review.acknowledge`` log row names; the row's comment is the reason."""
 
 APPEND_ONLY = ("review_log", "revisions")
 """Tables whose rows are never updated or deleted (enforced by database triggers)."""

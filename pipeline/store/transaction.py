@@ -79,6 +79,14 @@ class Transaction:
         )
         return inserted_id(result)
 
+    def add_acknowledgement(self, *, log_id: int, check_index: int, subject: str) -> None:
+        """Tie the ``review.acknowledge`` log row ``log_id`` to the check it settles."""
+        self.conn.execute(
+            insert(schema.acknowledgements).values(
+                log_id=log_id, check_index=check_index, subject=subject
+            )
+        )
+
     def save_state(self, state: ArticleState) -> None:
         """Store the article's new review state."""
         self.conn.execute(

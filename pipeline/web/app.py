@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from langchain_core.language_models import BaseChatModel
@@ -38,6 +39,7 @@ from pipeline.settings import Settings
 from pipeline.store import Store, User
 from pipeline.web import routes_articles, routes_auth, routes_drafts, sessions
 from pipeline.web.desk import STATIC, Desk, LoginRequired
+from pipeline.web.hints import browser_hint
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -49,6 +51,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+HSTS = "max-age=31536000; includeSubDomains"
+"""Sent when ``web.https_only`` is set: browsers then refuse plain HTTP to the desk."""
 
 
 def create_app(
@@ -93,6 +97,8 @@ def create_app(
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if settings.web.https_only:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -113,6 +119,22 @@ _STATUS: list[tuple[type[PressError], int]] = [
 ]
 
 
+FIELD_NAMES = {
+    "question": "Question",
+    "audience": "Audience",
+    "comment": "Comment",
+    "reason": "Reason",
+    "markdown": "Article Markdown",
+    "username": "User name",
+    "password": "Password",
+    "version": "Page version",
+    "revision": "Revision",
+    "check": "Flagged sentence",
+    "based_on": "Revision",
+}
+"""Form fields by the label the user saw, for validation messages."""
+
+
 def error_status(exc: PressError) -> int:
     """The HTTP status for a project error (404 unknown, 403 refused, 409 conflict …)."""
     for kind, status in _STATUS:
@@ -123,8 +145,7 @@ def error_status(exc: PressError) -> int:
 
 def _error_handlers(app: FastAPI, desk: Desk) -> None:
     def signed_in(request: Request) -> User | None:
-        name = sessions.current_user(request)
-        return None if name is None else desk.store.find_user(name)
+        return desk.signed_in(request)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -134,9 +155,25 @@ def _error_handlers(app: FastAPI, desk: Desk) -> None:
     async def press_error(request: Request, exc: PressError) -> Response:
         status = error_status(exc)
         title = "Conflict" if status == 409 else "Not found" if status == 404 else "Refused"
-        context = {"title": title, "message": exc.message, "hint": exc.hint}
+        context = {"title": title, "message": exc.message, "hint": browser_hint(exc.hint)}
         return desk.page(
             request, "error.html.j2", context, status_code=status, user=signed_in(request)
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_form(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for error in exc.errors():
+            where = [str(part) for part in error.get("loc", ()) if part not in ("body", "query")]
+            field = FIELD_NAMES.get(where[-1], where[-1]) if where else "the form"
+            problems.append(f"{field}: {error.get('msg', 'invalid')}")
+        context = {
+            "title": "Please check the form",
+            "message": "; ".join(problems) or "The form was not filled in as expected.",
+            "hint": "Go back, correct the field and send the form again.",
+        }
+        return desk.page(
+            request, "error.html.j2", context, status_code=422, user=signed_in(request)
         )
 
     @app.exception_handler(HTTPException)

@@ -1,6 +1,7 @@
 """Passwords for the web desk: argon2id hashes (``argon2-cffi``) kept in the store.
 
-:func:`set_password` hashes and stores; :func:`authenticate` verifies and returns the user.
+:func:`set_password` hashes and stores, and ends the user's open sessions;
+:func:`authenticate` verifies and returns the user (never a disabled or removed one).
 An unknown user or a user without a password costs one verification of a dummy hash too,
 so response time does not reveal which names exist. Hashes made with older parameters are
 re-hashed on the next successful sign-in.
@@ -15,6 +16,7 @@ from pipeline.errors import ReviewError
 from pipeline.review import utc_now
 from pipeline.store import Store, User
 from pipeline.store.credentials import Credentials
+from pipeline.store.sessions import Sessions
 
 MIN_LENGTH = 8
 """Shortest password accepted."""
@@ -30,7 +32,10 @@ def set_password(store: Store, name: str, password: str) -> None:
             f"The password for {name} is too short",
             f"Use at least {MIN_LENGTH} characters (a phrase of several words is best).",
         )
-    Credentials(store).set_password_hash(name, _HASHER.hash(password), at=utc_now())
+    at = utc_now()
+    Credentials(store).set_password_hash(name, _HASHER.hash(password), at=at)
+    # A new password ends every session signed in with the old one (a stolen cookie too).
+    Sessions(store).end_for_user(name, reason="password changed", at=at)
 
 
 def authenticate(store: Store, name: str, password: str) -> User | None:
@@ -43,9 +48,12 @@ def authenticate(store: Store, name: str, password: str) -> User | None:
         return None
     if stored is None:
         return None
+    user = store.find_user(name)
+    if user is None or not user.active:
+        return None
     if _HASHER.check_needs_rehash(stored):
         credentials.set_password_hash(name, _HASHER.hash(password), at=utc_now())
-    return store.find_user(name)
+    return user
 
 
 def has_any_password(store: Store) -> bool:

@@ -21,12 +21,13 @@ from langchain_core.language_models import BaseChatModel
 from starlette.templating import Jinja2Templates
 
 from pipeline.index import Index
-from pipeline.review import Role, Workflow
+from pipeline.review import Role, Workflow, utc_now
 from pipeline.settings import Settings
 from pipeline.store import Store, User
+from pipeline.store.sessions import Sessions
 from pipeline.web import csrf, sessions
 from pipeline.web.jobs import Jobs
-from pipeline.web.ratelimit import LoginLimiter
+from pipeline.web.ratelimit import LoginLimiter, client_address, trusted_networks
 
 TEMPLATES = Path(__file__).parent / "templates"
 """The desk's page templates."""
@@ -60,7 +61,13 @@ class Desk:
         self.use_llm = use_llm
         self.llm = llm
         self.jobs = Jobs(settings.web.draft_workers)
-        self.limiter = LoginLimiter(settings.web.login_attempts, settings.web.login_window_s)
+        self.limiter = LoginLimiter(
+            settings.web.login_attempts,
+            settings.web.login_window_s,
+            address_attempts=settings.web.address_attempts,
+        )
+        self.sessions = Sessions(store)
+        self.proxies = trusted_networks(settings.web.trusted_proxies)
         self.index_lock = threading.Lock()
         self._index_factory = index_factory
         self._index: Index | None = None
@@ -79,10 +86,24 @@ class Desk:
             self._index = self._index_factory()
         return self._index
 
+    def client_address(self, request: Request) -> str:
+        """The client's address (read through the trusted proxies, see ``web.trusted_proxies``)."""
+        return client_address(request, self.proxies)
+
+    def signed_in(self, request: Request) -> User | None:
+        """The user of the request's stored session if it is still valid, else ``None``."""
+        token = sessions.session_token(request)
+        if token is None:
+            return None
+        web = self.settings.web
+        return self.sessions.user(
+            token, at=utc_now(), idle_s=web.session_idle_s, max_age_s=web.session_max_age_s
+        )
+
     def user(self, request: Request) -> User:
-        """The signed-in user; :class:`LoginRequired` when nobody (or a deleted user) is."""
-        name = sessions.current_user(request)
-        user = None if name is None else self.store.find_user(name)
+        """The signed-in user; :class:`LoginRequired` when nobody is (no session, an ended
+        or expired one, or a disabled or removed user)."""
+        user = self.signed_in(request)
         if user is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise LoginRequired(target)

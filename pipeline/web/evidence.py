@@ -9,11 +9,14 @@ plain text; the templates escape it.
 
 from __future__ import annotations
 
+import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from pipeline.models import FIELD_LABELS, Article, EvidenceSet
+from pipeline.models import Article, EvidenceSet
 
 _CITE_HREF = re.compile(r'href="#ref-(\d+)"')
 
@@ -42,26 +45,26 @@ class SourceView:
     links: tuple[tuple[str, str], ...]
     passages: tuple[PassageView, ...]
     bullets: tuple[str, ...]
+    file: str
+    ingested_at: str
 
 
-@dataclass(frozen=True)
-class FlagView:
-    """A bullet the reviewer should check (low support, or no citation at all)."""
-
-    section: str
-    text: str
-    reason: str
-    fix: tuple[int, int, int] | None = None
-    """(section, bullet, k) when the bullet is better supported by source [k]: one-action fix."""
-
-
-def link_citations(fragment: str) -> str:
-    """Point the article's citation links at the evidence panel (``#evidence-N``).
+def link_citations(fragment: str, titles: Mapping[int, str] | None = None) -> str:
+    """Point the article's citation links at the evidence panel (``#evidence-N``) and give
+    each an accessible name, "Evidence 3: <source title>" (a bare "3" says nothing).
 
     ``fragment`` is :func:`pipeline.render.to_html_fragment` output (already sanitized);
-    only the digits of its own ``#ref-N`` links are reused.
+    only the digits of its own ``#ref-N`` links are reused, and titles are escaped.
     """
-    return _CITE_HREF.sub(r'href="#evidence-\1"', fragment)
+    names = titles or {}
+
+    def relink(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        title = names.get(number, "")
+        label = f"Evidence {number}: {title}" if title else f"Evidence {number}"
+        return f'href="#evidence-{number}" aria-label="{html.escape(label, quote=True)}"'
+
+    return _CITE_HREF.sub(relink, fragment)
 
 
 def evidence_panel(article: Article, evidence: EvidenceSet) -> list[SourceView]:
@@ -98,32 +101,11 @@ def evidence_panel(article: Article, evidence: EvidenceSet) -> list[SourceView]:
                     for bullet in section.bullets
                     if ref.number in bullet.citations
                 ),
+                file=Path(citation.source_file).name if citation.source_file else "",
+                ingested_at=(citation.ingested_at or "")[:16].replace("T", " "),
             )
         )
     return views
-
-
-def flagged_bullets(article: Article) -> list[FlagView]:
-    """Claims the citation check flagged: bullets in article order, then the other fields."""
-    sections = article.draft.sections
-    flags = [
-        FlagView(
-            section=sections[check.section].heading,
-            text=sections[check.section].bullets[check.bullet].text,
-            reason=check.reason or "flagged",
-            fix=None if check.better is None else (check.section, check.bullet, check.better),
-        )
-        for check in article.checks
-        if check.flagged
-        and check.is_bullet
-        and 0 <= check.section < len(sections)
-        and 0 <= check.bullet < len(sections[check.section].bullets)
-    ]
-    return flags + [
-        FlagView(section=FIELD_LABELS[c.field], text=c.text, reason=c.reason or "flagged")
-        for c in article.checks
-        if c.flagged and not c.is_bullet
-    ]
 
 
 def _links(pmid: str | None, doi: str | None, url: str | None) -> tuple[tuple[str, str], ...]:

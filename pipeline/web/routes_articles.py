@@ -24,13 +24,23 @@ from pipeline.store.follow_ups import FollowUps
 from pipeline.web import sessions
 from pipeline.web.csrf import require_csrf
 from pipeline.web.desk import Desk, desk_of
-from pipeline.web.evidence import evidence_panel, flagged_bullets, link_citations
+from pipeline.web.evidence import evidence_panel, link_citations
+from pipeline.web.hints import browser_hint
 
 router = APIRouter()
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,199}$")
-ACTIONS = {a.command: a for a in Action if a not in (Action.DRAFT, Action.DRAFT_FAILED)}
-"""Form actions by their ``press`` command name (``request-changes`` …)."""
+ACTIONS = {
+    a.command: a for a in Action if a not in (Action.DRAFT, Action.DRAFT_FAILED, Action.ACKNOWLEDGE)
+}
+"""Form actions by their ``press`` command name (``request-changes`` …); acknowledging a
+flagged check has its own form beside each flag."""
+CONFIRM = {
+    Action.PUBLISH: "I have read this revision and want it on the public site now.",
+    Action.WITHDRAW: "Withdraw this article from review (its author must edit and submit again).",
+    Action.RETRACT: "Take the live article off the public site.",
+}
+"""Actions that need a ticked confirmation box: they act on the public site or end a review."""
 COMMENT_LABELS = {
     Action.REQUEST_CHANGES: "What should change? (required)",
     Action.RETRACT: "Why is it retracted? (required)",
@@ -110,15 +120,36 @@ def article_context(desk: Desk, slug: str, user_name: str) -> dict[str, Any]:
         diff_lines(views.revision_diff(desk.flow, slug, None, None)) if len(revisions) > 1 else []
     )
     parent, follow_ups = FollowUps(desk.store).lineage(record)
+    sources = evidence_panel(article, revision.evidence())
+    items = desk.flow.open_items(slug)
+    titles = {source.number: source.title or source.reference for source in sources}
+    fixes = {
+        index: (check.section, check.bullet, check.better)
+        for index, check in enumerate(article.checks)
+        if check.is_bullet and check.better is not None
+    }
     return {
         "record": record,
         "revision": revision,
         "parent": parent,
         "follow_ups": follow_ups,
         "status": record.state.status,
-        "body": Markup(link_citations(render.to_html_fragment(article))),
-        "sources": evidence_panel(article, revision.evidence()),
-        "flags": flagged_bullets(article),
+        "body": Markup(
+            link_citations(render.to_html_fragment(article, workflow_notes=False), titles)
+        ),
+        "sources": sources,
+        "drafted_without_llm": article.drafted_without_llm,
+        "placeholders": [where for index, where, _, _, _ in items if index is None],
+        # Each open flag, with the one-action fix when another source supports it better.
+        "open_checks": [
+            (index, where, text, reason, fixes.get(index))
+            for index, where, text, reason, by in items
+            if index is not None and by is None
+        ],
+        "acknowledged": [
+            (index, reason, by) for index, _, _, reason, by in items if by is not None
+        ],
+        "may_acknowledge": Action.ACKNOWLEDGE in allowed,
         "history": history,
         "comments": [
             row
@@ -128,7 +159,8 @@ def article_context(desk: Desk, slug: str, user_name: str) -> dict[str, Any]:
         "diff": diff,
         "diff_labels": (revisions[-2].label, revisions[-1].label) if len(revisions) > 1 else None,
         "revisions": [r.label for r in revisions],
-        "actions": [a for a in allowed if a is not Action.DRAFT],
+        "actions": [a for a in allowed if a in ACTIONS.values()],
+        "confirm": CONFIRM,
         "may_edit": Action.DRAFT in allowed,
         "comment_labels": COMMENT_LABELS,
         "needs_comment": {Action.REQUEST_CHANGES, Action.RETRACT},
@@ -162,6 +194,7 @@ def act(
     version: Annotated[int, Form()],
     revision: Annotated[int, Form()],
     comment: Annotated[str, Form(max_length=10_000)] = "",
+    confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """Take one workflow action on the revision the user saw (``version``, ``revision``)."""
     desk = desk_of(request)
@@ -174,6 +207,11 @@ def act(
         raise ConcurrentUpdateError(
             f"{slug!r} changed since you opened it (someone acted on it meanwhile)",
             "Nothing was done. Read the article's current state, then act again if it applies.",
+        )
+    if action in CONFIRM and confirm != "yes":
+        raise ReviewError(
+            f"{action.label.capitalize()} was not confirmed",
+            f"Tick the box “{CONFIRM[action]}” and press {action.label.capitalize()} again.",
         )
     text = comment.strip() or None
     kwargs: dict[str, Any] = {"comment": text}
@@ -194,6 +232,32 @@ def act(
         message += " " + rebuild_site(desk)
     sessions.flash(request, message)
     return RedirectResponse(f"/articles/{slug}", status_code=303)
+
+
+@router.post("/articles/{slug}/acknowledge", dependencies=[Depends(require_csrf)])
+def acknowledge(
+    request: Request,
+    slug: Slug,
+    check: Annotated[int, Form(ge=0)],
+    version: Annotated[int, Form()],
+    reason: Annotated[str, Form(max_length=2_000)] = "",
+) -> Response:
+    """Let one flagged check stand, with the reviewer's reason (logged)."""
+    desk = desk_of(request)
+    user = desk.user(request)
+    if desk.store.article(slug).version != version:
+        raise ConcurrentUpdateError(
+            f"{slug!r} changed since you opened it (someone acted on it meanwhile)",
+            "Nothing was done. Read the article's current state, then act again if it applies.",
+        )
+    if not reason.strip():
+        raise ReviewError(
+            f"cannot acknowledge a flagged sentence of {slug!r} without a reason",
+            "Say why the sentence may stand as it is; the reason is kept in the review log.",
+        )
+    desk.flow.acknowledge(user.name, slug, check=check, comment=reason.strip())
+    sessions.flash(request, "Done: acknowledged with your reason.")
+    return RedirectResponse(f"/articles/{slug}#flags", status_code=303)
 
 
 def rebuild_site(desk: Desk) -> str:
@@ -266,7 +330,7 @@ def edit(
             "markdown": markdown,
             "based_on": based_on,
             "revision": current,
-            "error": exc,
+            "error": {"message": exc.message, "hint": browser_hint(exc.hint)},
         }
         status = 409 if isinstance(exc, ConcurrentUpdateError) else 400
         return desk.page(request, "edit.html.j2", context, status_code=status, user=user)

@@ -1,8 +1,10 @@
 """Sign-in and sign-out.
 
-``POST /login`` is rate-limited per (user name, client address) and needs the CSRF token of
-the session the login form started; a successful sign-in starts a fresh session. Only
-local paths are accepted as ``next`` (no open redirect).
+``POST /login`` is throttled per client address and per user name
+(:mod:`pipeline.web.ratelimit`) and needs the CSRF token of the session the login form
+started; a successful sign-in stores a new session row (:mod:`pipeline.store.sessions`) and
+starts a fresh cookie. ``/account`` lists the user's own sessions. Only local paths are
+accepted as ``next`` (no open redirect).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from pipeline.review import utc_now
 from pipeline.web import sessions
 from pipeline.web.auth import authenticate
 from pipeline.web.csrf import require_csrf
@@ -48,7 +51,7 @@ def login(
 ) -> Response:
     """Check the password; 429 after too many failures, 401 on a wrong one."""
     desk = desk_of(request)
-    address = request.client.host if request.client else "unknown"
+    address = desk.client_address(request)
     wait = desk.limiter.retry_after(username, address)
     if wait is not None:
         raise HTTPException(
@@ -62,12 +65,41 @@ def login(
         context = {"next": safe_next(next), "error": "Wrong user name or password."}
         return desk.page(request, "login.html.j2", context, status_code=401)
     desk.limiter.succeeded(username, address)
-    sessions.sign_in(request, user.name)
+    agent = request.headers.get("user-agent", "")
+    token = desk.sessions.start(user, address=address, user_agent=agent, at=utc_now())
+    sessions.sign_in(request, token)
     return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.post("/logout", dependencies=[Depends(require_csrf)])
 def logout(request: Request) -> Response:
-    """End the session."""
+    """End the session: its stored row too, so no copy of the cookie signs anyone in."""
+    token = sessions.session_token(request)
+    if token is not None:
+        desk_of(request).sessions.end(token, reason="signed out", at=utc_now())
     sessions.sign_out(request)
     return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/account")
+def account(request: Request) -> Response:
+    """The signed-in user's own open sessions (where and when they signed in)."""
+    desk = desk_of(request)
+    user = desk.user(request)
+    current = sessions.session_token(request)
+    rows = desk.sessions.list(user.name)
+    mine = desk.sessions.current_id(current) if current else None
+    context = {"sessions": rows, "current_id": mine}
+    return desk.page(request, "account.html.j2", context, user=user)
+
+
+@router.post("/account/sessions/end-others", dependencies=[Depends(require_csrf)])
+def end_other_sessions(request: Request) -> Response:
+    """End every session of the signed-in user but this one."""
+    desk = desk_of(request)
+    user = desk.user(request)
+    ended = desk.sessions.end_for_user(
+        user.name, reason="ended by the user", at=utc_now(), keep=sessions.session_token(request)
+    )
+    sessions.flash(request, f"Ended {ended} other session(s).")
+    return RedirectResponse("/account", status_code=303)

@@ -15,7 +15,9 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from pipeline.draft import draft_article, save_run
+from pipeline.errors import InvalidTransition
 from pipeline.follow_up import request_follow_up
+from pipeline.store import ArticleRecord
 from pipeline.web.csrf import require_csrf
 from pipeline.web.desk import Desk, desk_of
 from pipeline.web.jobs import STORING, Job
@@ -70,7 +72,7 @@ def follow_up_form(request: Request, slug: Slug, question: str = "") -> Response
     """The follow-up form for article ``slug``, prefilled with ``question``."""
     desk = desk_of(request)
     user = desk.user(request)
-    record = desk.store.article(slug)
+    record = _published(desk, slug)
     context = {"record": record, "question": question[:1000]}
     return desk.page(request, "follow_up.html.j2", context, user=user)
 
@@ -82,8 +84,8 @@ def follow_up(
     """Queue a follow-up draft linked to article ``slug``."""
     desk = desk_of(request)
     user = desk.user(request)
-    desk.store.article(slug)
     author = desk.flow.draft_author(user.name).name
+    _published(desk, slug)
     question = " ".join(question.split())
 
     def work(job: Job) -> str:
@@ -120,6 +122,19 @@ def job_page(request: Request, job_id: str) -> Response:
     if job.state == "done" and job.slug:
         return RedirectResponse(f"/articles/{job.slug}", status_code=303)
     return desk.page(request, "job.html.j2", {"job": job.as_dict()}, user=desk.user(request))
+
+
+def _published(desk: Desk, slug: str) -> ArticleRecord:
+    """Article ``slug`` if readers can see it; follow-ups are asked from published answers
+    only, so the refusal comes with the form, not later from the background job."""
+    record = desk.store.article(slug)
+    if record.state.published_revision_id is None:
+        raise InvalidTransition(
+            f"{slug!r} is not published, so it takes no follow-up questions yet",
+            "Ask the follow-up from a published article, or draft it as a new question "
+            "(New draft).",
+        )
+    return record
 
 
 def _job(desk: Desk, request: Request, job_id: str) -> Job:

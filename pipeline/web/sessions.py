@@ -1,7 +1,11 @@
 """Signed session cookies (Starlette's ``SessionMiddleware``, itsdangerous signatures).
 
-The cookie holds only the signed-in user's name, the CSRF token and a one-shot flash
-message; it is ``HttpOnly``, ``SameSite=Lax`` and ``Secure`` when ``web.https_only`` is set.
+The cookie holds only a random session token, the CSRF token and a one-shot flash message;
+it is ``HttpOnly``, ``SameSite=Lax`` and ``Secure`` when ``web.https_only`` is set. Who is
+signed in is decided server-side: the token names a row of the store's ``sessions`` table
+(:mod:`pipeline.store.sessions`), which sign-out, a password or role change and disabling
+or removing the user end at once, and which idle and absolute timeouts expire. A copy of
+an old cookie therefore signs nobody in, whatever its signature says.
 The signing key is ``web.secret_key`` or, when unset, a random key generated once and kept
 in ``<home>/web_secret`` readable by its owner only (0600), so sessions survive a restart.
 """
@@ -18,7 +22,7 @@ from starlette.requests import Request
 from pipeline.settings import Settings
 
 COOKIE = "press_session"
-USER_KEY = "user"
+TOKEN_KEY = "sid"
 FLASH_KEY = "flash"
 
 
@@ -52,20 +56,20 @@ def middleware_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def current_user(request: Request) -> str | None:
-    """The signed-in user's name, or ``None``."""
-    name = request.session.get(USER_KEY)
-    return name if isinstance(name, str) else None
+def session_token(request: Request) -> str | None:
+    """The session token the cookie carries, or ``None``."""
+    token = request.session.get(TOKEN_KEY)
+    return token if isinstance(token, str) and token else None
 
 
-def sign_in(request: Request, name: str) -> None:
-    """Start a fresh session for ``name`` (everything from before is dropped)."""
+def sign_in(request: Request, token: str) -> None:
+    """Start a fresh cookie for the stored session ``token`` (everything before is dropped)."""
     request.session.clear()
-    request.session[USER_KEY] = name
+    request.session[TOKEN_KEY] = token
 
 
 def sign_out(request: Request) -> None:
-    """Forget the session."""
+    """Forget the session in the cookie (the caller ends the stored row)."""
     request.session.clear()
 
 

@@ -40,6 +40,11 @@ VERDICT = (
     "and gabapentin failed, continued IVIG is supported by guideline criteria; reassess "
     "the benefit at six months."
 )
+HEADLINE = "Yes: continued IVIG is supported when it helped after first-line drugs failed."
+SUMMARY = (
+    "Guideline criteria support IVIG for stiff-person syndrome that did not respond to "
+    "benzodiazepines and gabapentin; seronegative disease is covered when IVIG helped."
+)
 REVIEW_COMMENT = "Please write the verdict in the Bottom Line: the draft leaves it open."
 
 
@@ -171,6 +176,18 @@ def _reviewer_checks_evidence_and_requests_changes(page: Page, shot: Shots, slug
     expect(page.locator("#waiting-list")).to_contain_text(slug)
     _open_article(page, slug)
     _act(page, slug, "Start review", "under review")
+    # The drafter's placeholder verdict is workflow state beside the article, not its text,
+    # and it holds approval back with a reason phrased for the browser.
+    expect(page.get_by_test_id("state-placeholders")).to_contain_text("editorial judgment")
+    expect(page.get_by_role("article", name="Article")).not_to_contain_text(
+        "verdict needs editorial judgment"
+    )
+    page.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.get_by_role("heading", name="Conflict")).to_be_visible()
+    expect(page.locator("#error-message")).to_contain_text("placeholder")
+    expect(page.locator("#error-hint")).not_to_contain_text("press ")
+    shot("approve-refused-placeholder")
+    page.goto(f"/articles/{slug}")
 
     body = page.get_by_role("article", name="Article")
     panel = page.get_by_role("complementary", name="Evidence")
@@ -179,10 +196,10 @@ def _reviewer_checks_evidence_and_requests_changes(page: Page, shot: Shots, slug
     # again is the click's doing.
     last = str(panel.locator("section.evidence-item").count())
     if last != "1":
-        body.get_by_role("link", name=last, exact=True).first.click()
+        body.get_by_role("link", name=re.compile(rf"^Evidence {last}: ")).first.click()
         expect(panel.get_by_test_id(f"evidence-{last}")).to_be_visible()
         expect(source_1).to_be_hidden()
-    body.get_by_role("link", name="1", exact=True).first.click()
+    body.get_by_role("link", name=re.compile(r"^Evidence 1: ")).first.click()
     expect(source_1).to_be_visible()
     expect(panel.locator("section.evidence-item:visible")).to_have_count(1)
     expect(source_1).to_be_focused()
@@ -235,6 +252,17 @@ def _author_edits_and_resubmits(page: Page, shot: Shots, slug: str) -> None:
         flags=re.S,
     )
     assert replaced == 1, f"no Bottom Line paragraph in the editor:\n{markdown[:2000]}"
+    # the verdict headline and the summary are the drafter's placeholders too
+    edited, replaced = re.subn(r"^\*\*.+?\*\*$", f"**{HEADLINE}**", edited, count=1, flags=re.M)
+    assert replaced == 1, f"no bold verdict line in the editor:\n{markdown[:1500]}"
+    edited, replaced = re.subn(
+        r"(\*\*" + re.escape(HEADLINE) + r"\*\*\n\n)(.+?)(\n\n)",
+        lambda m: m[1] + SUMMARY + m[3],
+        edited,
+        count=1,
+        flags=re.S,
+    )
+    assert replaced == 1, f"no summary paragraph after the verdict:\n{edited[:1500]}"
     editor.fill(edited)
     shot("edit")
     page.get_by_role("button", name="Save as a new revision").click()
@@ -252,6 +280,16 @@ def _reviewer_approves(page: Page, shot: Shots, slug: str) -> None:
     _sign_in(page, shot, "rex")
     _open_article(page, slug)
     _act(page, slug, "Start review", "under review")
+    expect(page.get_by_test_id("state-placeholders")).to_have_count(0)
+    # every sentence the citation check flagged gets a decision with a reason, on the page
+    while page.locator('button[data-testid^="acknowledge-"]').count():
+        form = page.locator("form.ack-form").first
+        form.get_by_label("Why may this sentence stand? (required)").fill(
+            "Checked against the cited passage: it says this."
+        )
+        form.get_by_role("button", name="Acknowledge").click()
+        expect(page.locator("#flash")).to_contain_text("acknowledged")
+    expect(page.get_by_test_id("state-ready")).to_be_visible()
     page.get_by_label("Approval note (optional)").fill("The verdict now matches the evidence.")
     _act(page, slug, "Approve", "approved")
     shot("approved")
@@ -261,6 +299,12 @@ def _reviewer_approves(page: Page, shot: Shots, slug: str) -> None:
 def _publisher_publishes(page: Page, shot: Shots, slug: str) -> None:
     _sign_in(page, shot, "pam", "login-publisher")
     _open_article(page, slug)
+    # Publishing asks for a ticked confirmation first (the browser enforces it) …
+    confirm = page.get_by_test_id("confirm-publish")
+    page.get_by_role("button", name="Publish", exact=True).click()
+    assert confirm.evaluate("box => box.validity.valueMissing") is True
+    expect(page.get_by_test_id("status-badge")).to_have_text("approved")
+    confirm.check()
     _act(page, slug, "Publish", "published")
     expect(page.locator("#flash")).to_contain_text("Site rebuilt with 1 article.")
     expect(page.get_by_text("live on the site")).to_be_visible()
@@ -280,4 +324,89 @@ def _site_shows_the_approved_page(page: Page, shot: Shots, outputs: Path, slug: 
     expect(badge.locator(".step-current")).to_have_text("Approved")
     expect(page.get_by_text(VERDICT)).to_be_visible()
     expect(page.get_by_text(re.compile(r"Reviewed by .*rex"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Verdict written by ann"))).to_be_visible()
+    assert "verdict needs editorial judgment" not in html.lower()
     shot("site-page")
+
+
+NARROW = 390
+"""A phone's CSS width (iPhone 12-15): the desk must work without sideways scrolling."""
+
+
+def _no_sideways_scroll(page: Page, width: int, where: str) -> None:
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"{where}: the page is {scroll_width} px wide at {width} px"
+
+
+def test_the_desk_at_desktop_and_390_px_widths(
+    browser: Browser, desk_server: DeskServer, artifacts: Path
+) -> None:
+    """Queue and article fit the screen; citations are named, big enough to tap, and open
+    their evidence in place (with a way back) on a narrow screen."""
+    from tests.e2e.conftest import press
+
+    press(["draft", REFERENCE_QUESTION, "--as", "ann", "--no-llm"])
+    for width in (1280, NARROW):
+        folder = artifacts / f"{width}px"
+        folder.mkdir(exist_ok=True)
+        for old in folder.glob("*.png"):
+            old.unlink()
+        context = browser.new_context(
+            base_url=desk_server.url, viewport={"width": width, "height": 844}
+        )
+        context.set_default_timeout(WAIT_MS)
+        page = context.new_page()
+        shot = Shots(page, folder)
+        try:
+            _walk_at_width(page, shot, width)
+        except BaseException as exc:
+            page.screenshot(path=str(folder / "99-failure.png"), full_page=True)
+            exc.add_note(f"Screenshots: {folder}; page: {page.url}")
+            raise
+        finally:
+            context.close()
+
+
+def _walk_at_width(page: Page, shot: Shots, width: int) -> None:
+    _sign_in(page, shot, "rex")
+    expect(page.locator("#articles-table")).to_be_visible()
+    _no_sideways_scroll(page, width, "queue")
+    shot("queue")
+    row = page.locator("#articles-table tbody tr").first
+    row.get_by_role("link").first.click()
+    page.wait_for_url(re.compile(r"/articles/[a-z0-9-]+$"))
+    expect(page.get_by_test_id("state-placeholders")).to_be_visible()
+    _no_sideways_scroll(page, width, "article")
+    shot("article")
+
+    body = page.get_by_role("article", name="Article")
+    cite = body.get_by_role("link", name=re.compile(r"^Evidence 1: \S")).first
+    box = cite.bounding_box()
+    assert box is not None and box["width"] >= 24 and box["height"] >= 24, box
+    cite.scroll_into_view_if_needed()
+    before = page.evaluate("window.scrollY")
+    cite.click()
+    source = page.get_by_test_id("evidence-1")
+    expect(source).to_be_visible()
+    expect(source).to_be_focused()
+    expect(source.get_by_test_id("evidence-file-1")).to_contain_text(".jsonl")
+    if width == NARROW:
+        # in place: inside the article, right under the tapped sentence, not 4,000 px away
+        expect(body.get_by_test_id("inline-evidence").get_by_test_id("evidence-1")).to_be_visible()
+        jump = page.evaluate("window.scrollY") - before
+        assert abs(jump) < 900, f"tapping the citation scrolled {jump} px"
+        _no_sideways_scroll(page, width, "article with evidence open")
+        shot("evidence-in-place")
+        source.get_by_role("link", name="Back to the text").click()
+        expect(cite).to_be_focused()
+        expect(body.get_by_test_id("inline-evidence")).to_have_count(0)
+        shot("back-to-the-text")
+    else:
+        panel = page.get_by_role("complementary", name="Evidence")
+        expect(panel.get_by_test_id("evidence-1")).to_be_visible()
+        shot("evidence-panel")
+    page.goto("/account")
+    expect(page.get_by_role("heading", name="Your sessions")).to_be_visible()
+    expect(page.get_by_text("This browser")).to_be_visible()
+    _no_sideways_scroll(page, width, "sessions")
+    shot("sessions")

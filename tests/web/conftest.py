@@ -141,6 +141,7 @@ def post_action(
         "version": version.group(1) if version else "1",
         "revision": revision.group(1) if revision else "1",
         "comment": comment,
+        "confirm": "yes",  # the box publish, withdraw and retract ask to be ticked
         **overrides,
     }
     return client.post(f"/articles/{slug}/actions/{command}", data=data)

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from pipeline.errors import ConcurrentUpdateError
 from pipeline.models import BulletCheck
 from pipeline.review import Workflow
-from pipeline.web.evidence import evidence_panel, flagged_bullets, link_citations
+from pipeline.review.gate import open_items
+from pipeline.web.evidence import evidence_panel, link_citations
 from tests.review_factories import make_article
 from tests.web.conftest import csrf_of, post_action
 
@@ -43,7 +44,7 @@ def test_queue_lists_counts_filters_and_sorts(sign_in: SignIn, flow: Workflow, s
 def test_article_page_shows_body_badge_and_evidence(sign_in: SignIn, seeded: str) -> None:
     page = sign_in("rex").get(f"/articles/{seeded}").text
     assert 'data-testid="status-badge" id="status-badge">draft<' in page
-    assert '<a href="#evidence-1" class="cite" data-ref="1"' in page
+    assert '<a href="#evidence-1" aria-label="Evidence 1: Study 1 of drug X" class="cite"' in page
     panel = page[page.index('id="evidence-panel"') :]
     section = panel[panel.index('id="evidence-1"') : panel.index('id="evidence-2"')]
     assert "Drug X improved condition Y in a randomized trial of 60 adults." in section
@@ -62,12 +63,17 @@ def test_evidence_panel_marks_cited_passages_and_flags() -> None:
     assert [s.number for s in sources] == [1, 2]
     assert sources[0].passages[0].cited and not sources[1].passages[0].cited
     assert sources[0].bullets == ("Drug X improved condition Y in a randomized trial.",)
-    flags = flagged_bullets(article)
+    flags = [item for item in open_items(article, set()) if item.kind == "check"]
     assert [(f.text, f.reason) for f in flags] == [
         ("Relapses were fewer with drug X.", "no citation")
     ]
     assert (
-        link_citations('<a href="#ref-12" class="cite">') == '<a href="#evidence-12" class="cite">'
+        link_citations('<a href="#ref-12" class="cite">')
+        == '<a href="#evidence-12" aria-label="Evidence 12" class="cite">'
+    )
+    titled = link_citations('<a href="#ref-3" class="cite">', {3: 'A "trial" <b>'})
+    assert titled == (
+        '<a href="#evidence-3" aria-label="Evidence 3: A &quot;trial&quot; &lt;b&gt;" class="cite">'
     )
 
 
@@ -91,7 +97,7 @@ def test_flagged_bullets_are_highlighted(sign_in: SignIn, flow: Workflow) -> Non
     slug = flow.store_draft("ann", article, evidence).article().slug
     page = sign_in("rex").get(f"/articles/{slug}").text
     flags = page[page.index('id="flags"') :]
-    assert '<li class="flagged">' in flags and "support 0.10 below 0.35" in flags
+    assert '<li class="flagged"' in flags and "support 0.10 below 0.35" in flags
     assert re.search(r'<li class="flagged">Relapses were fewer', page)  # in the article body too
 
 
@@ -247,7 +253,8 @@ def test_history_and_diff_between_revisions(sign_in: SignIn, seeded: str, flow: 
     rex = sign_in("rex")
     page = rex.get(f"/articles/{seeded}").text
     history = page[page.index('id="history"') :]
-    assert history.count("<tr><td>") == 2 and "What changed from r1 to r2" in history
+    assert history.count('<tr><td data-label="When">') == 2
+    assert "What changed from r1 to r2" in history
     assert '<span class="diff-add">+- Drug X clearly helped in one randomized trial.' in history
     assert '<span class="diff-del">-- Drug X improved condition Y' in history
     diff = rex.get(f"/articles/{seeded}/diff", params={"old": "r2", "new": "r1"})

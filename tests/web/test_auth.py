@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pipeline.errors import NotFoundError, ReviewError
+from pipeline.review import Workflow
 from pipeline.settings import Settings, load_settings
 from pipeline.store import Store
 from pipeline.store.credentials import Credentials
@@ -114,14 +115,16 @@ def test_login_is_rate_limited_per_user(client: TestClient) -> None:
     assert login(client, "ann", PASSWORD).status_code == 303  # other users are not locked out
 
 
-def test_rate_limiter_window_and_reset() -> None:
+def test_rate_limiter_backoff_window_and_reset() -> None:
     now = [1000.0]
     limiter = LoginLimiter(2, 60, clock=lambda: now[0])
     limiter.failed("Rex", "1.2.3.4")
     assert limiter.retry_after("rex", "1.2.3.4") is None
     limiter.failed("rex", "1.2.3.4")
-    assert limiter.retry_after("rex", "1.2.3.4") == pytest.approx(60)
-    assert limiter.retry_after("rex", "5.6.7.8") is None
+    assert limiter.retry_after("rex", "1.2.3.4") == pytest.approx(1)  # then 2, 4 … up to 60
+    limiter.failed("rex", "1.2.3.4")
+    assert limiter.retry_after("rex", "1.2.3.4") == pytest.approx(2)
+    assert limiter.retry_after("rex", "5.6.7.8") is None  # a clean address is never held back
     now[0] += 61
     assert limiter.retry_after("rex", "1.2.3.4") is None
     limiter.failed("rex", "1.2.3.4")
@@ -170,7 +173,13 @@ def test_generated_session_key_is_private_and_stable(tmp_path: Path) -> None:
     assert (tmp_path / "keyhome" / "web_secret").stat().st_mode & 0o777 == 0o600
 
 
-def test_site_follow_up_link_survives_the_sign_in(client: TestClient, seeded: str) -> None:
+def test_site_follow_up_link_survives_the_sign_in(
+    client: TestClient, seeded: str, flow: Workflow
+) -> None:
+    flow.submit("ann", seeded)
+    flow.start_review("rex", seeded)
+    flow.approve("rex", seeded)
+    flow.publish("pam", seeded)  # follow-ups are asked from published articles only
     target = f"/articles/{seeded}/follow-up?question=And+in+children%3F"
     to_login = client.get(target)
     assert to_login.status_code == 303

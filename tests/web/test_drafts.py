@@ -14,6 +14,7 @@ from pipeline.index import Index
 from pipeline.review import Workflow
 from pipeline.settings import Settings
 from tests.demo_index import REFERENCE_QUESTION
+from tests.review_factories import write_verdict
 from tests.web.conftest import csrf_of, post_action
 
 SignIn = Callable[..., TestClient]
@@ -59,7 +60,9 @@ def test_new_draft_runs_in_the_background_and_opens_the_draft(
     done = ann.get(job_url)
     assert done.status_code == 303 and done.headers["location"] == f"/articles/{state['slug']}"
     page = ann.get(done.headers["location"]).text
-    assert 'id="evidence-1"' in page and '<a href="#evidence-1" class="cite"' in page
+    assert 'id="evidence-1"' in page and re.search(
+        r'<a href="#evidence-1" aria-label="Evidence 1: [^"]+" class="cite"', page
+    )
     panel = page[page.index('id="evidence-1"') :]
     assert re.search(r'<blockquote class="passage[^"]*"', panel)
     record = flow.store.article(str(state["slug"]))
@@ -176,6 +179,7 @@ def test_follow_up_from_a_published_article(
 ) -> None:
     ann = sign_in("ann", demo_app)
     parent = str(wait_for(ann, start_draft(ann, REFERENCE_QUESTION))["slug"])
+    write_verdict(flow, parent)
     flow.submit("ann", parent)
     flow.start_review("rex", parent)
     flow.approve("rex", parent)
@@ -206,8 +210,12 @@ def test_follow_up_of_an_unpublished_article_fails_with_a_reason(
         f"/articles/{seeded}/follow-up",
         data={"question": "And in children?", "audience": "clinician", "csrf_token": csrf_of(ann)},
     )
-    state = wait_for(ann, str(response.headers["location"]))
-    assert state["state"] == "failed" and state["error"], state
+    # refused at submission, with the reason, not later in the background job
+    assert response.status_code == 409, response.text
+    assert "is not published" in response.text
+    assert not ann.get("/jobs/1.json").is_success
+    form = ann.get(f"/articles/{seeded}/follow-up")
+    assert form.status_code == 409
 
 
 def test_follow_up_refusals(sign_in: SignIn, seeded: str) -> None:

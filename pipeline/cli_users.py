@@ -1,0 +1,135 @@
+"""``press users disable|enable|remove|role|sessions`` and ``press acknowledge``.
+
+User changes are admin-only and end the user's desk sessions at once
+(:class:`pipeline.review.users.UserAdmin`); ``sessions`` lists open desk sessions and, with
+``--revoke``, ends them. ``acknowledge`` records a reviewer's reason for letting a flagged
+check stand (the publish gate, :mod:`pipeline.review.gate`). ``pipeline.cli`` calls
+:func:`register` after the review commands exist, so these join the ``press users`` group.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from pipeline.cli_common import console, current_settings, handled
+from pipeline.cli_review import AsJson, AsUser, acting_user, users_app, workflow
+from pipeline.review import Role, utc_now
+from pipeline.review.users import UserAdmin
+from pipeline.store import Store
+from pipeline.store.sessions import Sessions
+
+Name = Annotated[str, typer.Argument(help="The user's name.")]
+
+
+def _admin(as_user: str | None) -> tuple[UserAdmin, str]:
+    settings = current_settings()
+    return UserAdmin(Store.from_settings(settings)), acting_user(settings, as_user)
+
+
+def users_disable(name: Name, as_user: AsUser = None) -> None:
+    """Stop a user from signing in or acting (their sessions end now)."""
+    with handled():
+        admin, by = _admin(as_user)
+        admin.disable(name, by=by)
+    console.print(f"{name}: disabled; their sessions ended", highlight=False, markup=False)
+
+
+def users_enable(name: Name, as_user: AsUser = None) -> None:
+    """Let a disabled user sign in and act again."""
+    with handled():
+        admin, by = _admin(as_user)
+        admin.enable(name, by=by)
+    console.print(f"{name}: enabled", highlight=False, markup=False)
+
+
+def users_remove(name: Name, as_user: AsUser = None) -> None:
+    """Remove a user for good (roles, password, sessions; their history stays)."""
+    with handled():
+        admin, by = _admin(as_user)
+        admin.remove(name, by=by)
+    console.print(f"{name}: removed; their sessions ended", highlight=False, markup=False)
+
+
+def users_role(
+    name: Name,
+    add: Annotated[list[Role] | None, typer.Option("--add", help="Role to grant.")] = None,
+    drop: Annotated[list[Role] | None, typer.Option("--remove", help="Role to take away.")] = None,
+    as_user: AsUser = None,
+) -> None:
+    """Grant or take away roles (the user's sessions end, so they sign in again)."""
+    with handled():
+        admin, by = _admin(as_user)
+        user = admin.set_roles(
+            name, add=[r.value for r in add or []], drop=[r.value for r in drop or []], by=by
+        )
+    roles = ", ".join(sorted(user.roles)) or "no role"
+    console.print(f"{name}: {roles}; their sessions ended", highlight=False, markup=False)
+
+
+def users_sessions(
+    name: Annotated[str | None, typer.Argument(help="Only this user's sessions.")] = None,
+    revoke: Annotated[bool, typer.Option("--revoke", help="End the sessions listed.")] = False,
+    as_json: AsJson = False,
+    as_user: AsUser = None,
+) -> None:
+    """Open desk sessions (of one user, or everyone's); ``--revoke`` ends them."""
+    settings = current_settings()
+    with handled():
+        store = Store.from_settings(settings)
+        sessions = Sessions(store)
+        rows = sessions.list(name)
+        if revoke:
+            by = acting_user(settings, as_user)
+            UserAdmin(store).require_admin(by)
+            for user in sorted({row.user for row in rows}):
+                sessions.end_for_user(user, reason=f"revoked by {by}", at=utc_now())
+    data = [
+        {
+            "user": r.user,
+            "signed_in": r.created_at,
+            "last_seen": r.last_seen_at,
+            "address": r.address,
+            "user_agent": r.user_agent,
+        }
+        for r in rows
+    ]
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    for row in data:
+        console.print(
+            f"{row['user']}  signed in {row['signed_in'][:19]}  last seen {row['last_seen'][:19]}"
+            f"  {row['address']}  {row['user_agent'][:60]}",
+            highlight=False,
+            markup=False,
+        )
+    verb = "ended" if revoke else "open"
+    console.print(f"{len(data)} session(s) {verb}", highlight=False, markup=False)
+
+
+def acknowledge(
+    slug: Annotated[str, typer.Argument(help="The article.")],
+    check: Annotated[int, typer.Option("--check", help="The flagged check's number.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the flagged sentence may stand.")],
+    as_user: AsUser = None,
+) -> None:
+    """Let a flagged check stand, with the reason (a reviewer who did not write it)."""
+    settings = current_settings()
+    with handled():
+        workflow(settings).acknowledge(
+            acting_user(settings, as_user), slug, check=check, comment=reason
+        )
+    console.print(f"{slug}: check {check} acknowledged", highlight=False, markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``acknowledge`` to ``app`` and the user-management commands to ``press users``."""
+    app.command("acknowledge")(acknowledge)
+    users_app.command("disable")(users_disable)
+    users_app.command("enable")(users_enable)
+    users_app.command("remove")(users_remove)
+    users_app.command("role")(users_role)
+    users_app.command("sessions")(users_sessions)
