@@ -424,9 +424,11 @@ from pipeline.cli_doctor import register as register_doctor  # noqa: E402
 from pipeline.cli_eval import eval_app  # noqa: E402
 from pipeline.cli_review import register  # noqa: E402
 from pipeline.cli_serve import register as register_serve  # noqa: E402
+from pipeline.cli_train import register as register_train  # noqa: E402
 
 app.add_typer(eval_app, name="eval")
 register(app)
 register_serve(app)
 register_build(app)
 register_doctor(app)
+register_train(app)
