@@ -16,7 +16,8 @@ gold are always in the loss, and no separate mining pass is needed. Per positive
 Choosing without peeking: a tenth of the training questions (by hash and seed) is held out;
 after each epoch their dense recall@10 is measured and the best epoch's weights are kept
 (epoch 0 = the base model, so training can never make the chosen model worse on that
-slice). The reported half is never seen.
+slice; with no validation questions the last epoch is kept). The reported half is never
+seen.
 
 Bounded and resumable: a checkpoint (weights, optimizer, position, best weights so far,
 history, minutes used) is written every ``checkpoint_every`` steps, at each epoch end and
@@ -236,9 +237,6 @@ def train_query_encoder(
     folder.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(config.threads or max(1, torch.get_num_threads()))
     torch.manual_seed(config.seed)
-    encoder = Encoder(load_base_model(base_folder))
-    tokenizer = load_tokenizer(config.max_query_tokens)
-    optimizer = torch.optim.AdamW(encoder.parameters(), lr=config.learning_rate)
     matrix = torch.from_numpy(passages.vectors)
     positives = [passages.positives(q) for q in train]
     usable = [i for i, rows in enumerate(positives) if rows]
@@ -255,13 +253,16 @@ def train_query_encoder(
         "run_id": run_id, "epoch": 0, "step": 0, "minutes": 0.0, "history": [],
         "best_epoch": 0, "best": None, "before": None,
     }  # fmt: skip
-    if checkpoint.is_file():
-        saved = torch.load(checkpoint, weights_only=False)
-        if saved.get("run_id") != run_id:
-            raise ConfigError(
-                f"{checkpoint} belongs to a run with other data or settings",
-                "Rerun with the same options to resume it, or pass --force to start over.",
-            )
+    saved = torch.load(checkpoint, weights_only=False) if checkpoint.is_file() else None
+    if saved is not None and saved.get("run_id") != run_id:
+        raise ConfigError(
+            f"{checkpoint} belongs to a run with other data or settings",
+            "Rerun with the same options to resume it, or pass --force to start over.",
+        )
+    encoder = Encoder(load_base_model(base_folder))
+    tokenizer = load_tokenizer(config.max_query_tokens)
+    optimizer = torch.optim.AdamW(encoder.parameters(), lr=config.learning_rate)
+    if saved is not None:
         encoder.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         state = {k: v for k, v in saved.items() if k not in ("model", "optimizer")}
@@ -309,19 +310,20 @@ def train_query_encoder(
             optimizer.step()
             losses.append(float(loss.detach()))
             state["step"], state["epoch_losses"] = step + 1, losses
-            if progress is not None:
-                note = f"epoch {epoch + 1} loss {np.mean(losses[-10:]):.3f}"
-                progress(done + 1, total_steps, note)
             if (step + 1) % config.checkpoint_every == 0:
                 state["minutes"] = minutes()
                 save()
+            if progress is not None:
+                note = f"epoch {epoch + 1} loss {np.mean(losses[-10:]):.3f}"
+                progress(done + 1, total_steps, note)
         if not out_of_time:
             metrics = dense_metrics(encode(encoder, tokenizer, [q.text for q in validation]),
                                     validation, passages)  # fmt: skip
             state["history"].append(
                 {"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 4), **metrics}
             )
-            if metrics["recall@10"] > state["best"]["recall@10"]:
+            # Without validation questions nothing can be chosen: the last epoch is kept.
+            if not validation or metrics["recall@10"] > state["best"]["recall@10"]:
                 state["best"], state["best_epoch"] = metrics, epoch + 1
                 torch.save(encoder.state_dict(), best_path)
             state["epoch"], state["step"], state["epoch_losses"] = epoch + 1, 0, []
