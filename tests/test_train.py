@@ -135,6 +135,31 @@ def test_query_model_setting_switches_the_question_encoder(
         shutil.rmtree(folder)
 
 
+def test_eval_retrieval_compare_model_prints_both_configurations(
+    demo: tuple[Settings, Index], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, _ = demo
+    monkeypatch.setenv("PRESS_HOME", str(settings.home))
+    folder = stock_model_folder(settings.models_dir, "cmp-test")
+    try:
+        set_path = Path(__file__).resolve().parents[1] / "evals" / "sets" / "demo.jsonl"
+        out = tmp_path / "r.json"
+        result = CliRunner().invoke(
+            app,
+            ["eval", "retrieval", "--set", str(set_path), "--compare-model", "cmp-test",
+             "--out", str(out)],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert "stock" in result.output and "cmp-test" in result.output
+        assert (tmp_path / "r.cmp-test.json").is_file() and out.is_file()
+        result = CliRunner().invoke(
+            app, ["eval", "retrieval", "--set", str(set_path), "--compare-model", "absent"]
+        )
+        assert result.exit_code == 2 and "No trained model" in result.output
+    finally:
+        shutil.rmtree(folder)
+
+
 def test_query_model_none_string_means_off() -> None:
     assert load_settings(retrieval={"query_model": "none"}).retrieval.query_model is None
 
