@@ -160,6 +160,23 @@ def test_eval_retrieval_compare_model_prints_both_configurations(
         shutil.rmtree(folder)
 
 
+def test_approved_articles_become_training_pairs_and_drafts_do_not(tmp_path: Path) -> None:
+    from pipeline.store import Store
+    from pipeline.train.data import pairs_from_store
+    from tests.review_factories import make_article, staffed
+
+    flow = staffed(Store(f"sqlite:///{tmp_path / 'press.sqlite'}"))
+    approved = flow.store_draft("ann", *make_article()).article().slug
+    flow.store_draft("ann", *make_article(question="Is drug Z safe?"))  # stays a draft
+    assert pairs_from_store(flow.store) == []
+    flow.submit("ann", approved)
+    flow.start_review("rex", approved)
+    flow.approve("rex", approved)
+    (pair,) = pairs_from_store(flow.store)
+    assert pair.text == "Does drug X help condition Y?"
+    assert pair.citations == {"pmid:1", "pmid:2"}
+
+
 def test_query_model_none_string_means_off() -> None:
     assert load_settings(retrieval={"query_model": "none"}).retrieval.query_model is None
 
