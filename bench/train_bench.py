@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     sweep: list[dict[str, Any]] = []
     if args.sweep:
         half_a = [q for q in questions if q.half == "A"]
-        for weight in (1.5, 2.0):
+        for weight in (1.0, 1.5, 2.0):
             overrides = {**trained, "dense_weight": weight}
             (row,) = bb.run_rows(
                 bench, [bb.Config("w", "w", "hybrid", overrides, "defaults")], half_a, timed=False
