@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=bb.DEFAULT_CACHE)
     parser.add_argument("--results", type=Path, default=bb.DEFAULT_RESULTS)
     parser.add_argument("--name", default="bioasq-half-a", help="model name")
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=3e-5)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--temperature", type=float, default=0.05)

@@ -34,7 +34,7 @@ def train(
     half: Annotated[
         str, typer.Option("--half", help="Train on half A, B (sha256(id) parity) or all.")
     ] = "A",
-    epochs: Annotated[int, typer.Option(min=1, help="Passes over the training questions.")] = 6,
+    epochs: Annotated[int, typer.Option(min=1, help="Passes over the training questions.")] = 3,
     batch_size: Annotated[int, typer.Option(min=2, help="Questions per step.")] = 32,
     learning_rate: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 3e-5,
     temperature: Annotated[float, typer.Option(help="Softmax temperature of the loss.")] = 0.05,

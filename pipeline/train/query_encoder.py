@@ -61,7 +61,7 @@ ProgressFn = Callable[[int, int, str], None]
 class TrainConfig:
     """Hyperparameters of one training run (all recorded in the manifest)."""
 
-    epochs: int = 6
+    epochs: int = 3
     batch_size: int = 32
     learning_rate: float = 3e-5
     temperature: float = 0.05
