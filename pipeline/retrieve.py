@@ -269,7 +269,7 @@ class HybridRetriever(BaseRetriever):
         dense_queries: dict[str, tuple[VectorIndex, np.ndarray]] = {}
         if mode in ("hybrid", "dense"):
             start = time.perf_counter()
-            vector = self.index.embed([query])[0]
+            vector = self.index.embed_query([query], cfg.query_model)[0]
             timings["embed_ms"] = (time.perf_counter() - start) * 1000
             start = time.perf_counter()
             sides["dense"] = _dense_side(self.index.vectors, vector, n, where)

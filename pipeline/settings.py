@@ -200,8 +200,14 @@ class RetrievalSettings(_Group):
     second_weight: float = Field(
         1.0, ge=0, description="Weight of the second model's side in fusion."
     )
+    query_model: str | None = Field(
+        None,
+        description="Name of a query encoder trained by `press train` (a folder under "
+        "<home>/models/): questions are embedded with it while passages keep the index's "
+        "MiniLM vectors, so switching it needs no re-embedding. None/'none' = the stock model.",
+    )
 
-    @field_validator("second_model", mode="before")
+    @field_validator("second_model", "query_model", mode="before")
     @classmethod
     def _none_string(cls, value: Any) -> Any:
         """Accept 'none' / '' (environment variables cannot say None)."""
@@ -407,6 +413,11 @@ class Settings(BaseSettings):
     def index_dir(self) -> Path:
         """Folder of the Chroma index, the lexical index and the passage store."""
         return self.home / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        """Folder of the models trained by ``press train`` (one subfolder per model)."""
+        return self.home / "models"
 
     @property
     def llm_configured(self) -> bool:

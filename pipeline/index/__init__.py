@@ -52,7 +52,12 @@ import numpy as np
 from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
 
-from pipeline.embeddings import embedding_name, make_embeddings, make_second_embeddings
+from pipeline.embeddings import (
+    embedding_name,
+    make_embeddings,
+    make_query_embeddings,
+    make_second_embeddings,
+)
 from pipeline.errors import IndexBusyError, IndexError_
 from pipeline.index.lexical import LexicalIndex
 from pipeline.index.passages import PassageStore, StoredPassage
@@ -101,6 +106,8 @@ class Index:
         self._second_embeddings = second_embeddings
         # BM25 indexes by (k1, b, stemmer); normally just the settings' one.
         self._lexicals: dict[tuple[float, float, str], LexicalIndex] = {}
+        # Trained query encoders (retrieval.query_model) by name, loaded on first use.
+        self._query_encoders: dict[str, Embeddings] = {}
 
     @cached_property
     def embeddings(self) -> Embeddings:
@@ -191,6 +198,27 @@ class Index:
         if embed_array is not None:
             return np.asarray(embed_array(texts), dtype=np.float32)
         return np.asarray(self.embeddings.embed_documents(texts), dtype=np.float32)
+
+    def embed_query(self, texts: list[str], query_model: str | None = None) -> np.ndarray:
+        """Embed questions: with the trained query encoder ``query_model``, else as passages.
+
+        A trained encoder (``press train``) maps questions into the space of this index's
+        passage vectors, so only the question side changes and nothing is re-embedded.
+        """
+        if query_model is None:
+            return self.embed(texts)
+        encoder = self._query_encoders.get(query_model)
+        if encoder is None:
+            settings = self.settings.model_copy(
+                update={
+                    "retrieval": self.settings.retrieval.model_copy(
+                        update={"query_model": query_model}
+                    )
+                }
+            )
+            encoder = make_query_embeddings(settings, embedding_name(self.embeddings))
+            self._query_encoders[query_model] = encoder
+        return np.asarray(encoder.embed_array(texts), dtype=np.float32)  # type: ignore[attr-defined]
 
     def embed_second(self, texts: list[str], *, query: bool = False) -> np.ndarray:
         """Embed with the second model: passages, or questions with ``query=True``.

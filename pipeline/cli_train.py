@@ -1,0 +1,109 @@
+"""``press train``: fine-tune the question encoder on question -> evidence pairs.
+
+A thin shell over :func:`pipeline.train.train_model`: read the pairs (a question set in
+the evaluation format, and/or the store's approved articles), open the configured index,
+train with a progress bar (rich, on stderr, only on a terminal) for at most
+``--max-minutes``, and print the manifest. The same command resumes an unfinished run.
+Use the model with ``PRESS_RETRIEVAL__QUERY_MODEL=NAME`` (or ``query_model`` under
+``[retrieval]`` in ``press.toml``); ``press eval retrieval --compare-model NAME`` scores it
+beside the default. Torch is only needed here (the ``train`` extra); without it the
+command exits 2 with the install hint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline.cli_common import console, current_settings, handled, open_index, progress_bar
+from pipeline.errors import ConfigError
+
+
+def train(
+    set_path: Annotated[
+        Path | None, typer.Option("--set", help="Question set (JSONL) with gold 'relevant' ids.")
+    ] = None,
+    from_store: Annotated[
+        bool, typer.Option("--from-store", help="Also learn from approved/published articles.")
+    ] = False,
+    name: Annotated[
+        str, typer.Option("--name", help="Model name (folder under <home>/models).")
+    ] = "query-encoder",
+    half: Annotated[
+        str, typer.Option("--half", help="Train on half A, B (sha256(id) parity) or all.")
+    ] = "A",
+    epochs: Annotated[int, typer.Option(min=1, help="Passes over the training questions.")] = 3,
+    batch_size: Annotated[int, typer.Option(min=2, help="Questions per step.")] = 32,
+    learning_rate: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 3e-5,
+    temperature: Annotated[float, typer.Option(help="Softmax temperature of the loss.")] = 0.05,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    threads: Annotated[int, typer.Option(min=0, help="torch threads (0 = torch's default).")] = 0,
+    max_minutes: Annotated[
+        float | None, typer.Option(help="Stop after this many minutes (resume by rerunning).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Discard an existing model or checkpoint.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
+) -> None:
+    """Fine-tune the question encoder on question -> evidence pairs (needs the train extra)."""
+    from pipeline.train import require_torch, train_model
+    from pipeline.train.data import pairs_from_store, questions_from_set
+
+    settings = current_settings()
+    with handled():
+        if half not in ("A", "B", "all"):
+            raise ConfigError(f"--half must be A, B or all, not {half!r}", "Use --half A.")
+        if set_path is None and not from_store:
+            raise ConfigError("No training data given", "Pass --set SET.jsonl and/or --from-store.")
+        require_torch()
+        from pipeline.train.query_encoder import TrainConfig
+
+        questions = questions_from_set(set_path) if set_path is not None else []
+        sources = [str(set_path)] if set_path is not None else []
+        if from_store:
+            from pipeline.store import Store
+
+            store = Store.from_settings(settings)
+            try:
+                questions += pairs_from_store(store)
+            finally:
+                store.close()
+            sources.append("store")
+        config = TrainConfig(
+            epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+            temperature=temperature, seed=seed, threads=threads,
+        )  # fmt: skip
+        index = open_index(settings, require_passages=True)
+        with progress_bar(quiet=as_json) as progress:
+            task = progress.add_task("training", total=None)
+
+            def on_step(done: int, total: int, note: str) -> None:
+                progress.update(task, completed=done, total=total, description=note)
+
+            manifest = train_model(
+                index, questions, name=name, source=" + ".join(sources), half=half,  # type: ignore[arg-type]
+                config=config, max_minutes=max_minutes, force=force, progress=on_step,
+            )  # fmt: skip
+    if as_json:
+        console.print_json(manifest.model_dump_json())
+        return
+    before = manifest.metrics["validation_before"]
+    best = manifest.metrics["validation_best"]
+    stopped = "stopped at --max-minutes (rerun to resume)"
+    state = "finished" if manifest.metrics["finished"] else stopped
+    console.print(
+        f"{manifest.name}: {state}; {manifest.epochs_run} epochs in {manifest.minutes} min, "
+        f"best epoch {manifest.best_epoch}; validation dense recall@10 "
+        f"{before['recall@10']:.3f} -> {best['recall@10']:.3f} "
+        f"({manifest.n_validation} held-out questions)\n"
+        f"model: {settings.models_dir / manifest.name}\n"
+        f"use it: PRESS_RETRIEVAL__QUERY_MODEL={manifest.name}",
+        highlight=False,
+        markup=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``press train`` to ``app``."""
+    app.command("train")(train)
