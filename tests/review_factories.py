@@ -103,7 +103,7 @@ def staffed(store: Store) -> Workflow:
     return workflow
 
 
-def write_verdict(flow: Workflow, slug: str, author: str = "ann") -> None:
+def write_verdict(flow: Workflow, slug: str, author: str = "ann", extra: str = "") -> None:
     """Store an edit in which ``author`` writes every field the drafter left as a
     placeholder (the publish gate refuses approval before), re-checked with no support
     threshold so no bullet is flagged by the edit."""
@@ -115,7 +115,9 @@ def write_verdict(flow: Workflow, slug: str, author: str = "ann") -> None:
     fields = placeholder_fields(original)
     if not fields:
         return
-    written = {name: f"Editor's {name.replace('_', ' ')} for this question." for name in fields}
+    written = {
+        name: f"Editor's {name.replace('_', ' ')} for this question.{extra}" for name in fields
+    }
     article, evidence = edited_article(
         original,
         original.draft.model_copy(update=written),

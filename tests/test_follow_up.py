@@ -20,7 +20,7 @@ from pipeline.settings import Settings, load_settings
 from pipeline.store import Store
 from pipeline.store.follow_ups import FollowUps
 from tests.demo_index import REFERENCE_QUESTION
-from tests.review_factories import make_article, staffed
+from tests.review_factories import acknowledge_flags, make_article, staffed, write_verdict
 
 FOLLOW_UP = "What dose of diazepam is used for stiff-person syndrome?"
 
@@ -31,8 +31,10 @@ def flow(tmp_path: Path) -> Workflow:
 
 
 def publish(flow: Workflow, slug: str) -> None:
+    write_verdict(flow, slug)  # the publish gate holds the extractive placeholders back
     flow.submit("ann", slug)
     flow.start_review("rex", slug)
+    acknowledge_flags(flow, slug)
     flow.approve("rex", slug)
     flow.publish("pam", slug)
 
@@ -103,8 +105,11 @@ def test_a_follow_up_is_a_linked_draft_in_the_authors_queue(
     assert status["follow_up_of"] == parent and "submit" in status["allowed_actions"]
     assert views.article_status(flow, parent, "ann")["follow_ups"] == [article.slug]
     # it goes through the same review as any article
+    write_verdict(flow, article.slug, "rita")
     publish_as = {"submit": "rita", "start_review": "rex", "approve": "rex", "publish": "pam"}
     for action, user in publish_as.items():
+        if action == "approve":
+            acknowledge_flags(flow, article.slug)
         getattr(flow, action)(user, article.slug)
     assert flow.store.article(article.slug).state.status == "published"
 

@@ -61,8 +61,17 @@ def llm_draft(question_payload: str) -> dict[str, Any]:
 
 
 def publish(slug: str) -> None:
+    from pipeline.review import Workflow
+    from pipeline.settings import load_settings
+    from pipeline.store import Store
+    from tests.review_factories import acknowledge_flags, write_verdict
+
+    flow = Workflow(Store.from_settings(load_settings()))
+    # the publish gate: the editor writes the extractive draft's verdict (payloads and all)
+    write_verdict(flow, slug, extra=f" {XSS[2]} {XSS[5]}")
     ok(["submit", slug, "--as", "ann"])
     ok(["review", slug, "--as", "rex"])
+    acknowledge_flags(flow, slug)
     ok(["approve", slug, "--as", "rex"])
     ok(["publish", slug, "--as", "pam"])
 

@@ -260,12 +260,14 @@ def run(press: Path, work: Path, extra_env: dict[str, str] | None = None) -> Run
             raise SmokeFailure("the LLM draft was not checked (no references or checks)")
         r("doctor", "--llm", env=llm_env)
     slug = article["slug"]
-    for step, user in (
-        ("submit", "ann"),
-        ("review", "rex"),
-        ("approve", "rex"),
-        ("publish", "pam"),
-    ):
+    for step, user in (("submit", "ann"), ("review", "rex")):
+        r(step, slug, "--as", user)
+    # the publish gate: every flagged check needs a reviewer's decision with a reason
+    for index, check in enumerate(article["checks"]):
+        if check.get("flagged"):
+            reason = "checked against the cited passage (smoke test)"
+            r("acknowledge", slug, "--check", str(index), "--reason", reason, "--as", "rex")
+    for step, user in (("approve", "rex"), ("publish", "pam")):
         r(step, slug, "--as", user)
     r("site", "build")
     page = work / "outputs" / "site" / "articles" / f"{slug}.html"
