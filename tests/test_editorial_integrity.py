@@ -233,3 +233,14 @@ def test_the_public_page_carries_no_drafting_banner_and_names_the_verdict_writer
     assert "Verdict written by ed" in page and "Reviewed by rex" in page
     assert EXTRACTIVE_NOTICE not in page
     assert "verdict needs editorial judgment" not in page.lower()
+
+
+def test_a_flagged_sentence_of_another_field_is_named_by_its_field(flow: Workflow) -> None:
+    article = _flagged_article()
+    claim = BulletCheck(
+        field="summary", text="Drug X helps condition Y.", flagged=True, reason="unsupported"
+    )
+    slug = _stored(flow, article.model_copy(update={"checks": [claim]}))
+    _review(flow, slug)
+    with pytest.raises(InvalidTransition, match=r"(?i)summary \(unsupported\)"):
+        flow.approve("rex", slug)
