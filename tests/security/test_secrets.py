@@ -20,8 +20,11 @@ from typing import Any
 import pytest
 import yaml
 
+from pipeline.review import Workflow
 from pipeline.settings import load_settings
+from pipeline.store import Store
 from tests.demo_index import REFERENCE_QUESTION
+from tests.review_factories import acknowledge_flags, write_verdict
 from tests.support import tally
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 from tests.support.press_cli import press
@@ -85,8 +88,12 @@ def test_no_secret_is_printed_written_or_raised(
     assert run(["draft", REFERENCE_QUESTION, "--llm", "--as", "ann"], Reply.error(500, echo)) == 1
     assert run(["draft", REFERENCE_QUESTION, "--llm", "--as", "ann"]) == 0
     slug = json.loads(press(["status", "--json"]).stdout)[0]["slug"]
+    flow = Workflow(Store.from_settings(load_settings()))
+    write_verdict(flow, slug)  # the publish gate: no drafter's placeholder reaches approval
     for args in (["submit", slug], ["review", slug], ["approve", slug], ["publish", slug]):
         user = {"submit": "ann", "review": "rex", "approve": "rex", "publish": "pam"}[args[0]]
+        if args[0] == "approve":
+            acknowledge_flags(flow, slug)
         assert run([*args, "--as", user]) == 0
     assert run(["status", slug, "--json"]) == 0
     assert run(["history", slug]) == 0
