@@ -162,8 +162,10 @@ def _flagged_article() -> Article:
 def test_flagged_checks_need_a_recorded_decision_before_approval(flow: Workflow) -> None:
     slug = _stored(flow, _flagged_article())
     _review(flow, slug)
-    with pytest.raises(InvalidTransition, match=r"1 flagged check\(s\) are unresolved"):
+    with pytest.raises(InvalidTransition, match=r"1 flagged check\(s\) are unresolved") as refused:
         flow.approve("rex", slug)
+    # The refusal names the number `press acknowledge --check N` takes.
+    assert "check 0: Evidence, bullet 1 (low)" in refused.value.message
     # Only an open flag can be acknowledged, only with a reason, and never by its writer.
     with pytest.raises(InvalidTransition, match="not an open flagged check"):
         flow.acknowledge("rex", slug, check=1, comment="fine")

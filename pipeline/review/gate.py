@@ -107,7 +107,8 @@ def gate_refusal(verb: str, slug: str, label: str, items: list[OpenItem]) -> Inv
     if placeholders:
         parts.append("the drafter's placeholder text is still in " + ", ".join(placeholders))
     if checks:
-        listed = "; ".join(f"{i.where} ({i.reason})" for i in checks[:5])
+        # The check's number is what `press acknowledge --check N` takes.
+        listed = "; ".join(f"check {i.key}: {i.where} ({i.reason})" for i in checks[:5])
         more = f" and {len(checks) - 5} more" if len(checks) > 5 else ""
         parts.append(f"{len(checks)} flagged check(s) are unresolved: {listed}{more}")
     todo = []
