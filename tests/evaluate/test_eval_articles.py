@@ -187,7 +187,10 @@ def test_a_missing_or_uncertain_verdict_counts_as_wrong(
     ]
     args = [_draft_args("yes"), _draft_args("yes"), _draft_args("uncertain"), _draft_args("yes")]
     args[3]["verdict"] = None
-    openai_server.enqueue(*(Reply.tool_call("Draft", a) for a in args))
+    # A yes/no question without yes/no/maybe gets one repair round; this model keeps its
+    # verdict, so those two runs end as failed articles, still scored (as wrong).
+    replies = [args[0], args[1], args[2], args[2], args[3], args[3]]
+    openai_server.enqueue(*(Reply.tool_call("Draft", a) for a in replies))
     chat = ChatOpenAI(
         model="test-model",
         base_url=openai_server.base_url,
