@@ -125,12 +125,16 @@ def test_llm_drafts_give_tokens_verdicts_and_record_failures(
         Reply.tool_call(
             "Draft", _draft_args("yes", cite=trial[0]), prompt_tokens=900, completion_tokens=100
         ),
-        Reply.tool_call(
-            "Draft",
-            _draft_args("yes", invented=True, cite=trial[1]),
-            prompt_tokens=800,
-            completion_tokens=90,
-        ),
+        # A bullet citing only [42] misses the house format: one repair round, same reply.
+        *[
+            Reply.tool_call(
+                "Draft",
+                _draft_args("yes", invented=True, cite=trial[1]),
+                prompt_tokens=800,
+                completion_tokens=90,
+            )
+        ]
+        * 2,
         Reply.error(500, message="boom"),
     )
     chat = ChatOpenAI(
@@ -145,8 +149,8 @@ def test_llm_drafts_give_tokens_verdicts_and_record_failures(
     assert report.drafter == "llm" and m.n_errors == 1
     assert (m.verdict_agreement, m.n_verdict_scored) == (0.5, 2)
     assert m.citation_validity == 1.0  # the invented [42] was removed by the citation check
-    assert report.tokens.prompt_tokens == 1700 and report.tokens.completion_tokens == 190
-    assert report.tokens.calls == 2
+    assert report.tokens.prompt_tokens == 2500 and report.tokens.completion_tokens == 280
+    assert report.tokens.calls == 3
     first, second, failed = report.per_question
     assert first.verdict == "yes" and first.llm_calls == 1
     assert first.structure_ok and first.flagged == []
@@ -183,7 +187,10 @@ def test_a_missing_or_uncertain_verdict_counts_as_wrong(
     ]
     args = [_draft_args("yes"), _draft_args("yes"), _draft_args("uncertain"), _draft_args("yes")]
     args[3]["verdict"] = None
-    openai_server.enqueue(*(Reply.tool_call("Draft", a) for a in args))
+    # A yes/no question without yes/no/maybe gets one repair round; this model keeps its
+    # verdict, so those two runs end as failed articles, still scored (as wrong).
+    replies = [args[0], args[1], args[2], args[2], args[3], args[3]]
+    openai_server.enqueue(*(Reply.tool_call("Draft", a) for a in replies))
     chat = ChatOpenAI(
         model="test-model",
         base_url=openai_server.base_url,

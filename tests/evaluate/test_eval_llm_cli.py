@@ -24,7 +24,8 @@ def test_the_llm_path_drafts_the_first_questions_and_counts_missing_verdicts(
     # The first two demo questions expect "maybe": one draft agrees, one gives no verdict.
     openai_server.enqueue(
         Reply.tool_call("Draft", _draft_args("maybe"), prompt_tokens=500, completion_tokens=50),
-        Reply.tool_call("Draft", _draft_args(None), prompt_tokens=400, completion_tokens=40),
+        # No verdict on a yes/no question: one repair round, and this model keeps none.
+        *[Reply.tool_call("Draft", _draft_args(None), prompt_tokens=400, completion_tokens=40)] * 2,
     )
     env = _env(settings.home, tmp_path) | {
         "PRESS_LLM__BASE_URL": openai_server.base_url,
@@ -42,5 +43,5 @@ def test_the_llm_path_drafts_the_first_questions_and_counts_missing_verdicts(
     assert report["drafter"] == "llm" and report["n_questions"] == 2
     m = report["metrics"]
     assert (m["verdict_agreement"], m["n_verdict_scored"], m["n_verdict_given"]) == (0.5, 2, 1)
-    assert report["tokens"]["prompt_tokens"] == 900
+    assert report["tokens"]["prompt_tokens"] == 1300
     assert "a missing or uncertain one counts as wrong" in out.with_suffix(".html").read_text()
