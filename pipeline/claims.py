@@ -360,6 +360,31 @@ def _verdict_problem(draft: Draft, question: str) -> str:
     return ""
 
 
+def bullet_checks(check: CitationCheck, threshold: float) -> list[BulletCheck]:
+    """One check per bullet, in article order: its support score (flagged under
+    ``threshold``), and every uncited bullet flagged. :func:`article_checks` adds
+    misattribution and the other fields' claims (what drafting and editing store)."""
+    checks = [
+        BulletCheck(
+            section=s.section_index,
+            bullet=s.bullet_index,
+            numbers=s.numbers,
+            support=round(s.score, 3),
+            flagged=s.flagged,
+            reason=f"support {s.score:.2f} below {threshold:.2f}" if s.flagged else "",
+            passage_ids=[s.best_passage_id] if s.best_passage_id else [],
+        )
+        for s in check.bullet_support
+    ]
+    checks.extend(
+        BulletCheck(
+            section=u.section_index, bullet=u.bullet_index, flagged=True, reason="no citation"
+        )
+        for u in check.uncited_bullets
+    )
+    return sorted(checks, key=lambda c: (c.section, c.bullet))
+
+
 def article_checks(
     check: CitationCheck,
     evidence: EvidenceSet,
@@ -379,20 +404,13 @@ def article_checks(
     by_id = {item.citation.id: item for item in evidence.items}
     by_ref = {number: cid for cid, number in references.items()}
     sections = check.draft.sections
-    checks: list[BulletCheck] = []
-    for s in check.bullet_support:
-        item = BulletCheck(
-            section=s.section_index,
-            bullet=s.bullet_index,
-            numbers=s.numbers,
-            support=round(s.score, 3),
-            flagged=s.flagged,
-            reason=f"support {s.score:.2f} below {support_threshold:.2f}" if s.flagged else "",
-            passage_ids=[s.best_passage_id] if s.best_passage_id else [],
-        )
-        cited_ids = {by_ref[n] for n in s.numbers if n in by_ref}
+    checks = bullet_checks(check, support_threshold)
+    for item in checks:
+        if not item.numbers:  # uncited: already flagged, nothing to compare against
+            continue
+        cited_ids = {by_ref[n] for n in item.numbers if n in by_ref}
         others = [(editor[cid], it) for cid, it in by_id.items() if cid not in cited_ids]
-        text = sections[s.section_index].bullets[s.bullet_index].text
+        text = sections[item.section].bullets[item.bullet].text
         cited_texts = [t for cid in cited_ids for t in _item_texts(by_id[cid])]
         own, better = better_source(text, cited_texts, others, margin=margin, embed=cached)
         if better is not None:
@@ -402,14 +420,6 @@ def article_checks(
             item.better = better.number
             item.better_citation_id = better.citation_id
             item.better_support = round(better.score, 3)
-        checks.append(item)
-    checks.extend(
-        BulletCheck(
-            section=u.section_index, bullet=u.bullet_index, flagged=True, reason="no citation"
-        )
-        for u in check.uncited_bullets
-    )
-    checks.sort(key=lambda c: (c.section, c.bullet))
     cited = _cited_texts(evidence, set(references))
     return checks + prose_checks(
         check.draft, evidence.question, cited, threshold=support_threshold, embed=cached

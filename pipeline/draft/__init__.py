@@ -34,7 +34,6 @@ from pipeline.index import Index
 from pipeline.models import (
     Article,
     Audience,
-    BulletCheck,
     Draft,
     EvidenceSet,
     Provenance,
@@ -238,33 +237,6 @@ def abstention(question: str, draft: Draft) -> Draft:
         insufficient_evidence=True,
         verdict="uncertain" if is_yes_no(question) else None,
     )
-
-
-def bullet_checks(check: cite.CitationCheck, threshold: float) -> list[BulletCheck]:
-    """One BulletCheck per bullet: support scores, plus uncited bullets flagged.
-
-    Bullets only; :func:`pipeline.claims.article_checks` adds misattribution and the other
-    fields' claims (what drafting and editing store).
-    """
-    checks = [
-        BulletCheck(
-            section=s.section_index,
-            bullet=s.bullet_index,
-            numbers=s.numbers,
-            support=round(s.score, 3),
-            flagged=s.flagged,
-            reason=f"support {s.score:.2f} below {threshold:.2f}" if s.flagged else "",
-            passage_ids=[s.best_passage_id] if s.best_passage_id else [],
-        )
-        for s in check.bullet_support
-    ]
-    checks.extend(
-        BulletCheck(
-            section=u.section_index, bullet=u.bullet_index, flagged=True, reason="no citation"
-        )
-        for u in check.uncited_bullets
-    )
-    return sorted(checks, key=lambda c: (c.section, c.bullet))
 
 
 def save_run(run: DraftRun, outputs: Path) -> Path:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from pipeline import cite
-from pipeline.draft import bullet_checks
+from pipeline.claims import bullet_checks
 from pipeline.errors import DraftError
 from pipeline.models import (
     Article,
