@@ -19,13 +19,17 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.claims import attribution_score
 from pipeline.draft import draft_article
 from pipeline.draft.local import LocalServer, check_local_model
 from pipeline.draft.structured import is_yes_no
 from pipeline.index import Index
+from pipeline.models import Bullet, DraftSection
 from pipeline.review import ReviewStatus
 from pipeline.settings import LLMSettings, Settings, load_settings
 from pipeline.store import Store
+from pipeline.store.content import align_evidence, edited_article
+from pipeline.text import split_sentences
 from tests.demo_index import REFERENCE_QUESTION
 from tests.review_factories import staffed
 
@@ -101,3 +105,36 @@ def test_a_real_draft_is_an_article_an_abstention_or_marked_failed(
     record = flow.store.article(flow.store_draft("ann", article, run.evidence).article().slug)
     expected = ReviewStatus.FAILED if article.failure else ReviewStatus.DRAFT
     assert record.state.status == expected
+
+
+def test_a_misattribution_planted_in_a_real_draft_is_flagged(
+    local: tuple[Settings, Index],
+) -> None:
+    """The issue's case on a real draft: a sentence copied word for word from one retrieved
+    source but cited to another is flagged "better supported by" the source it came from."""
+    settings, index = local
+    run = draft_article(REFERENCE_QUESTION, settings=settings, index=index)
+    aligned = align_evidence(run.evidence, run.article)
+    items = [i for i in aligned.items if i.passages]
+    assert len(items) >= 2, "the reference question retrieves several sources"
+    source = items[0]
+    copied = split_sentences(source.passages[0].passage.text)[0]
+    # Cite it to the retrieved source that shares the fewest of its words.
+    target = min(
+        items[1:],
+        key=lambda i: attribution_score(copied, [p.passage.text for p in i.passages], None),
+    )
+    planted = DraftSection(
+        heading="Planted", bullets=[Bullet(text=copied, citations=[target.number])]
+    )
+    draft = run.article.draft.model_copy(
+        update={"sections": [*run.article.draft.sections, planted]}
+    )
+    checked, _ = edited_article(
+        run.article, draft, run.evidence, support_threshold=settings.draft.support_threshold
+    )
+    section = len(draft.sections) - 1
+    [check] = [c for c in checked.checks if c.is_bullet and c.section == section]
+    assert check.flagged and check.better is not None, check
+    assert check.better_citation_id == source.citation.id
+    assert "better supported by" in check.reason
