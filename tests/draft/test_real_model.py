@@ -14,13 +14,13 @@ Marked ``real_model``; skipped with a reason when the extra is not installed. Ru
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from pipeline.claims import attribution_score
-from pipeline.draft import draft_article
+from pipeline.draft import DraftRun, draft_article
 from pipeline.draft.local import LocalServer, check_local_model
 from pipeline.draft.structured import is_yes_no
 from pipeline.index import Index
@@ -60,16 +60,35 @@ def local(demo: tuple[Settings, Index]) -> Iterator[tuple[Settings, Index]]:
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def drafted(local: tuple[Settings, Index]) -> Callable[[str, str], tuple[DraftRun, float]]:
+    """Draft each (question, audience) once for the module: (the run, seconds it took).
+
+    The planted-misattribution test reuses the reference question's real draft instead of
+    paying for another one (minutes each on one CPU thread)."""
+    settings, index = local
+    runs: dict[tuple[str, str], tuple[DraftRun, float]] = {}
+
+    def draft(question: str, audience: str) -> tuple[DraftRun, float]:
+        if (question, audience) not in runs:
+            started = time.monotonic()
+            run = draft_article(question, settings=settings, index=index, audience=audience)  # type: ignore[arg-type]
+            runs[question, audience] = (run, time.monotonic() - started)
+        return runs[question, audience]
+
+    return draft
+
+
 @pytest.mark.parametrize(
     ("question", "audience"), QUESTIONS, ids=["ivig", "patient", "unanswerable"]
 )
 def test_a_real_draft_is_an_article_an_abstention_or_marked_failed(
-    local: tuple[Settings, Index], tmp_path: Path, question: str, audience: str
+    drafted: Callable[[str, str], tuple[DraftRun, float]],
+    tmp_path: Path,
+    question: str,
+    audience: str,
 ) -> None:
-    settings, index = local
-    started = time.monotonic()
-    run = draft_article(question, settings=settings, index=index, audience=audience)  # type: ignore[arg-type]
-    seconds = time.monotonic() - started
+    run, seconds = drafted(question, audience)
     article, draft = run.article, run.article.draft
     references = {r.number for r in article.references}
     kind = (
@@ -108,12 +127,12 @@ def test_a_real_draft_is_an_article_an_abstention_or_marked_failed(
 
 
 def test_a_misattribution_planted_in_a_real_draft_is_flagged(
-    local: tuple[Settings, Index],
+    local: tuple[Settings, Index], drafted: Callable[[str, str], tuple[DraftRun, float]]
 ) -> None:
     """The issue's case on a real draft: a sentence copied word for word from one retrieved
     source but cited to another is flagged "better supported by" the source it came from."""
-    settings, index = local
-    run = draft_article(REFERENCE_QUESTION, settings=settings, index=index)
+    settings, _ = local
+    run, _ = drafted(REFERENCE_QUESTION, "clinician")
     aligned = align_evidence(run.evidence, run.article)
     items = [i for i in aligned.items if i.passages]
     assert len(items) >= 2, "the reference question retrieves several sources"
