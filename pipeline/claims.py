@@ -48,7 +48,7 @@ import numpy as np
 
 from pipeline.cite import CitationCheck, Embed, content_terms, embedding_once
 from pipeline.models import BulletCheck, ClaimField, Draft, Evidence, EvidenceSet, Verdict
-from pipeline.text import split_sentences, words
+from pipeline.text import is_yes_no_question, split_sentences, words
 
 __all__ = [
     "EDITORIAL_TERMS",
@@ -84,11 +84,6 @@ DESIGN_TERMS = content_terms(
 )
 """Study-design words: a prose sentence may state them only when the cited evidence does."""
 
-_YES_NO_START = re.compile(
-    r"^\s*(is|are|was|were|does|do|did|can|could|should|would|will|has|have|had|may|might|"
-    r"must|shall)\b",
-    re.I,
-)
 _NEGATIVE = re.compile(
     r"\b(not|no|never|none|cannot|can't|isn't|aren't|doesn't|don't|didn't|won't|"
     r"unnecessary|ineffective|unsafe|lacks?|fails?|failed|contraindicated)\b",
@@ -116,11 +111,6 @@ _PREMISE = re.compile(
 @lru_cache(maxsize=65536)
 def _terms(text: str) -> frozenset[str]:
     return frozenset(content_terms(text))
-
-
-def is_yes_no_question(question: str) -> bool:
-    """True when the question opens with an auxiliary verb ("Is …", "Does …", "Can …")."""
-    return bool(_YES_NO_START.match(question))
 
 
 def headline_verdicts(headline: str, question: str = "") -> frozenset[Verdict | None] | None:

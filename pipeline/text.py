@@ -46,3 +46,16 @@ def split_sentences(text: str) -> list[str]:
 def words(text: str) -> list[str]:
     """Lower-case word tokens (letters, digits, inner hyphens/apostrophes)."""
     return _WORD.findall(text.lower())
+
+
+_YES_NO_LEADS = frozenset(
+    {"is", "are", "was", "were", "does", "do", "did", "should", "can", "could", "will"}
+    | {"would", "has", "have", "had", "may", "might", "must", "shall"}
+)
+
+
+def is_yes_no_question(question: str) -> bool:
+    """True when ``question`` asks for a yes/no answer: it opens with an auxiliary verb
+    ("Is …", "Does …", "Can …"). Drafting's house-format check and the claim checks share it."""
+    tokens = words(question)
+    return bool(tokens) and tokens[0] in _YES_NO_LEADS

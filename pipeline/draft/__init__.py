@@ -26,7 +26,7 @@ from pipeline import cite, claims, render
 from pipeline.draft.chain import LLMDrafter
 from pipeline.draft.extractive import ExtractiveDrafter
 from pipeline.draft.llm import make_chat_model
-from pipeline.draft.structured import ModeMemory, has_cited_bullet, is_yes_no
+from pipeline.draft.structured import ModeMemory, has_cited_bullet
 from pipeline.draft.transport import Progress
 from pipeline.embeddings import embedding_name
 from pipeline.errors import ConfigError, DraftFailed
@@ -42,6 +42,7 @@ from pipeline.models import (
 )
 from pipeline.retrieve import HybridRetriever
 from pipeline.settings import Settings, settings_hash
+from pipeline.text import is_yes_no_question
 
 
 class MemoEmbed:
@@ -235,7 +236,7 @@ def abstention(question: str, draft: Draft) -> Draft:
         "or studies to the corpus, or refer the question to a specialist reviewer.",
         related_questions=draft.related_questions,
         insufficient_evidence=True,
-        verdict="uncertain" if is_yes_no(question) else None,
+        verdict="uncertain" if is_yes_no_question(question) else None,
     )
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pipeline.models import Draft
+from pipeline.text import is_yes_no_question
 
 Mode = Literal["tool", "tool_required", "json_schema", "json"]
 MODES: tuple[Mode, ...] = ("tool", "tool_required", "json_schema", "json")
@@ -48,18 +49,6 @@ MAX_SECTIONS = 5
 MAX_BULLETS = 6
 MAX_CITATIONS = 6
 MAX_RELATED = 6
-
-_YES_NO_LEADS = frozenset(
-    {"is", "are", "was", "were", "does", "do", "did", "should", "can", "could", "will"}
-    | {"would", "has", "have", "had", "may", "might", "must", "shall"}
-)
-
-
-def is_yes_no(question: str) -> bool:
-    """True when ``question`` asks for a yes/no answer (it opens with an auxiliary verb)."""
-    words = re.findall(r"[a-z]+", question.lower())
-    return bool(words) and words[0] in _YES_NO_LEADS
-
 
 def draft_schema(compact: bool = False) -> dict[str, Any]:
     """The JSON schema of a house-format Draft: every field required, lists bounded.
@@ -244,7 +233,7 @@ def house_violations(draft: Draft, question: str, numbers: set[int]) -> list[str
                 )
     answered = draft.verdict in ("yes", "no", "maybe")
     abstained = draft.insufficient_evidence and draft.verdict == "uncertain"
-    if is_yes_no(question) and not (answered or abstained):
+    if is_yes_no_question(question) and not (answered or abstained):
         problems.append(
             f"the verdict is {draft.verdict or 'missing'}: this is a yes/no question, "
             "so set verdict to yes, no or maybe"
@@ -259,7 +248,7 @@ def has_cited_bullet(draft: Draft) -> bool:
 
 def normalize_verdict(draft: Draft, question: str) -> Draft:
     """``draft`` with a yes/no/maybe verdict removed when the question is not yes/no."""
-    if is_yes_no(question) or draft.verdict in (None, "uncertain"):
+    if is_yes_no_question(question) or draft.verdict in (None, "uncertain"):
         return draft
     return draft.model_copy(update={"verdict": None})
 

@@ -22,14 +22,13 @@ import pytest
 from pipeline.claims import attribution_score
 from pipeline.draft import DraftRun, draft_article
 from pipeline.draft.local import LocalServer, check_local_model
-from pipeline.draft.structured import is_yes_no
 from pipeline.index import Index
 from pipeline.models import Bullet, DraftSection
 from pipeline.review import ReviewStatus
 from pipeline.settings import LLMSettings, Settings, load_settings
 from pipeline.store import Store
 from pipeline.store.content import align_evidence, edited_article
-from pipeline.text import split_sentences
+from pipeline.text import is_yes_no_question, split_sentences
 from tests.demo_index import REFERENCE_QUESTION
 from tests.review_factories import staffed
 
@@ -113,7 +112,7 @@ def test_a_real_draft_is_an_article_an_abstention_or_marked_failed(
         assert {n for b in bullets for n in b.citations} <= references
         if not bullets:
             assert not article.references  # an abstention cites and claims nothing
-        if is_yes_no(question):
+        if is_yes_no_question(question):
             assert draft.verdict in ("yes", "no", "maybe") or (
                 draft.insufficient_evidence and draft.verdict == "uncertain"
             )
