@@ -17,8 +17,8 @@ What it does (``--help`` lists the options):
 2. **Baseline.** Plain ``bm25s`` with its own defaults (k1=1.5, b=0.75, Lucene scoring),
    PyStemmer's English stemmer and bm25s's English stop words, on the raw snippets and
    outside the pipeline, as the issue states its baseline (recall@10 0.711).
-3. **Ablation.** Each configuration of :class:`pipeline.retrieve.HybridRetriever` is run on
-   every question, with the query embedded afresh (latency includes the embedding; model
+3. **Ablation.** Each configuration of :class:`~pipeline.retrieve.retriever.HybridRetriever` is
+   run on every question, with the query embedded afresh (latency includes the embedding; model
    load is excluded by a warm-up). Rows: lexical-only and dense-only, the previous default
    (RRF of MiniLM + BM25, 50 candidates, k1=1.2, b=0.75), then each improvement added
    cumulatively, then the new defaults and the named ``best`` preset.
@@ -65,7 +65,6 @@ from common import (
 if TYPE_CHECKING:
     from pipeline.index import Index
     from pipeline.settings import RetrievalSettings, Settings
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DEFAULT_DATA = (REPO.parent / "shared" / "data").resolve()
@@ -255,11 +254,10 @@ class BenchIndex:
 
 def open_index(corpus_path: Path, cache: Path, *, second: bool, e5_threads: int) -> BenchIndex:
     """Open (building or completing as needed) the cached index of the snippet corpus."""
-    from pipeline.embeddings import MINILM_NAME
     from pipeline.index import Index
+    from pipeline.index.embeddings import MINILM_NAME
     from pipeline.ingest.run import ingest
     from pipeline.settings import load_settings
-
     digest = sha256_of(corpus_path)
     folder = cache / f"{digest[:16]}-{slug(MINILM_NAME)}"
     marker_path = folder / "bench.json"
@@ -379,7 +377,6 @@ class QueryCache:
 def retrieval_settings(config: Config, defaults: RetrievalSettings) -> RetrievalSettings:
     """The RetrievalSettings of one row."""
     from pipeline.settings import RetrievalSettings
-
     if config.base == "previous":
         return RetrievalSettings(
             **{**defaults.model_dump(), **PREVIOUS_DEFAULT, **config.overrides}
@@ -412,8 +409,7 @@ def run_rows(
     rotates from question to question), so background load on the shared machine falls on
     all rows alike and their latencies can be compared within one run.
     """
-    from pipeline.retrieve import HybridRetriever
-
+    from pipeline.retrieve.retriever import HybridRetriever
     runners = []
     for config in configs:
         settings = retrieval_settings(config, bench.settings.retrieval)

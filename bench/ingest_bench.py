@@ -170,14 +170,12 @@ class Profiler:
 
 def _settings(home: Path) -> Any:
     from pipeline.settings import load_settings
-
     return load_settings(home=home)
 
 
 def _settings_summary(settings: Any) -> dict[str, Any]:
     """The effective settings (secrets masked, paths left out) as JSON-able data."""
     from pipeline.settings import public_dict
-
     data: dict[str, Any] = public_dict(settings)
     for volatile in ("home", "outputs", "llm", "draft"):
         data.pop(volatile, None)
@@ -214,7 +212,6 @@ def _slice_record(citation: Any) -> dict[str, Any]:
 def phase_parse(params: dict[str, Any]) -> dict[str, Any]:
     """1: parse the whole XML file; then write the slice (untimed)."""
     from pipeline.ingest.loaders import load_file
-
     data = Path(params["data"])
     with Stopwatch() as watch:
         result = load_file(data, "pubmed-xml")
@@ -255,7 +252,6 @@ def _pipeline_texts(slice_file: Path, home: Path) -> tuple[list[str], int]:
     from pipeline.index.passages import StoredPassage
     from pipeline.ingest.chunking import Chunker
     from pipeline.ingest.loaders import load_file
-
     settings = _settings(home)
     result = load_file(slice_file, "jsonl")
     chunker = Chunker(settings.chunking)
@@ -301,8 +297,7 @@ def phase_bare(params: dict[str, Any]) -> dict[str, Any]:
     """2a: time the bare embedder on the slice's exact passage texts."""
     import numpy as np
 
-    from pipeline.embeddings import MiniLMOnnxEmbeddings
-
+    from pipeline.index.embeddings import MiniLMOnnxEmbeddings
     home = Path(params["scratch_home"])
     with Stopwatch() as prep:
         texts, citations = _pipeline_texts(Path(params["slice_file"]), home)
@@ -447,8 +442,7 @@ def phase_stock(params: dict[str, Any]) -> dict[str, Any]:
     """2c: ours vs Chroma's stock ONNX function on the same sample, same process."""
     import numpy as np
 
-    from pipeline.embeddings import MiniLMOnnxEmbeddings
-
+    from pipeline.index.embeddings import MiniLMOnnxEmbeddings
     texts: list[str] = json.loads(Path(params["texts_file"]).read_text(encoding="utf-8"))
     size = params["sample"]
     sample = random.Random(params["seed"]).sample(texts, size) if 0 < size < len(texts) else texts
@@ -528,12 +522,11 @@ def phase_stock(params: dict[str, Any]) -> dict[str, Any]:
 def _instrument(profiler: Profiler) -> None:
     """Wrap the pipeline's expensive calls (in this phase process only) for a breakdown."""
     import pipeline.ingest.run as run_module
-    from pipeline.embeddings import MiniLMOnnxEmbeddings
     from pipeline.index import Index
+    from pipeline.index.embeddings import MiniLMOnnxEmbeddings
     from pipeline.index.passages import PassageStore
     from pipeline.index.vectors import VectorIndex
     from pipeline.ingest.chunking import Chunker
-
     profiler.patch(run_module, "load_file", "load_file (parse)")
     profiler.patch(run_module, "fingerprint", "fingerprint (sha256)")
     profiler.patch(Chunker, "chunk", "Chunker.chunk")
@@ -557,7 +550,6 @@ def phase_ingest(params: dict[str, Any]) -> dict[str, Any]:
     """2b/2d: time ``ingest`` into the given home (empty for 2b, filled for 2d)."""
     from pipeline.index import Index
     from pipeline.ingest.run import ingest
-
     embed_calls: list[int] = []  # texts per Index.embed call, to rebuild the padding
     plain_embed = Index.embed
 
@@ -615,7 +607,7 @@ PHASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 # The code an ingest run executes (others may edit the project while the benchmark runs).
 SOURCE_GLOBS = (
-    "pipeline/embeddings.py",
+    "pipeline/index/embeddings.py",
     "pipeline/settings.py",
     "pipeline/models.py",
     "pipeline/text.py",

@@ -44,9 +44,8 @@ def main() -> None:
     from pipeline.draft.local import LocalServer
     from pipeline.draft.structured import response_format
     from pipeline.index import Index
-    from pipeline.retrieve import HybridRetriever
+    from pipeline.retrieve.retriever import HybridRetriever
     from pipeline.settings import LLMSettings, load_settings
-
     settings = load_settings(home=args.home)
     index = Index(settings)
     print(f"load average {os.getloadavg()}, cores {os.cpu_count()}")

@@ -92,14 +92,12 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 def _settings(home: Path) -> Any:
     from pipeline.settings import load_settings
-
     return load_settings(home=home, outputs=home / "outputs")
 
 
 def _embedder(settings: Any) -> Any:
     """A fresh MiniLM embedder with the settings' threads/window/batch (model not loaded)."""
-    from pipeline.embeddings import MiniLMOnnxEmbeddings
-
+    from pipeline.index.embeddings import MiniLMOnnxEmbeddings
     cfg = settings.embeddings
     return MiniLMOnnxEmbeddings(
         threads=cfg.threads, max_tokens=cfg.max_tokens, batch_size=cfg.batch_size
@@ -115,7 +113,6 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 def indexed_passages(index: Any) -> Iterator[tuple[str, str, str]]:
     """(passage id, citation id, embedded text) of every passage in an index's store."""
     from pipeline.index import index_text
-
     for item in index.store.iter_all():
         yield item.passage.id, item.citation.id, index_text(item)
 
@@ -131,7 +128,6 @@ def chunked_passages(paths: Sequence[Path], home: Path) -> list[tuple[str, str, 
     from pipeline.ingest.chunking import Chunker
     from pipeline.ingest.loaders import load_file
     from pipeline.ingest.run import discover
-
     chunker = Chunker(_settings(home).chunking)
     seen_citations: set[str] = set()
     out: dict[str, tuple[str, str, str]] = {}
@@ -294,7 +290,6 @@ def prepare_sources(data: Path, folder: Path) -> dict[str, Any]:
 
     from pipeline.ingest.chunking import Chunker
     from pipeline.ingest.loaders import load_file
-
     folder.mkdir(parents=True, exist_ok=True)
     first = load_file(data / PUBMED_FILES[0], "pubmed-xml").citations
     second = load_file(data / PUBMED_FILES[1], "pubmed-xml").citations
@@ -395,7 +390,6 @@ def phase_build_index(params: dict[str, Any]) -> dict[str, Any]:
     """Build a large index: 20k from p20k.jsonl; 50k = a copy of 20k + p50k-rest.jsonl."""
     from pipeline.index import Index
     from pipeline.ingest.run import ingest
-
     name = params["name"]
     home = CACHE / f"pubmed-{name}"
     paths = [Path(params["files"]["20k"])]
@@ -456,8 +450,7 @@ def phase_baseline_ingest(params: dict[str, Any]) -> dict[str, Any]:
 def phase_query(params: dict[str, Any]) -> dict[str, Any]:
     """Latency of hybrid, dense-only and the baseline's similarity_search, interleaved."""
     from pipeline.index import Index
-    from pipeline.retrieve import HybridRetriever
-
+    from pipeline.retrieve.retriever import HybridRetriever
     home = Path(params["home"])
     settings = _settings(home)
     index = Index(settings)
@@ -495,8 +488,7 @@ def _quality_run(
     questions: Sequence[tuple[str, set[str]]],
 ) -> dict[str, Any]:
     """Ours (hybrid defaults) vs the baseline on labelled questions, interleaved."""
-    from pipeline.retrieve import HybridRetriever
-
+    from pipeline.retrieve.retriever import HybridRetriever
     retriever = HybridRetriever(index=index, settings=settings.retrieval)
     depth = TOP * settings.retrieval.per_citation_cap  # bioasq_bench's depth, both sides
     retriever.search("warm-up query about aspirin", k=depth)
@@ -527,7 +519,6 @@ def phase_quality_demo(params: dict[str, Any]) -> dict[str, Any]:
     """Demo corpus: both sides build their index from scratch (timed), then the eval set."""
     from pipeline.index import Index
     from pipeline.ingest.run import ingest
-
     work = Path(params["work"])
     home = work / "demo-home"
     settings = _settings(home)
@@ -556,9 +547,8 @@ def phase_quality_bioasq(params: dict[str, Any]) -> dict[str, Any]:
     """BioASQ half B on bioasq_bench's cached index; baseline store built from its vectors."""
     from bioasq_bench import DEFAULT_CACHE, load_questions, sha256_of, slug
 
-    from pipeline.embeddings import MINILM_NAME
     from pipeline.index import Index
-
+    from pipeline.index.embeddings import MINILM_NAME
     corpus = Path(params["data"]) / "bioasq" / "snippets_corpus.jsonl"
     digest = sha256_of(corpus)
     folder = DEFAULT_CACHE / f"{digest[:16]}-{slug(MINILM_NAME)}"

@@ -2,7 +2,7 @@
 
 What it measures (see ``--help`` for the options):
 
-1. **Retrieval latency** of :meth:`pipeline.retrieve.HybridRetriever.search` in the three
+1. **Retrieval latency** of :meth:`pipeline.retrieve.retriever.HybridRetriever.search` in the three
    modes (hybrid, dense-only, lexical-only), wall clock including the query embedding, over
    ~200 queries: the titles of PubMed records that are *not* in the index, plus ten clinical
    questions. The index holds the first ``--size`` records of the NLM baseline file
@@ -58,9 +58,8 @@ from common import (
 
 if TYPE_CHECKING:
     from pipeline.index import Index
-    from pipeline.retrieve import HybridRetriever, Mode
+    from pipeline.retrieve.retriever import HybridRetriever, Mode
     from pipeline.settings import Settings
-
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = (REPO.parent / "shared" / "data").resolve()
 PUBMED_FILE = Path("pubmed") / "pubmed21n1298.xml.gz"
@@ -179,7 +178,6 @@ def open_bench_index(
     from pipeline.index import Index
     from pipeline.ingest.run import ingest
     from pipeline.settings import load_settings
-
     if rebuild and folder.exists():
         log(f"--rebuild: removing {folder}")
         shutil.rmtree(folder)
@@ -251,7 +249,6 @@ def open_bench_index(
 def query_titles(queries_file: Path, index: Index, wanted: int) -> list[str]:
     """Titles (loaded with the real PubMed loader) of records that are not in the index."""
     from pipeline.ingest.loaders import load_file
-
     result = load_file(queries_file)
     titles: list[str] = []
     seen: set[str] = set()
@@ -372,7 +369,6 @@ def prompt_tokens(settings: Settings, question: str, evidence: Any) -> dict[str,
 
     from pipeline.draft.chain import LLMDrafter, format_evidence
     from pipeline.tokens import count_tokens
-
     drafter = LLMDrafter(FakeListChatModel(responses=["x"]), settings.llm)
     messages = drafter.messages(question, evidence, "clinician")
     total = sum(
@@ -396,7 +392,6 @@ def draft_schema_tokens() -> int:
 
     from pipeline.models import Draft
     from pipeline.tokens import count_tokens
-
     return count_tokens(json.dumps(convert_to_openai_tool(Draft)))
 
 
@@ -428,7 +423,6 @@ def bench_drafting(questions: list[str]) -> dict[str, Any]:
     from pipeline.index import Index
     from pipeline.ingest.run import ingest
     from pipeline.settings import load_settings
-
     with tempfile.TemporaryDirectory(prefix="press-bench-demo-") as tmp:
         home = Path(tmp)
         settings = load_settings(home=home, outputs=home / "outputs")
@@ -840,8 +834,7 @@ def run(args: argparse.Namespace) -> int:
     if n_titles < 1:
         raise BenchError(f"--queries must exceed {len(CLINICAL_QUESTIONS)}", 2)
 
-    from pipeline.retrieve import HybridRetriever
-
+    from pipeline.retrieve.retriever import HybridRetriever
     settings, index, info = open_bench_index(source, folder, args.size, args.rebuild)
     titles = query_titles(Path(info["queries_file"]), index, n_titles)
     queries = titles + CLINICAL_QUESTIONS

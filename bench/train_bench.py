@@ -79,7 +79,6 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.train.data import questions_from_set
     from pipeline.train.manifest import model_dir, read_manifest
     from pipeline.train.query_encoder import TrainConfig
-
     started = time.perf_counter()
     bench = bb.open_index(corpus_path, args.cache, second=False, e5_threads=1)
     folder = model_dir(bench.settings.models_dir, args.name)

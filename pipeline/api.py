@@ -4,7 +4,6 @@ Five functions cover what an outside evaluation harness needs, each returning a 
 model, with the same behaviour as the matching ``press`` command::
 
     from pipeline import api
-
     api.ingest(["corpus/demo"])                          # -> IngestReport
     hits = api.search("IVIG stiff person syndrome", k=5)  # -> list[ScoredPassage]
     article = api.draft("Is IVIG effective in stiff-person syndrome?")  # -> Article
@@ -44,7 +43,7 @@ from pipeline.index import Index
 from pipeline.ingest.run import IngestReport
 from pipeline.ingest.run import ingest as _ingest
 from pipeline.models import Article, Audience, ScoredPassage
-from pipeline.retrieve import HybridRetriever, Mode
+from pipeline.retrieve.retriever import HybridRetriever, Mode
 from pipeline.settings import Settings, load_settings, public_dict
 
 __all__ = [
@@ -128,7 +127,7 @@ def draft(
 
     With ``llm`` (any LangChain chat model) the LLM chain drafts; without it the LLM
     configured in settings does, or the extractive drafter when none is configured.
-    Render the result with :mod:`pipeline.render` (``to_markdown``, ``to_html``).
+    Render the result with :mod:`pipeline.article.render` (``to_markdown``, ``to_html``).
     """
     resolved = _resolve(settings)
     run = draft_article(

@@ -52,12 +52,11 @@ def package_folders() -> dict[str, Path]:
 
     The paths come from the modules that read them, so this list cannot drift from the code.
     """
-    from pipeline import render
-    from pipeline.embeddings import TOKENIZER_FILE
+    from pipeline.article import render
+    from pipeline.index.embeddings import TOKENIZER_FILE
     from pipeline.resources import packaged_prompts_dir
     from pipeline.web.desk import STATIC
     from pipeline.web.desk import TEMPLATES as DESK_TEMPLATES
-
     return {
         "article and report templates": render.TEMPLATES,
         "site templates": render.TEMPLATES / "site",
@@ -107,8 +106,7 @@ def check_package_files() -> Check:
 
 def check_prompts(settings: Settings) -> Check:
     """The prompt set drafting will use loads and validates."""
-    from pipeline.prompts import PROMPT_NAMES, load_prompt, prompts_dir
-
+    from pipeline.draft.prompts import PROMPT_NAMES, load_prompt, prompts_dir
     folder = prompts_dir(settings.prompts.dir)
     prompts = [load_prompt(name, settings.prompts.dir) for name in PROMPT_NAMES]
     versions = [f"{p.name} {p.version}" for p in prompts]
@@ -119,15 +117,13 @@ def check_prompts(settings: Settings) -> Check:
 def check_tokenizer() -> Check:
     """tiktoken's encoding loads from the shipped files, offline."""
     from pipeline.tokens import count_tokens, default_cache_dir
-
     count_tokens("offline tokenizer check")
     return Check("token counting", "ok", f"cl100k_base offline (cache {default_cache_dir()})")
 
 
 def check_embeddings(settings: Settings) -> Check:
     """The embedding model loads and embeds one sentence."""
-    from pipeline.embeddings import embedding_name, make_embeddings
-
+    from pipeline.index.embeddings import embedding_name, make_embeddings
     embeddings = make_embeddings(settings)
     start = time.perf_counter()
     vector = embeddings.embed_query("Is IVIG effective in stiff-person syndrome?")
@@ -152,7 +148,6 @@ def check_index(settings: Settings) -> Check:
             "`press ingest PATH`.",
         )
     from pipeline.index import Index
-
     counts = Index(settings).check()
     return Check(
         "index",
@@ -165,7 +160,6 @@ def check_index(settings: Settings) -> Check:
 def check_store(settings: Settings) -> Check:
     """The article store opens and is migrated (a SQLite file not created yet is a note)."""
     from pipeline.store import Store, store_url
-
     url = store_url(settings)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         return Check("store", "note", f"{url} (created on first use)")
@@ -200,7 +194,6 @@ def check_llm(settings: Settings) -> Check:
     ``llm.provider = "local"``: the runtime and weights of the local lane are installed)."""
     if settings.llm.provider == "local":
         from pipeline.draft.local import check_local_model
-
         ok, detail, hint = check_local_model(settings)
         return Check("LLM endpoint", "ok" if ok else "problem", f"local model: {detail}", hint)
     if not settings.llm_configured:

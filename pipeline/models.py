@@ -382,7 +382,7 @@ class BulletCheck(BaseModel):
     ``sentence`` (the sentence of the summary or Bottom Line, the related question's
     index; 0 for the headline), with ``section`` and ``bullet`` left at -1 and the
     sentence in ``text``. ``better`` is the number an editor would cite a source by that
-    supports the bullet better than its cited ones (:mod:`pipeline.claims`). Revisions
+    supports the bullet better than its cited ones (:mod:`pipeline.cite.claims`). Revisions
     stored before these fields existed read as bullet checks.
     """
 

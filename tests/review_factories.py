@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline import cite
+from pipeline.cite import check as cite
 from pipeline.draft import slugify
 from pipeline.models import (
     Article,
@@ -109,7 +109,6 @@ def write_verdict(flow: Workflow, slug: str, author: str = "ann", extra: str = "
     threshold so no bullet is flagged by the edit."""
     from pipeline.review.gate import placeholder_fields
     from pipeline.store.content import edited_article
-
     current = flow.current_revision(slug)
     original = current.article()
     fields = placeholder_fields(original)

@@ -1,11 +1,11 @@
-"""Unit tests for pipeline.cite: markers, normalization, renumbering, support, references."""
+"""Unit tests for pipeline.cite.check: markers, normalization, renumbering, support, references."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from pipeline.cite import (
+from pipeline.cite.check import (
     MAX_RANGE,
     check_citations,
     cited_evidence,
@@ -15,6 +15,7 @@ from pipeline.cite import (
     strip_markers,
     support_score,
 )
+from pipeline.cite.references import expand_page_range, format_reference, reference_url
 from pipeline.models import (
     Author,
     Bullet,
@@ -28,7 +29,6 @@ from pipeline.models import (
     ScoredPassage,
     SourceKind,
 )
-from pipeline.references import expand_page_range, format_reference, reference_url
 
 PASSAGE = (
     "High-dose intravenous immune globulin reduced stiffness scores in patients with "

@@ -1,4 +1,4 @@
-"""Property tests for pipeline.cite: the numbering invariants hold for any draft and evidence.
+"""Property tests for pipeline.cite.check: the numbering invariants hold for any draft and evidence.
 
 Drafts cite random numbers, in their lists and inline, many of them outside the evidence;
 evidence sets hold 0..12 items with arbitrary numbers, some sharing a source.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.cite import (
+from pipeline.cite.check import (
     CitationCheck,
     check_citations,
     cited_evidence,

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import cite, claims
+from pipeline.cite import check as cite
+from pipeline.cite import claims
 from pipeline.draft import MemoEmbed, draft_article
 from pipeline.evaluate.sets import load_set
 from pipeline.index import Index
 from pipeline.models import Bullet, BulletCheck, Draft, DraftSection, EvidenceSet
-from pipeline.retrieve import HybridRetriever
+from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import Settings
 from pipeline.text import split_sentences
 from tests.demo_index import REFERENCE_QUESTION

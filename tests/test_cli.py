@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.app import app
 from pipeline.index import Index
 from pipeline.settings import Settings
 from tests.demo_index import REFERENCE_QUESTION

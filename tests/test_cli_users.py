@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.app import app
 from pipeline.settings import load_settings
 from pipeline.store import Store
 from pipeline.store.sessions import Sessions

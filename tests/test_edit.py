@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import render
-from pipeline.edit import (
+from pipeline.article import render
+from pipeline.article.parse import (
     EditError,
     normalize_draft_text,
     parse_article_markdown,

@@ -212,10 +212,9 @@ def test_the_gate_is_generic_over_every_flagged_check(flow: Workflow) -> None:
 def test_the_public_page_carries_no_drafting_banner_and_names_the_verdict_writer(
     flow: Workflow, tmp_path: Path
 ) -> None:
-    from pipeline.publish import build_site
-    from pipeline.render import EXTRACTIVE_NOTICE
-    from pipeline.store.published import site_entries
-
+    from pipeline.article.render import EXTRACTIVE_NOTICE
+    from pipeline.publish.site import build_site
+    from pipeline.store.publications import site_entries
     slug = _stored(flow, _placeholder_article())
     # an editor writes the verdict; the article stays ann's
     _edit(

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.embeddings import MiniLMOnnxEmbeddings, embedding_name, make_embeddings
 from pipeline.errors import ConfigError
+from pipeline.index.embeddings import MiniLMOnnxEmbeddings, embedding_name, make_embeddings
 from pipeline.settings import load_settings
 
 REFERENCE = Path(__file__).parent / "data" / "minilm_reference.json"

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.embeddings import (
+from pipeline.index.embeddings import (
     E5_NAME,
     E5SmallEmbeddings,
     embedding_name,

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-import pipeline.follow_up as follow_up_module
+import pipeline.review.follow_up as follow_up_module
 from pipeline.draft import draft_article
 from pipeline.errors import ConfigError, InvalidTransition, NotFoundError, PermissionDenied
-from pipeline.follow_up import draft_follow_up, parent_hint_ids, request_follow_up
 from pipeline.index import Index
 from pipeline.ingest.run import ingest
-from pipeline.retrieve import HybridRetriever
+from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.review import Workflow, views
+from pipeline.review.follow_up import draft_follow_up, parent_hint_ids, request_follow_up
 from pipeline.settings import Settings, load_settings
 from pipeline.store import Store
 from pipeline.store.follow_ups import FollowUps

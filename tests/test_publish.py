@@ -18,9 +18,9 @@ import lxml.html
 import pytest
 from lxml.html import HtmlElement
 
-from pipeline import render
-from pipeline.embeddings import MiniLMOnnxEmbeddings
+from pipeline.article import render
 from pipeline.errors import PressError
+from pipeline.index.embeddings import MiniLMOnnxEmbeddings
 from pipeline.models import (
     Article,
     Bullet,
@@ -32,7 +32,7 @@ from pipeline.models import (
     Reference,
     SiteEntry,
 )
-from pipeline.publish import (
+from pipeline.publish.site import (
     PublishError,
     UnapprovedEntryError,
     UnsafeSlugError,
@@ -447,14 +447,14 @@ def test_crash_while_rendering_keeps_the_old_site(
             raise RuntimeError("renderer crashed")
         return real(article)
 
-    monkeypatch.setattr("pipeline.publish.to_html_fragment", flaky)
+    monkeypatch.setattr("pipeline.publish.site.to_html_fragment", flaky)
     with pytest.raises(RuntimeError, match="renderer crashed"):
         build_site(entries(), site)
     assert snapshot(site) == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".site")) == [
         ".site.lock"
     ]
-    monkeypatch.setattr("pipeline.publish.to_html_fragment", real)
+    monkeypatch.setattr("pipeline.publish.site.to_html_fragment", real)
     assert build_site(entries(), site).articles == 6
     assert len(list((site / "articles").iterdir())) == 6
 
@@ -462,7 +462,7 @@ def test_crash_while_rendering_keeps_the_old_site(
 CRASH = """
 import os, sys
 from pathlib import Path
-from pipeline import publish
+from pipeline.publish import site as publish
 from tests.test_publish import entries
 mode = sys.argv[1]
 if mode == "render":
@@ -558,8 +558,7 @@ def test_a_bad_desk_url_is_refused(tmp_path: Path, bad: str) -> None:
 
 
 def test_follow_up_action_quotes_the_slug() -> None:
-    from pipeline.follow_up_form import desk_base, follow_up_form
-
+    from pipeline.publish.follow_up_form import desk_base, follow_up_form
     form = follow_up_form(desk_base("http://127.0.0.1:8000/"), "a b/../c?d#e")
     assert form is not None and form.origin == "http://127.0.0.1:8000"
     assert form.action == "http://127.0.0.1:8000/articles/a%20b%2F..%2Fc%3Fd%23e/follow-up"

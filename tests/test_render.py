@@ -11,7 +11,7 @@ import pytest
 from lxml.html import HtmlElement
 from markdown_it import MarkdownIt
 
-from pipeline import render
+from pipeline.article import render
 from pipeline.errors import RenderError
 from pipeline.models import (
     Article,

@@ -8,7 +8,7 @@ from pipeline.draft.chain import format_evidence
 from pipeline.errors import RetrievalError
 from pipeline.index import Index
 from pipeline.models import EvidenceLevel, SearchFilters
-from pipeline.retrieve import HybridRetriever
+from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import Settings
 from pipeline.tokens import count_tokens
 from tests.demo_index import REFERENCE_QUESTION

@@ -20,7 +20,7 @@ from pipeline.errors import RetrievalError
 from pipeline.index import Index
 from pipeline.index.lexical import LexicalIndex, tokenize
 from pipeline.ingest.run import ingest
-from pipeline.retrieve import HybridRetriever, blend, fuse_scores
+from pipeline.retrieve.retriever import HybridRetriever, blend, fuse_scores
 from pipeline.settings import RetrievalSettings, Settings, load_settings
 
 # ----------------------------------------------------------------------------- fusion math

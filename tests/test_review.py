@@ -23,7 +23,7 @@ from pipeline.models import Bullet
 from pipeline.review import Action, ReviewStatus, Role, Workflow, allowed_actions, replay
 from pipeline.store import ArticleRecord, LogEntry, Store, User
 from pipeline.store.content import edited_article
-from pipeline.store.published import site_entries, stale_articles
+from pipeline.store.publications import site_entries, stale_articles
 from tests.review_factories import make_article, staffed
 
 S = ReviewStatus

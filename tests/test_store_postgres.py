@@ -220,7 +220,6 @@ def test_sessions_user_status_and_acknowledgements_on_postgresql(pg_url: str) ->
     from pipeline.models import BulletCheck
     from pipeline.review.users import UserAdmin
     from pipeline.store.sessions import Sessions
-
     store = Store(pg_url)
     flow = staffed(store)
     sessions = Sessions(store)

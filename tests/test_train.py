@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
-from pipeline.embeddings import MINILM_NAME, MiniLMOnnxEmbeddings
+from pipeline.cli.app import app
 from pipeline.errors import ConfigError
 from pipeline.index import Index
-from pipeline.retrieve import HybridRetriever
+from pipeline.index.embeddings import MINILM_NAME, MiniLMOnnxEmbeddings
+from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import Settings, load_settings
 from pipeline.train.data import PassageMatrix, TrainingQuestion, half_of, validation_split
 from pipeline.train.manifest import (
@@ -246,7 +246,6 @@ def test_training_learns_planted_pairs_and_resumes_after_an_interruption(
     tiny_data: tuple[list[TrainingQuestion], PassageMatrix], tmp_path: Path
 ) -> None:
     from pipeline.train.query_encoder import TrainConfig, train_query_encoder
-
     questions, matrix = tiny_data
     config = TrainConfig(epochs=3, batch_size=7, learning_rate=2e-4, warmup_steps=1,
                          max_query_tokens=24, threads=1, checkpoint_every=1)  # fmt: skip

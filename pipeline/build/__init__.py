@@ -12,5 +12,5 @@ One module per concern:
 * :mod:`~pipeline.build.report` — the JSON report, its rich summary, the JSON-lines log;
 * :mod:`~pipeline.build.schedule` — a crontab line and a systemd service + timer.
 
-The command line is :mod:`pipeline.cli_build`.
+The command line is :mod:`pipeline.cli.build`.
 """

@@ -351,7 +351,6 @@ def _run_eval(
     from pipeline.evaluate.compare import compare_reports, regressions
     from pipeline.evaluate.report import load_report, write_json
     from pipeline.evaluate.sets import load_set
-
     spec = manifest.eval
     assert spec is not None
     set_path = manifest.resolve(spec.set)
@@ -389,8 +388,7 @@ def _publish(
     slugs: list[str],
     on_event: EventFn,
 ) -> list[str]:
-    from pipeline.site import rebuild_site
-
+    from pipeline.publish.rebuild import rebuild_site
     assert manifest.publisher is not None
     done = []
     for slug in slugs:

@@ -22,15 +22,17 @@ from typing import Literal
 import numpy as np
 from langchain_core.language_models import BaseChatModel
 
-from pipeline import cite, claims, render
+from pipeline.article import render
+from pipeline.cite import check as cite
+from pipeline.cite import claims
 from pipeline.draft.chain import LLMDrafter
 from pipeline.draft.extractive import ExtractiveDrafter
 from pipeline.draft.llm import make_chat_model
 from pipeline.draft.structured import ModeMemory, has_cited_bullet
 from pipeline.draft.transport import Progress
-from pipeline.embeddings import embedding_name
 from pipeline.errors import ConfigError, DraftFailed
 from pipeline.index import Index
+from pipeline.index.embeddings import embedding_name
 from pipeline.models import (
     Article,
     Audience,
@@ -40,7 +42,7 @@ from pipeline.models import (
     SearchFilters,
     Usage,
 )
-from pipeline.retrieve import HybridRetriever
+from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import Settings, settings_hash
 from pipeline.text import is_yes_no_question
 

@@ -27,6 +27,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from pydantic import ValidationError
 
 from pipeline.draft.llm import usage_cost
+from pipeline.draft.prompts import PromptTemplate, load_prompt
+from pipeline.draft.prompts import prompts_dir as prompts_dir_of
 from pipeline.draft.structured import (
     TOOL_NAME,
     Mode,
@@ -49,8 +51,6 @@ from pipeline.draft.transport import (
 )
 from pipeline.errors import DraftError, DraftFailed
 from pipeline.models import Audience, Draft, EvidenceLevel, EvidenceSet, Usage
-from pipeline.prompts import PromptTemplate, load_prompt
-from pipeline.prompts import prompts_dir as prompts_dir_of
 from pipeline.settings import LLMSettings
 
 

@@ -45,7 +45,6 @@ def make_chat_model(settings: LLMSettings) -> BaseChatModel:
     extra_body: dict[str, Any] | None = None
     if settings.provider == "local":
         from pipeline.draft.local import LocalServer
-
         base_url = LocalServer.for_settings(settings).base_url
         # llama.cpp: cache_prompt lets a repair turn skip re-reading the prompt; n_predict
         # caps the reply whichever of max_tokens / max_completion_tokens the server reads.

@@ -8,10 +8,10 @@ Modules, each one concern:
   citation ids, on the configured index or a reusable index built from a corpus file;
 * :mod:`~pipeline.evaluate.articles` — drafts every question and scores citation validity,
   support, structure, verdicts, abstention, tokens and time;
-* :mod:`~pipeline.evaluate.structure` — the house-format check on rendered Markdown;
+* :mod:`~pipeline.article.check` — the house-format check on rendered Markdown;
 * :mod:`~pipeline.evaluate.report` — JSON reports and the self-contained HTML page;
 * :mod:`~pipeline.evaluate.compare` — deltas between two reports and regression checks;
 * :mod:`~pipeline.evaluate.convert` — PubMedQA → corpus + question set.
 
-The command line is :mod:`pipeline.cli_eval`; :mod:`pipeline.api` is the Python facade.
+The command line is :mod:`pipeline.cli.eval`; :mod:`pipeline.api` is the Python facade.
 """

@@ -6,17 +6,18 @@ Each question goes through the real drafting stage (:func:`pipeline.draft.draft_
 extractive or LLM) and the real renderer, and is scored from those outputs only:
 
 * **Citation validity**: the citation markers in the rendered Markdown body (everything
-  before ``## References``, read with :func:`pipeline.cite.extract_markers`) that match a
+  before ``## References``, read with :func:`pipeline.cite.check.extract_markers`) that match a
   numbered reference, over all markers. Pooled over the set (micro average); it must be
   1.0 because the citation check removes every marker it cannot resolve.
 * **Citation support**: the article's :class:`~pipeline.models.BulletCheck` flags, i.e.
-  the citation check's documented lexical/embedding proxy (:func:`pipeline.cite.support_score`)
-  and the claim checks of :mod:`pipeline.claims`; a checked claim (a bullet, a claim
+  the citation check's documented lexical/embedding proxy
+  (:func:`pipeline.cite.check.support_score`)
+  and the claim checks of :mod:`pipeline.cite.claims`; a checked claim (a bullet, a claim
   sentence of the headline, summary or Bottom Line, a related question found wrong, a
   headline verdict that disagrees with the ``verdict`` field) is supported when it is not
   flagged (an uncited bullet is flagged). Pooled over all checked claims of the set.
 * **Structure compliance**: the share of articles whose rendered Markdown has every part
-  of the house format (:func:`pipeline.evaluate.structure.structure_check`). An
+  of the house format (:func:`pipeline.article.check.structure_check`). An
   abstention has no evidence to cite, so its evidence sections and Related Questions are
   "not applicable", not failures.
 * **Verdict agreement** over *every* question whose set entry has a verdict: a draft that
@@ -42,14 +43,14 @@ from collections.abc import Callable, Sequence
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline import render
-from pipeline.cite import extract_markers
+from pipeline.article import render
+from pipeline.article.check import STRUCTURE_PARTS, structure_check
+from pipeline.cite.check import extract_markers
 from pipeline.draft import draft_article
 from pipeline.draft.llm import make_chat_model
 from pipeline.errors import DraftError
 from pipeline.evaluate import metrics
 from pipeline.evaluate.sets import EvalQuestion, EvalSetError
-from pipeline.evaluate.structure import STRUCTURE_PARTS, structure_check
 from pipeline.index import Index
 from pipeline.models import FIELD_LABELS, Article
 from pipeline.settings import Settings, settings_hash

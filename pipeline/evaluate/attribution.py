@@ -17,9 +17,9 @@ same question. Pairs come from real evidence, two sets:
   snippet that contains the claim word for word is no misattribution and is skipped.
 
 The detector is the drafting check itself: a pair is *flagged* when the cited item's
-support (:func:`pipeline.cite.support_score`) is under the support threshold, or when
-another item backs the claim better by the margin (:func:`pipeline.claims.better_source`,
-comparing :func:`pipeline.claims.attribution_score`).
+support (:func:`pipeline.cite.check.support_score`) is under the support threshold, or when
+another item backs the claim better by the margin (:func:`pipeline.cite.claims.better_source`,
+comparing :func:`pipeline.cite.claims.attribution_score`).
 **Detection** is the share of misattributed pairs flagged, **false flags** the share of
 correct pairs flagged. The margin is chosen on one half of the questions (``sha256(id)``
 even): the *largest* margin whose detection there is ≥ 0.95 with false flags ≤ 0.05 (a
@@ -43,8 +43,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.cite import Embed, embedding_once, support_best
-from pipeline.claims import better_source
+from pipeline.cite.check import Embed, embedding_once, support_best
+from pipeline.cite.claims import better_source
 from pipeline.evaluate.sets import EvalQuestion, EvalSetError
 from pipeline.models import Citation, Evidence, EvidenceSet, Passage, ScoredPassage
 from pipeline.text import split_sentences, words
@@ -52,7 +52,6 @@ from pipeline.text import split_sentences, words
 if TYPE_CHECKING:
     from pipeline.index import Index
     from pipeline.settings import Settings
-
 __all__ = [
     "MARGINS",
     "AttributionReport",
@@ -168,7 +167,6 @@ def drafted_runs(
 ) -> list[tuple[str, EvidenceSet, list[tuple[str, int]]]]:
     """The extractive drafter's bullets per question, with their evidence (for demo pairs)."""
     from pipeline.draft import draft_article
-
     runs = []
     for question in questions:
         run = draft_article(question.question, settings=settings, index=index,

@@ -8,8 +8,9 @@ Design
 * **HTML** is rendered from that same JSON-shaped dict, so a report file on disk can be
   re-rendered later, by ``pipeline/templates/eval_report.html.j2`` in a Jinja2 environment
   with autoescaping on: every question, id and bullet text is escaped. The only markup
-  passed through is the article body, which :func:`pipeline.render.to_html_fragment`
-  already sanitized and which is sanitized again here (:func:`pipeline.render.sanitize_html`)
+  passed through is the article body, which :func:`pipeline.article.render.to_html_fragment`
+  already sanitized and which is sanitized again here
+  (:func:`pipeline.article.render.sanitize_html`)
   because a JSON file may have been edited. The page carries a Content-Security-Policy that
   forbids scripts and allows images only as ``data:`` URIs.
 * **Plots** are PNGs drawn with matplotlib's object API on the Agg canvas (no ``pyplot``
@@ -32,7 +33,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from pydantic import BaseModel
 
-from pipeline.render import TEMPLATES, sanitize_html
+from pipeline.article.render import TEMPLATES, sanitize_html
 
 __all__ = ["Plot", "load_report", "plots_for", "render_html", "write_json", "write_reports"]
 
@@ -234,7 +235,6 @@ def write_reports(
 def load_report(path: Path) -> dict[str, Any]:
     """Read a JSON report written by :func:`write_json` (or any tool using the format)."""
     from pipeline.evaluate.sets import EvalSetError
-
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -3,7 +3,7 @@
 Design
 ------
 * **One run, three methods.** Every question is searched with the configured
-  :class:`~pipeline.retrieve.HybridRetriever` in mode ``hybrid`` (reported as ``fused``),
+  :class:`~pipeline.retrieve.retriever.HybridRetriever` in mode ``hybrid`` (reported as ``fused``),
   ``dense`` and ``lexical``, in that order, on the same index, so the three columns of a
   report are always comparable.
 * **Citation-level rankings.** A search returns passages; each is mapped to its citation
@@ -54,7 +54,7 @@ from pipeline.evaluate.sets import EvalQuestion, EvalSetError, corpus_digest
 from pipeline.index import Index
 from pipeline.ingest.run import EventFn, ingest
 from pipeline.models import short_hash
-from pipeline.retrieve import HybridRetriever, Mode
+from pipeline.retrieve.retriever import HybridRetriever, Mode
 from pipeline.settings import Settings, settings_hash
 
 __all__ = [

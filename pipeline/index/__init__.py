@@ -52,13 +52,13 @@ import numpy as np
 from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
 
-from pipeline.embeddings import (
+from pipeline.errors import IndexBusyError, IndexError_
+from pipeline.index.embeddings import (
     embedding_name,
     make_embeddings,
     make_query_embeddings,
     make_second_embeddings,
 )
-from pipeline.errors import IndexBusyError, IndexError_
 from pipeline.index.lexical import LexicalIndex
 from pipeline.index.passages import PassageStore, StoredPassage
 from pipeline.index.vectors import VectorIndex, forget_client

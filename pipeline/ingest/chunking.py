@@ -28,7 +28,6 @@ class Chunker:
         self.settings = settings or ChunkSettings()
         if self.settings.overlap_tokens >= self.settings.max_tokens:
             from pipeline.errors import ConfigError
-
             raise ConfigError(
                 "chunking.overlap_tokens must be smaller than chunking.max_tokens",
                 "Lower PRESS_CHUNKING__OVERLAP_TOKENS or raise PRESS_CHUNKING__MAX_TOKENS.",

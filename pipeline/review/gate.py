@@ -132,8 +132,7 @@ def unresolved_citations(article: Article) -> list[int]:
     Drafting and editing run the citation check, which removes such numbers; a revision that
     still has one was stored around the check and must not reach readers.
     """
-    from pipeline.cite import extract_markers
-
+    from pipeline.cite.check import extract_markers
     draft = article.draft
     texts = [draft.headline, draft.summary, draft.bottom_line]
     numbers: set[int] = set()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from pipeline import render
+from pipeline.article import render
 from pipeline.errors import NotFoundError, ReviewError
 from pipeline.review.machine import Action, apply
 from pipeline.review.workflow import Workflow

@@ -80,7 +80,6 @@ class Workflow:
         )
         if existing is not None and user.roles != existing.roles:
             from pipeline.store.sessions import Sessions
-
             Sessions(self.store).end_for_user(name, reason="roles changed", at=at)
         return user
 

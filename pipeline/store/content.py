@@ -24,9 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.models import Article, Draft, EvidenceSet
 
 if TYPE_CHECKING:
-    from pipeline.cite import Embed
-
-
+    from pipeline.cite.check import Embed
 def canonical_content(article: Article) -> str:
     """The reader-visible content of an article as canonical JSON (see module docstring)."""
     content: dict[str, Any] = {
@@ -80,14 +78,14 @@ def edited_article(
 
     Returns the new article (status ``draft``, dated today, provenance of the original with
     a new creation time) and the evidence set it was checked against. Every field's claims
-    are checked again (:func:`pipeline.claims.article_checks`); ``misattribution_margin``
+    are checked again (:func:`pipeline.cite.claims.article_checks`); ``misattribution_margin``
     defaults to the setting's default.
     """
     # Imported here so reading the store (status, history, publishing) does not load the
     # drafting stack; only an edit needs the citation check.
-    from pipeline import cite, claims
+    from pipeline.cite import check as cite
+    from pipeline.cite import claims
     from pipeline.settings import DraftSettings
-
     if misattribution_margin is None:
         misattribution_margin = DraftSettings().misattribution_margin
     aligned = align_evidence(evidence, original)

@@ -3,7 +3,7 @@
 One row per follow-up in the ``follow_ups`` table (migration ``m003``): ``article_id`` is the
 primary key, so an article has at most one parent, and the first link wins — asking the same
 follow-up again from another article adds a revision to the existing follow-up but does not
-move it. The link is written after the draft is stored (:func:`pipeline.follow_up
+move it. The link is written after the draft is stored (:func:`pipeline.review.follow_up
 .request_follow_up`); the workflow itself does not look at it, so a follow-up goes through
 exactly the same review as any other article.
 """

@@ -41,7 +41,6 @@ from pipeline.train.manifest import (
 if TYPE_CHECKING:
     from pipeline.index import Index
     from pipeline.train.query_encoder import TrainConfig
-
 __all__ = ["TRAIN_HINT", "require_torch", "train_model"]
 
 TRAIN_HINT = (
@@ -78,9 +77,8 @@ def train_model(
     finished model unless ``force``. Returns the manifest written beside the model.
     """
     require_torch()
-    from pipeline.embeddings import embedding_name
+    from pipeline.index.embeddings import embedding_name
     from pipeline.train.query_encoder import BASE_MODEL, TrainConfig, train_query_encoder
-
     config = config or TrainConfig()
     folder = model_dir(index.settings.models_dir, name)
     if force and folder.exists():

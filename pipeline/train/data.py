@@ -35,7 +35,6 @@ from pipeline.errors import ConfigError
 if TYPE_CHECKING:
     from pipeline.index import Index
     from pipeline.store import Store
-
 Half = Literal["A", "B", "all"]
 
 
@@ -94,7 +93,6 @@ def validation_split(
 def questions_from_set(path: Path) -> list[TrainingQuestion]:
     """Questions with gold ids from an evaluation-format question set."""
     from pipeline.evaluate.sets import load_set
-
     return [
         TrainingQuestion(q.id, q.question, frozenset(q.relevant))
         for q in load_set(path)

@@ -23,8 +23,9 @@ Bounded and resumable: a checkpoint (weights, optimizer, position, best weights 
 history, minutes used) is written every ``checkpoint_every`` steps, at each epoch end and
 when ``max_minutes`` runs out; the same command resumes from it. When training stops (all
 epochs done or time up) the best weights are exported to ONNX (``model.onnx``, the same
-inputs and output as the shipped MiniLM file, so :class:`pipeline.embeddings.MiniLMOnnxEmbeddings`
-runs it without torch) and the manifest is written last.
+inputs and output as the shipped MiniLM file, so
+:class:`pipeline.index.embeddings.MiniLMOnnxEmbeddings` runs it without torch) and the
+manifest is written last.
 
 This module imports torch and transformers at the top: import it only from ``press train``
 (:func:`pipeline.train.require_torch` checks first and says how to install the extra).

@@ -6,7 +6,7 @@ search index, the chat model — instead of reaching for globals, so tests build
 temporary store and the demo index (:mod:`pipeline.web.desk` holds what routes share).
 
 Pages are server-rendered Jinja2 templates (autoescape on for every template); the article
-body is :func:`pipeline.render.to_html_fragment`, which sanitizes with nh3. Every response
+body is :func:`pipeline.article.render.to_html_fragment`, which sanitizes with nh3. Every response
 carries a Content-Security-Policy that allows only this site's own script and styles, and
 forbids framing. Routes live in ``routes_auth`` (sign-in), ``routes_articles`` (queue,
 article page, actions, edit, diff) and ``routes_drafts`` (new drafts, follow-ups, jobs).
@@ -37,9 +37,12 @@ from pipeline.errors import (
 from pipeline.index import Index
 from pipeline.settings import Settings
 from pipeline.store import Store, User
-from pipeline.web import routes_articles, routes_auth, routes_drafts, sessions
+from pipeline.web import sessions
 from pipeline.web.desk import STATIC, Desk, LoginRequired
 from pipeline.web.hints import browser_hint
+from pipeline.web.routes import articles as routes_articles
+from pipeline.web.routes import auth as routes_auth
+from pipeline.web.routes import drafts as routes_drafts
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "

@@ -53,7 +53,7 @@ def link_citations(fragment: str, titles: Mapping[int, str] | None = None) -> st
     """Point the article's citation links at the evidence panel (``#evidence-N``) and give
     each an accessible name, "Evidence 3: <source title>" (a bare "3" says nothing).
 
-    ``fragment`` is :func:`pipeline.render.to_html_fragment` output (already sanitized);
+    ``fragment`` is :func:`pipeline.article.render.to_html_fragment` output (already sanitized);
     only the digits of its own ``#ref-N`` links are reused, and titles are escaped.
     """
     names = titles or {}

@@ -91,7 +91,6 @@ def test_changed_settings_redraft_and_shards_split_the_work(demo: Demo, tmp_path
     settings = build_settings(demo, tmp_path)
     manifest = write_manifest(tmp_path, questions=QUESTIONS[:4])
     from pipeline.build.shard import Shard
-
     halves = [_build(manifest, settings, demo[1], shard=Shard(i, 2)) for i in (1, 2)]
     assert sorted(r.question for h in halves for r in h.questions) == sorted(QUESTIONS[:4])
     changed = settings.model_copy(

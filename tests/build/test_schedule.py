@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.build.schedule import make_schedule
-from pipeline.cli import app
+from pipeline.cli.app import app
 from tests.build.helpers import write_manifest
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import pytest
 from typer.testing import CliRunner, Result
 
-from pipeline.cli import app
+from pipeline.cli.app import app
 from pipeline.index import Index
 from pipeline.settings import Settings
 
@@ -138,7 +138,7 @@ def _press_command() -> list[str]:
     script = Path(sys.executable).with_name("press")
     if script.is_file():
         return [str(script)]
-    return [sys.executable, "-c", "from pipeline.cli import app; app(prog_name='press')"]
+    return [sys.executable, "-c", "from pipeline.cli.app import app; app(prog_name='press')"]
 
 
 def _answers(url: str) -> bool:

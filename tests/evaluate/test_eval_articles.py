@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from langchain_openai import ChatOpenAI
 
-from pipeline import render
+from pipeline.article import render
+from pipeline.article.check import STRUCTURE_PARTS, structure_check
 from pipeline.draft import draft_article
 from pipeline.evaluate.articles import evaluate_articles
 from pipeline.evaluate.sets import EvalQuestion, load_set
-from pipeline.evaluate.structure import STRUCTURE_PARTS, structure_check
 from pipeline.index import Index
-from pipeline.retrieve import HybridRetriever
+from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import Settings
 from tests.demo_index import REFERENCE_QUESTION
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
@@ -168,7 +168,6 @@ def test_llm_drafts_give_tokens_verdicts_and_record_failures(
 
 def test_asking_for_an_llm_without_one_fails_before_drafting(demo: tuple[Settings, Index]) -> None:
     from pipeline.errors import ConfigError
-
     settings, index = demo
     with pytest.raises(ConfigError, match="No LLM endpoint"):
         evaluate_articles(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.app import app
 from pipeline.evaluate import attribution as bench
 from pipeline.index import Index
 from pipeline.models import EvidenceSet

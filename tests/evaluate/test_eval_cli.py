@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.app import app
 from pipeline.evaluate.sets import load_set
 from pipeline.index import Index
 from pipeline.settings import Settings

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.app import app
 from pipeline.index import Index
 from pipeline.settings import Settings
 from tests.evaluate.test_eval_articles import _draft_args

@@ -105,7 +105,6 @@ def _corpus(path: Path, cards: list[dict[str, str]]) -> Path:
 
 def test_corpus_index_is_built_once_and_reused(tmp_path: Path) -> None:
     from pipeline.settings import load_settings
-
     settings = load_settings(home=tmp_path / "home")
     corpus = _corpus(tmp_path / "c.jsonl", CARDS)
     first = open_corpus_index(corpus, settings)
@@ -129,7 +128,6 @@ def test_corpus_index_is_built_once_and_reused(tmp_path: Path) -> None:
 
 def test_an_interrupted_build_is_redone(tmp_path: Path) -> None:
     from pipeline.settings import load_settings
-
     settings = load_settings(home=tmp_path / "home")
     corpus = _corpus(tmp_path / "c.jsonl", CARDS)
     built = open_corpus_index(corpus, settings)
@@ -143,7 +141,6 @@ def test_an_interrupted_build_is_redone(tmp_path: Path) -> None:
 
 def test_index_key_follows_corpus_bytes_and_index_shaping_settings(tmp_path: Path) -> None:
     from pipeline.settings import load_settings
-
     corpus = _corpus(tmp_path / "c.jsonl", CARDS)
     base = load_settings(home=tmp_path)
     folder = eval_index_dir(base, corpus)
@@ -156,7 +153,6 @@ def test_index_key_follows_corpus_bytes_and_index_shaping_settings(tmp_path: Pat
 
 def test_evaluation_indexes_are_always_local(tmp_path: Path) -> None:
     from pipeline.settings import load_settings
-
     settings = load_settings(home=tmp_path / "home", index={"chroma_mode": "http"})
     built = open_corpus_index(_corpus(tmp_path / "c.jsonl", CARDS), settings)
     assert built.settings.index.chroma_mode == "persistent"
@@ -166,7 +162,6 @@ def test_evaluation_indexes_are_always_local(tmp_path: Path) -> None:
 
 def test_a_corpus_without_citations_is_rejected(tmp_path: Path) -> None:
     from pipeline.settings import load_settings
-
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"title": ""}\n')
     with pytest.raises(EvalSetError, match="could not be ingested"):

@@ -24,13 +24,12 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["pipeline"]):
-    from pipeline import render
-    from pipeline.edit import parse_article_markdown
+    from pipeline.article import render
+    from pipeline.article.parse import parse_article_markdown
     from pipeline.errors import PressError
     from pipeline.ingest.loaders import FORMATS, load_file
     from pipeline.models import EvidenceSet
     from pipeline.store.content import edited_article
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.test_render import make_article
 

@@ -22,10 +22,10 @@ import httpx
 import numpy as np
 import pytest
 
-from pipeline.embeddings import make_embeddings
 from pipeline.index import Index
+from pipeline.index.embeddings import make_embeddings
 from pipeline.ingest.run import ingest
-from pipeline.retrieve import HybridRetriever
+from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import Settings, load_settings
 
 _TOPICS = {
@@ -167,7 +167,7 @@ def test_two_hosts_ingest_at_once_and_nothing_is_lost(
             "PRESS_EMBEDDINGS__THREADS": "1",
         }
         folder = _write_part(tmp_path / f"part-{part}", part, 3, 20)
-        command = [sys.executable, "-c", "from pipeline.cli import app; app()", "ingest"]
+        command = [sys.executable, "-c", "from pipeline.cli.app import app; app()", "ingest"]
         writers.append(
             subprocess.Popen(
                 [*command, str(folder)],

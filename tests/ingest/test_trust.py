@@ -92,5 +92,4 @@ def test_a_folder_the_editor_configured_keeps_its_declared_levels(tmp_path: Path
 @pytest.mark.parametrize("fmt", ["jsonl", "ris", "markdown"])
 def test_only_pubmed_formats_are_verified(fmt: str) -> None:
     from pipeline.ingest.trust import VERIFIED_FORMATS
-
     assert fmt not in VERIFIED_FORMATS

@@ -86,7 +86,7 @@ def test_kill_9_during_ingest_then_rerun_converges_to_a_clean_run(
         "PRESS_INDEX__EMBED_BATCH_SIZE": "8",
     }
     run_env = {**os.environ, **env}
-    press = [sys.executable, "-c", "from pipeline.cli import app; app()"]
+    press = [sys.executable, "-c", "from pipeline.cli.app import app; app()"]
     log = tmp_path / "ingest.log"
 
     def ingest(home: Path) -> subprocess.Popen[bytes]:

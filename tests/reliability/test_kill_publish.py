@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.publish import build_site
+from pipeline.publish.site import build_site
 from tests.support import tally
 from tests.test_publish import entries, snapshot
 
@@ -26,7 +26,7 @@ KILLS = 5
 CHURN = """
 import sys
 from pathlib import Path
-from pipeline.publish import build_site
+from pipeline.publish.site import build_site
 from tests.test_publish import entries
 site, n = Path(sys.argv[1]), 0
 print("ready", flush=True)

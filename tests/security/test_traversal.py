@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.models import SiteEntry
-from pipeline.publish import UnsafeSlugError, build_site
+from pipeline.publish.site import UnsafeSlugError, build_site
 from tests.demo_index import REFERENCE_QUESTION
 from tests.support import tally
 from tests.support.press_cli import ok, press

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from pipeline.cli import app
+from pipeline.cli.app import app
 from pipeline.index import Index
 from pipeline.settings import Settings
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
+from pipeline.article.render import EXTRACTIVE_NOTICE
 from pipeline.models import BulletCheck
-from pipeline.render import EXTRACTIVE_NOTICE
 from pipeline.review import Workflow
 from tests.review_factories import make_article
 from tests.web.conftest import csrf_of, post_action

@@ -92,7 +92,6 @@ def test_running_job_page_shows_progress(sign_in: SignIn, app: FastAPI) -> None:
 
 def test_failed_job_shows_the_error_and_hint(sign_in: SignIn, app: FastAPI) -> None:
     from pipeline.errors import RetrievalError
-
     def fail(_job: object) -> str:
         raise RetrievalError("The index is empty", "Ingest a corpus first.")
 

@@ -9,7 +9,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from pipeline import cite, claims
+from pipeline.cite import check as cite
+from pipeline.cite import claims
 from pipeline.index import Index
 from pipeline.review import Workflow
 from pipeline.settings import Settings

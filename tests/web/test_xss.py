@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from pipeline import cite
-from pipeline.claims import bullet_checks
+from pipeline.cite import check as cite
+from pipeline.cite.claims import bullet_checks
 from pipeline.errors import DraftError
 from pipeline.models import (
     Article,

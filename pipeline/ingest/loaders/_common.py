@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pipeline.cite.references import expand_page_range
 from pipeline.errors import LoadError
 from pipeline.ingest.levels import evidence_level
 from pipeline.ingest.loaders.base import SkippedRecord
@@ -30,7 +31,6 @@ from pipeline.models import (
     citation_id,
     normalize_doi,
 )
-from pipeline.references import expand_page_range
 
 GZIP_MAGIC = b"\x1f\x8b"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -55,7 +55,7 @@ __all__ = [
     "to_markdown",
 ]
 
-TEMPLATES = Path(__file__).with_name("templates")
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 REVIEW_STEPS = ("Submitted", "Under Review", "Approved")
 CAUTION = "Educational purpose only • Exercise caution as content is pending human review"

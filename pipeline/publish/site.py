@@ -20,7 +20,7 @@ from any host, path or ``file://``; the Content-Security-Policy allows no script
 ``approved``/``published`` is refused (:class:`UnapprovedEntryError`), as are slugs outside
 ``[a-z0-9-]`` (:class:`UnsafeSlugError`, so no path traversal), duplicate slugs, entries with
 no reviewer and malformed timestamps. Article bodies come from
-:func:`pipeline.render.to_html_fragment` (autoescaped, cleaned by ``render.sanitize_html``);
+:func:`pipeline.article.render.to_html_fragment` (autoescaped, cleaned by ``render.sanitize_html``);
 the site chrome around them is autoescaped too, and the whole page body is cleaned again
 with a site allow-list that adds ``nav`` and links to the site's own relative pages.
 Feed and sitemap come from autoescaped templates whose values are first stripped of the
@@ -56,12 +56,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from langchain_core.embeddings import Embeddings
 from markupsafe import Markup
 
+from pipeline.article.render import TEMPLATES, format_date, to_html_fragment
 from pipeline.atomic_dir import replace_dir, write_file
-from pipeline.cite import content_terms
+from pipeline.cite.check import content_terms
 from pipeline.errors import PublishError
-from pipeline.follow_up_form import FollowUpForm, desk_base, follow_up_form
 from pipeline.models import SiteEntry
-from pipeline.render import TEMPLATES, format_date, to_html_fragment
+from pipeline.publish.follow_up_form import FollowUpForm, desk_base, follow_up_form
 
 __all__ = [
     "PublishError",
@@ -257,7 +257,7 @@ class _Site:
     items: list[_Item]
     related: dict[str, list[str]]
     by_slug: dict[str, _Item]
-    desk_url: str = ""  # the review desk, for the follow-up form (pipeline.follow_up_form)
+    desk_url: str = ""  # the review desk, for the follow-up form (pipeline.publish.follow_up_form)
 
     def url(self, path: str) -> str:
         """Absolute URL of a site path when base_url is set, else the relative path."""
@@ -282,7 +282,7 @@ def _insert(html: str, marker: str, extra: str) -> str:
     if html.count(marker) != 1:
         raise PublishError(
             f"the article body does not contain {marker!r} exactly once",
-            "pipeline/templates/article.html.j2 changed; update pipeline/publish.py to match",
+            "pipeline/templates/article.html.j2 changed; update pipeline/publish/site.py to match",
         )
     return html.replace(marker, extra + marker)
 
@@ -467,7 +467,7 @@ def build_site(
 ) -> SiteReport:
     """Write the whole static site for ``entries`` into ``site_dir``, atomically.
 
-    ``embeddings`` (e.g. :class:`~pipeline.embeddings.MiniLMOnnxEmbeddings`) ranks Related
+    ``embeddings`` (e.g. :class:`~pipeline.index.embeddings.MiniLMOnnxEmbeddings`) ranks Related
     Questions by cosine similarity of the questions; without it, word overlap is used.
     ``base_url`` (``https://…``) makes feed, sitemap, JSON and canonical URLs absolute.
     ``desk_url`` (the web desk) adds a follow-up question form to every article page.

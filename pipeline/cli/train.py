@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli_common import console, current_settings, handled, open_index, progress_bar
+from pipeline.cli.common import console, current_settings, handled, open_index, progress_bar
 from pipeline.errors import ConfigError
 
 
@@ -49,7 +49,6 @@ def train(
     """Fine-tune the question encoder on question -> evidence pairs (needs the train extra)."""
     from pipeline.train import require_torch, train_model
     from pipeline.train.data import pairs_from_store, questions_from_set
-
     settings = current_settings()
     with handled():
         if half not in ("A", "B", "all"):
@@ -58,12 +57,10 @@ def train(
             raise ConfigError("No training data given", "Pass --set SET.jsonl and/or --from-store.")
         require_torch()
         from pipeline.train.query_encoder import TrainConfig
-
         questions = questions_from_set(set_path) if set_path is not None else []
         sources = [str(set_path)] if set_path is not None else []
         if from_store:
             from pipeline.store import Store
-
             store = Store.from_settings(settings)
             try:
                 questions += pairs_from_store(store)

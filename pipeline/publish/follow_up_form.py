@@ -3,7 +3,7 @@
 The site is static and its pages run no scripts, so the box is a plain ``GET`` form whose
 action is the desk's follow-up route, ``{review.desk_url}/articles/{slug}/follow-up``, with one
 labelled ``question`` field. The desk (``press serve``) answers that URL with its own signed-in,
-CSRF-protected page that files the question (:func:`pipeline.follow_up.request_follow_up`);
+CSRF-protected page that files the question (:func:`pipeline.review.follow_up.request_follow_up`);
 the static page never writes anything itself.
 
 When ``review.desk_url`` is unset the form is omitted: a form pointing nowhere would lose the

@@ -36,7 +36,6 @@ from pipeline.errors import ConfigError
 
 if TYPE_CHECKING:
     from pipeline.settings import Settings
-
 MINILM_NAME = "all-MiniLM-L6-v2/onnx-int8"
 MINILM_DIM = 384
 
@@ -147,7 +146,6 @@ def make_query_embeddings(settings: Settings, passage_model: str) -> Embeddings:
     passage vectors is refused (:func:`pipeline.train.manifest.load_trained`).
     """
     from pipeline.train import manifest as trained
-
     name = settings.retrieval.query_model
     if name is None:
         raise ConfigError("retrieval.query_model is not set", "Name a model from `press train`.")
@@ -185,7 +183,6 @@ def make_embeddings(settings: Settings) -> Embeddings:
     from langchain_openai import OpenAIEmbeddings
 
     from pipeline.tokens import prepare_cache
-
     prepare_cache()
     return OpenAIEmbeddings(
         model=cfg.openai_model,

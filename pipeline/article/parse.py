@@ -9,7 +9,7 @@ References, disclaimer, provenance footer, "⚠ low support" flags) is skipped, 
 regenerated from the article and its checks.
 
 The parse is line based and leans on one property of the renderer: every untrusted value is
-collapsed to one line and escaped by :func:`pipeline.render.escape_markdown`, so a value can
+collapsed to one line and escaped by :func:`pipeline.article.render.escape_markdown`, so a value can
 never *start* with Markdown syntax (``#``, ``**``, ``-``, ``1.`` are all backslash-escaped) and
 can never contain an unescaped ``[``. Hence, for rendered text:
 
@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.cite import extract_markers
+from pipeline.cite.check import extract_markers
 from pipeline.errors import PressError
 from pipeline.models import Article, Bullet, Draft, DraftSection
 
@@ -98,7 +98,7 @@ def read_markdown_file(path: Path) -> str:
 
 
 def unescape_markdown(text: str) -> str:
-    """Undo :func:`pipeline.render.escape_markdown`: backslash escapes, then HTML entities."""
+    """Undo :func:`~pipeline.article.render.escape_markdown`: backslash escapes, then entities."""
     text = _BACKSLASH.sub(r"\1", text)
     return _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
 
@@ -166,7 +166,7 @@ def _citations(rest: str, line: int) -> tuple[str, list[int]]:
     """Split a bullet's raw text into (escaped text, reference numbers), peeling end groups.
 
     The renderer writes one ``[1, 2]`` group; hand edits may write ``[1] [2]``, ``[1,2]``,
-    ``[1-3]`` or ``[1; 2]`` (read by :func:`pipeline.cite.extract_markers`). A bracket that
+    ``[1-3]`` or ``[1; 2]`` (read by :func:`pipeline.cite.check.extract_markers`). A bracket that
     holds no citation numbers (``[sic]``) stays part of the text.
     """
     numbers: list[int] = []

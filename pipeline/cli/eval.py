@@ -1,12 +1,12 @@
 """``press eval``: the evaluation harness's command line (a typer sub-app).
 
-Thin shells over :mod:`pipeline.evaluate`, in the style of :mod:`pipeline.cli`: build
+Thin shells over :mod:`pipeline.evaluate`, in the style of :mod:`pipeline.cli.app`: build
 settings, open the index (the configured one, or a reusable evaluation index built from
 ``--corpus``), run the evaluation with a progress bar (rich, on stderr, only when stderr
 is a terminal), print a summary table (or the JSON report with ``--json``), write the
 JSON and HTML reports with ``--out``, and with ``--compare OLD.json`` print the deltas and
 exit 3 on a regression beyond the tolerances. Exit codes: 1 = the job failed, 2 = bad
-input or configuration, 3 = regression. This module does not import :mod:`pipeline.cli`
+input or configuration, 3 = regression. This module does not import :mod:`pipeline.cli.app`
 (which imports it), so either can be imported first.
 """
 
@@ -21,7 +21,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from pipeline.cli_common import console, err_console, handled, progress_bar
+from pipeline.cli.common import console, err_console, handled, progress_bar
 from pipeline.errors import RetrievalError
 from pipeline.evaluate.compare import Delta, Tolerances, compare_reports, regressions
 from pipeline.settings import Settings, load_settings
@@ -68,7 +68,6 @@ def _open(settings: Settings, corpus: Path | None, progress: Progress) -> tuple[
     """The index to evaluate on, and the corpus path recorded in the report."""
     if corpus is None:
         from pipeline.index import Index
-
         index = Index(settings)
         if index.store.counts()["passages"] == 0:
             raise RetrievalError(
@@ -77,7 +76,6 @@ def _open(settings: Settings, corpus: Path | None, progress: Progress) -> tuple[
             )
         return index, None
     from pipeline.evaluate.retrieval import open_corpus_index
-
     task = progress.add_task(f"indexing {corpus.name}", total=None)
 
     def on_event(event: str, n: int) -> None:
@@ -101,7 +99,6 @@ def _tolerances(**values: float) -> Tolerances:
             return Tolerances(**values)
         except ValueError as exc:
             from pipeline.errors import ConfigError
-
             raise ConfigError(f"invalid tolerance: {exc}", "Tolerances are >= 0.") from exc
 
 
@@ -132,7 +129,6 @@ def _finish(
     summary: Callable[[dict[str, Any]], Table],
 ) -> None:
     from pipeline.evaluate.report import load_report, render_html, write_reports
-
     data = report.model_dump(mode="json")
     with handled():
         old = load_report(compare) if compare else None
@@ -223,7 +219,6 @@ def retrieval(
     """Score fused (hybrid), dense-only and lexical-only retrieval against the set's gold ids."""
     from pipeline.evaluate.retrieval import evaluate_retrieval, scored_questions
     from pipeline.evaluate.sets import load_set
-
     tolerances = _tolerances(retrieval=tol_retrieval)
     with handled():
         settings = load_settings()
@@ -255,7 +250,6 @@ def retrieval(
         if out is not None:
             with handled():
                 from pipeline.evaluate.report import write_reports
-
                 trained_out = out.with_name(f"{out.stem}.{compare_model}{out.suffix or '.json'}")
                 paths = write_reports(trained, trained_out, None)
             err_console.print(f"wrote {paths[0]} and {paths[1]}", highlight=False)
@@ -310,7 +304,6 @@ def articles(
     """Draft every question and score citations, structure, verdicts, abstention and cost."""
     from pipeline.evaluate.articles import evaluate_articles
     from pipeline.evaluate.sets import load_set
-
     tolerances = _tolerances(
         retrieval=tol_retrieval,
         citation_validity=tol_validity,
@@ -382,7 +375,6 @@ def attribution(
     """Is each claim cited to its own source? Detection and false flags of misattribution."""
     from pipeline.evaluate import attribution as bench
     from pipeline.evaluate.sets import load_set
-
     with handled():
         settings = load_settings()
         questions = [q for q in load_set(set_path) if q.answerable]
@@ -413,7 +405,6 @@ def compare_cmd(
 ) -> None:
     """Print per-metric deltas between two reports; exit 3 on a regression."""
     from pipeline.evaluate.report import load_report
-
     tolerances = _tolerances(
         retrieval=tol_retrieval,
         citation_validity=tol_validity,
@@ -448,7 +439,6 @@ def convert_pubmedqa_cmd(
 ) -> None:
     """Write a corpus (one record per PMID) and a question set (verdict = final_decision)."""
     from pipeline.evaluate.convert import convert_pubmedqa
-
     with handled():
         result = convert_pubmedqa(path, out_dir, with_title=with_title)
     console.print(f"{result.items} items", highlight=False)

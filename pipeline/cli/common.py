@@ -1,6 +1,6 @@
 """What every ``press`` command module shares: the consoles, error handling, progress bars.
 
-Kept apart from :mod:`pipeline.cli` so sub-command modules (evaluation, review, builds,
+Kept apart from :mod:`pipeline.cli.app` so sub-command modules (evaluation, review, builds,
 the desk) import it without importing the main app, and so all of them report errors and
 progress the same way.
 """
@@ -60,7 +60,6 @@ def open_index(settings: Settings, *, require_passages: bool = False) -> Any:
     """Open the index; with ``require_passages``, refuse an empty one with a hint."""
     from pipeline.errors import IndexError_, RetrievalError
     from pipeline.index import Index
-
     index = Index(settings)
     passages = index.store.counts()["passages"] if require_passages else 0
     if require_passages and passages == 0:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from pipeline.cli_common import console, err_console, handled, open_index, progress_bar
+from pipeline.cli.common import console, err_console, handled, open_index, progress_bar
 from pipeline.errors import ConfigError
 
 ManifestArg = Annotated[
@@ -83,7 +83,6 @@ def build(
     from pipeline.build.runner import BuildOptions, manifest_settings, run_build
     from pipeline.build.shard import parse_shard
     from pipeline.store import Store
-
     events = EventLog(log_jsonl)
     with handled():
         options = BuildOptions(
@@ -151,7 +150,6 @@ def schedule(
     """
     from pipeline.build.manifest import load_manifest
     from pipeline.build.schedule import make_schedule
-
     with handled():
         manifest = load_manifest(manifest_path)
         when = at or manifest.schedule_at

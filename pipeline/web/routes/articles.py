@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
-from pipeline import render
+from pipeline.article import render
 from pipeline.errors import ConcurrentUpdateError, PressError, ReviewError
 from pipeline.review import Action, ReviewStatus, views
 from pipeline.store.follow_ups import FollowUps
@@ -262,9 +262,8 @@ def acknowledge(
 
 def rebuild_site(desk: Desk) -> str:
     """Rebuild ``outputs/site`` from the verified live publications, as ``press publish`` does."""
-    from pipeline.site import articles_phrase
-    from pipeline.site import rebuild_site as rebuild
-
+    from pipeline.publish.rebuild import articles_phrase
+    from pipeline.publish.rebuild import rebuild_site as rebuild
     try:
         with desk.index_lock:
             report, problems = rebuild(desk.settings, desk.store, desk.index().embeddings)
@@ -299,9 +298,8 @@ def edit(
     based_on: Annotated[int, Form()],
 ) -> Response:
     """Store the edited Markdown as a new draft revision (re-checked against its evidence)."""
-    from pipeline.edit import parse_article_markdown
+    from pipeline.article.parse import parse_article_markdown
     from pipeline.store.content import edited_article
-
     desk = desk_of(request)
     user = desk.user(request)
     desk.flow.require(user.name, slug, Action.DRAFT)
@@ -347,9 +345,8 @@ def reattribute(
     bullet: Annotated[int, Form()],
 ) -> Response:
     """Cite the source that supports a flagged bullet better, as one logged edit."""
-    from pipeline.claims import reattributed
+    from pipeline.cite.claims import reattributed
     from pipeline.store.content import edited_article
-
     desk = desk_of(request)
     user = desk.user(request)
     desk.flow.require(user.name, slug, Action.DRAFT)

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pipeline.cli_common import console, current_settings
+from pipeline.cli.common import console, current_settings
 from pipeline.doctor import DISTRIBUTION, report, run_checks, version
 
 _STYLE = {"ok": "green", "note": "yellow", "problem": "bold red"}

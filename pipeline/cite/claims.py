@@ -1,10 +1,10 @@
 """Claim checks on every field of a checked draft, and misattributed citations.
 
-:func:`pipeline.cite.check_citations` scores each cited bullet against the passages it
+:func:`pipeline.cite.check.check_citations` scores each cited bullet against the passages it
 cites. That is not enough against a real model (issue 15): a small model writes its claims
 into the summary and the Bottom Line, where nothing is cited; it states a verdict in the
 headline that the ``verdict`` field contradicts; and it cites a source next to the one it
-copied from. :func:`article_checks` turns a :class:`~pipeline.cite.CitationCheck` into
+copied from. :func:`article_checks` turns a :class:`~pipeline.cite.check.CitationCheck` into
 the article's :class:`~pipeline.models.BulletCheck` list, one entry per finding:
 
 * **Bullets** keep their support score (``field="bullet"``). Each is also scored against
@@ -46,7 +46,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from pipeline.cite import CitationCheck, Embed, content_terms, embedding_once
+from pipeline.cite.check import CitationCheck, Embed, content_terms, embedding_once
 from pipeline.models import BulletCheck, ClaimField, Draft, Evidence, EvidenceSet, Verdict
 from pipeline.text import is_yes_no_question, split_sentences, words
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from pipeline.cli_common import (
+from pipeline.cli.common import (
     console,
     current_settings,
     err_console,
@@ -87,7 +87,6 @@ def ingest(
     from pipeline.ingest.loaders import FORMATS as KNOWN
     from pipeline.ingest.run import ingest as run_ingest
     from pipeline.resources import demo_corpus_dir
-
     settings = current_settings()
     paths = [*(paths or []), *([demo_corpus_dir()] if demo else [])]
     if not paths:
@@ -190,8 +189,7 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Rank passages for a query with the hybrid retriever and show their citations."""
-    from pipeline.retrieve import HybridRetriever
-
+    from pipeline.retrieve.retriever import HybridRetriever
     if dense_only and lexical_only:
         err_console.print("[bold red]error:[/] choose at most one of --dense-only/--lexical-only")
         raise typer.Exit(2)
@@ -354,9 +352,8 @@ def draft(
     the review store as a draft revision (a new article, or a new revision of the article
     with the same question and audience) authored by --as USER.
     """
-    from pipeline.cli_review import draft_author, store_draft_run
+    from pipeline.cli.review import draft_author, store_draft_run
     from pipeline.draft import draft_article, save_run
-
     if audience not in (None, "clinician", "patient"):
         err_console.print("[bold red]error:[/] --audience must be clinician or patient")
         raise typer.Exit(2)
@@ -369,8 +366,7 @@ def draft(
         author = draft_author(settings, as_user)  # refuse unknown users before drafting
         filters = SearchFilters(year_from=year_from, min_level=level)
         if follow_up is not None:
-            from pipeline.cli_review import store_follow_up
-
+            from pipeline.cli.review import store_follow_up
             run = store_follow_up(settings, index, follow_up, question, author, audience, use_llm,
                                   filters, k)  # fmt: skip
         else:
@@ -452,13 +448,13 @@ def _explain(run: Any) -> None:
 
 
 # Sub-apps live in their own modules and register here, after the core commands exist.
-from pipeline.cli_build import register as register_build  # noqa: E402
-from pipeline.cli_doctor import register as register_doctor  # noqa: E402
-from pipeline.cli_eval import eval_app  # noqa: E402
-from pipeline.cli_review import register  # noqa: E402
-from pipeline.cli_serve import register as register_serve  # noqa: E402
-from pipeline.cli_train import register as register_train  # noqa: E402
-from pipeline.cli_users import register as register_users  # noqa: E402
+from pipeline.cli.build import register as register_build  # noqa: E402
+from pipeline.cli.doctor import register as register_doctor  # noqa: E402
+from pipeline.cli.eval import eval_app  # noqa: E402
+from pipeline.cli.review import register  # noqa: E402
+from pipeline.cli.serve import register as register_serve  # noqa: E402
+from pipeline.cli.train import register as register_train  # noqa: E402
+from pipeline.cli.users import register as register_users  # noqa: E402
 
 app.add_typer(eval_app, name="eval")
 register(app)

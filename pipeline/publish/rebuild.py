@@ -1,7 +1,7 @@
 """Rebuild the static site from the store: the one path the CLI, the web desk and builds share.
 
-:func:`pipeline.publish.build_site` writes a site from entries; this module picks the
-entries (every verified live publication, :func:`pipeline.store.published.site_entries`)
+:func:`pipeline.publish.site.build_site` writes a site from entries; this module picks the
+entries (every verified live publication, :func:`pipeline.store.publications.site_entries`)
 and the site settings (folder, desk URL for the follow-up form), so ``press publish``, the
 desk's Publish button and ``press build`` can never build different sites from one store.
 """
@@ -12,10 +12,10 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from pipeline.publish import SiteReport, build_site
+from pipeline.publish.site import SiteReport, build_site
 from pipeline.settings import Settings
 from pipeline.store import Store
-from pipeline.store.published import site_entries
+from pipeline.store.publications import site_entries
 
 
 def rebuild_site(

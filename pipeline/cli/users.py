@@ -3,7 +3,7 @@
 User changes are admin-only and end the user's desk sessions at once
 (:class:`pipeline.review.users.UserAdmin`); ``sessions`` lists open desk sessions and, with
 ``--revoke``, ends them. ``acknowledge`` records a reviewer's reason for letting a flagged
-check stand (the publish gate, :mod:`pipeline.review.gate`). ``pipeline.cli`` calls
+check stand (the publish gate, :mod:`pipeline.review.gate`). ``pipeline.cli.app`` calls
 :func:`register` after the review commands exist, so these join the ``press users`` group.
 """
 
@@ -14,8 +14,8 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli_common import console, current_settings, handled
-from pipeline.cli_review import AsJson, AsUser, acting_user, users_app, workflow
+from pipeline.cli.common import console, current_settings, handled
+from pipeline.cli.review import AsJson, AsUser, acting_user, users_app, workflow
 from pipeline.review import Role, utc_now
 from pipeline.review.users import UserAdmin
 from pipeline.store import Store

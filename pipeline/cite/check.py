@@ -20,7 +20,7 @@ storm's ``reorder_reference_index``:
    ``max(lexical, cosine)`` against the cited passages' best-matching sentence, which
    rescues faithful paraphrases. Bullets under ``support_threshold`` are flagged.
 
-References are formatted AMA/Vancouver style by :mod:`pipeline.references`.
+References are formatted AMA/Vancouver style by :mod:`pipeline.cite.references`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import Stemmer
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
+from pipeline.cite.references import format_reference, reference_url
 from pipeline.models import (
     Bullet,
     Citation,
@@ -45,7 +46,6 @@ from pipeline.models import (
     EvidenceSet,
     Reference,
 )
-from pipeline.references import format_reference, reference_url
 from pipeline.text import split_sentences, words
 
 Embed = Callable[[list[str]], NDArray[Any]]

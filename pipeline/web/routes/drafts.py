@@ -4,7 +4,7 @@ A new draft runs the same stages as ``press draft``: :func:`pipeline.draft.draft
 then :meth:`Workflow.store_draft` (a new article, or a new revision of the article with the
 same question and audience) and :func:`pipeline.draft.save_run`. The author is checked
 (:meth:`Workflow.draft_author`) before anything is queued. A follow-up calls
-:func:`pipeline.follow_up.request_follow_up`, which links the new draft to its parent.
+:func:`pipeline.review.follow_up.request_follow_up`, which links the new draft to its parent.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from pipeline.draft import draft_article, save_run
 from pipeline.errors import InvalidTransition
-from pipeline.follow_up import request_follow_up
+from pipeline.review.follow_up import request_follow_up
 from pipeline.store import ArticleRecord
 from pipeline.web.csrf import require_csrf
 from pipeline.web.desk import Desk, desk_of
 from pipeline.web.jobs import STORING, Job
-from pipeline.web.routes_articles import Slug
+from pipeline.web.routes.articles import Slug
 
 router = APIRouter()
 

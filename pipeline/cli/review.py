@@ -1,13 +1,13 @@
 """The review, edit and publish commands of ``press``, registered onto the main app.
 
-``pipeline.cli`` calls :func:`register` at the end of its module, so import ``pipeline.cli``
+``pipeline.cli.app`` calls :func:`register` at the end of its module, so import ``pipeline.cli.app``
 (not this module) to get the full app. Each command is a thin shell over
 :class:`~pipeline.review.Workflow`: it resolves the acting user (``--as USER``, else
 ``review.default_user``, else the login name), calls one workflow method, and prints the
 article's new status with what the user may do next (``--json`` for scripts). Refusals are
 :class:`~pipeline.errors.ReviewError` s, printed by ``handled()`` with their hint (who may do
 what next) and exit code 1. ``press publish`` and ``press retract`` rebuild the static site
-from :func:`pipeline.store.published.site_entries` — the verified live publications only.
+from :func:`pipeline.store.publications.site_entries` — the verified live publications only.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from pipeline import render
-from pipeline.cli_common import console, current_settings, err_console, handled, open_index
+from pipeline.article import render
+from pipeline.cli.common import console, current_settings, err_console, handled, open_index
 from pipeline.errors import ConfigError
 from pipeline.review import Action, Role, Workflow, views
 from pipeline.settings import Settings
@@ -108,8 +108,7 @@ def store_follow_up(
 ) -> Any:
     """Draft, store and link a follow-up of ``parent`` (``press draft --follow-up``); prints
     one line and returns the :class:`~pipeline.draft.DraftRun`."""
-    from pipeline.follow_up import draft_follow_up
-
+    from pipeline.review.follow_up import draft_follow_up
     done = draft_follow_up(
         settings,
         workflow(settings),
@@ -302,8 +301,7 @@ def retract(
 
 
 def _rebuild_site(settings: Settings, store: Store) -> None:
-    from pipeline.site import articles_phrase, rebuild_site
-
+    from pipeline.publish.rebuild import articles_phrase, rebuild_site
     report, problems = rebuild_site(settings, store, open_index(settings).embeddings)
     for problem in problems:
         err_console.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
@@ -331,9 +329,8 @@ def edit(
     as_json: AsJson = False,
 ) -> None:
     """Edit the current revision's Markdown in $EDITOR; store it as a new draft revision."""
-    from pipeline.edit import parse_article_markdown, read_markdown_file
+    from pipeline.article.parse import parse_article_markdown, read_markdown_file
     from pipeline.store.content import edited_article
-
     settings = current_settings()
     with handled():
         flow = workflow(settings)
@@ -376,8 +373,7 @@ def diff(
 
 def stale(as_json: AsJson = False) -> None:
     """Published articles whose cited passages changed or vanished since approval."""
-    from pipeline.store.published import stale_articles
-
+    from pipeline.store.publications import stale_articles
     settings = current_settings()
     with handled():
         found = stale_articles(Store.from_settings(settings), open_index(settings).store.get)

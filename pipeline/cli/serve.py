@@ -1,7 +1,7 @@
 """``press serve`` (the web review desk) and ``press users password`` (its sign-in).
 
-``pipeline.cli`` calls :func:`register` after the review commands exist: ``password`` joins
-the ``press users`` group that :mod:`pipeline.cli_review` defines, so user management stays
+``pipeline.cli.app`` calls :func:`register` after the review commands exist: ``password`` joins
+the ``press users`` group that :mod:`pipeline.cli.review` defines, so user management stays
 in one place.
 """
 
@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli_common import console, current_settings, err_console, handled
-from pipeline.cli_review import users_app
+from pipeline.cli.common import console, current_settings, err_console, handled
+from pipeline.cli.review import users_app
 from pipeline.store import Store
 
 
@@ -26,7 +26,6 @@ def serve(
 
     from pipeline.web.app import create_app
     from pipeline.web.auth import has_any_password
-
     settings = current_settings()
     with handled():
         store = Store.from_settings(settings)
@@ -52,7 +51,6 @@ def users_password(
 ) -> None:
     """Set a user's password for signing in to the web desk (`press serve`)."""
     from pipeline.web.auth import set_password
-
     settings = current_settings()
     with handled():
         store = Store.from_settings(settings)

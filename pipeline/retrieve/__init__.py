@@ -1,0 +1,1 @@
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25), fused, filtered, diversified, packed."""
