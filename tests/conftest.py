@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.index import Index
 from pipeline.settings import Settings
-from tests.demo_index import build_demo_index
+from tests.support.demo_index import build_demo_index
 
 pytest_plugins = [
     "tests.support.fixtures",

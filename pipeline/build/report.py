@@ -1,7 +1,7 @@
 """What a build did: the typed report, its readable summary and the JSON-lines event log.
 
 :class:`BuildReport` is the JSON of ``press build --json`` / ``--report PATH``: counts of
-new / changed / unchanged / failed questions, one :class:`QuestionRow` each (outcome, why,
+new / changed / unchanged / held / failed questions, one :class:`QuestionRow` each (outcome, why,
 revision, status, tokens, cost, seconds), the eval verdict, what was published, and the
 wall time. :func:`summary_table` renders it with rich. :class:`EventLog` writes one JSON
 object per line (``--log-jsonl``), flushed at once so a killed build's log is complete up
@@ -19,7 +19,7 @@ from typing import Any, Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field
 from rich.table import Table
 
-Outcome = Literal["new", "changed", "unchanged", "failed"]
+Outcome = Literal["new", "changed", "unchanged", "held", "failed"]
 
 
 class _Model(BaseModel):
@@ -83,7 +83,7 @@ class BuildReport(_Model):
 
     def total(self) -> None:
         """Fill counts, token totals and cost from the rows."""
-        self.counts = {o: 0 for o in ("new", "changed", "unchanged", "failed")}
+        self.counts = {o: 0 for o in ("new", "changed", "unchanged", "held", "failed")}
         for row in self.questions:
             self.counts[row.outcome] += 1
         self.tokens_in = sum(r.tokens_in for r in self.questions)
@@ -109,7 +109,9 @@ def summary_table(report: BuildReport) -> Table:
         wide = column == "question"
         table.add_column(column, no_wrap=wide, overflow="ellipsis" if wide else "fold",
                          ratio=3 if wide else None)  # fmt: skip
-    colours = {"new": "green", "changed": "yellow", "unchanged": "dim", "failed": "red"}
+    colours = {
+        "new": "green", "changed": "yellow", "unchanged": "dim", "held": "cyan", "failed": "red"
+    }
     for row in report.questions:
         table.add_row(
             f"[{colours[row.outcome]}]{row.outcome}[/]",
@@ -124,7 +126,8 @@ def summary_table(report: BuildReport) -> Table:
     cost = "" if report.cost is None else f" · cost {report.cost:.4f}"
     table.caption = (
         f"{c.get('new', 0)} new · {c.get('changed', 0)} changed · "
-        f"{c.get('unchanged', 0)} unchanged · {c.get('failed', 0)} failed · "
+        f"{c.get('unchanged', 0)} unchanged · {c.get('held', 0)} held · "
+        f"{c.get('failed', 0)} failed · "
         f"{report.llm_calls} LLM calls · tokens in/out {report.tokens_in}/{report.tokens_out}"
         f"{cost} · {report.seconds:.1f} s"
     )

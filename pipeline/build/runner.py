@@ -4,7 +4,9 @@ Flow of :func:`run_build`:
 
 1. **Plan** (no retrieval, no LLM): the build inputs (corpus version, prompt versions,
    model, drafter, settings hash) are computed once; each question's key is compared with
-   its article's current revision (:mod:`pipeline.build.cache`) → new / changed / unchanged.
+   its article's current revision (:mod:`pipeline.build.cache`) → new / changed / unchanged;
+   a changed question whose article is in review is *held* (not drafted, not an error)
+   unless ``force``.
    ``dry_run`` stops here; ``force`` marks every question changed.
 2. **Draft** the new and changed questions on a thread pool (``concurrency`` workers). LLM
    requests share one request limiter and one token budget (:mod:`pipeline.build.ratelimit`);
@@ -158,6 +160,10 @@ def check_users(flow: Workflow, manifest: Manifest) -> None:
             )
 
 
+_IN_REVIEW = (S.SUBMITTED, S.UNDER_REVIEW)
+"""Statuses in which a new revision is refused (a reviewer holds the article): "held"."""
+
+
 def plan(
     questions: list[BuildQuestion], store: Store, inputs: BuildInputs, *, force: bool
 ) -> list[_Planned]:
@@ -175,6 +181,12 @@ def plan(
                 changed = []  # an identical re-draft already confirmed this revision
             row.outcome = "changed" if changed or force else "unchanged"
             row.reasons = changed or (["forced"] if force else [])
+            if changed and not force and article.state.status in _IN_REVIEW:
+                row.outcome = "held"
+                row.note = (
+                    f"not redrafted: {article.state.status} (a reviewer holds it); drafted on a "
+                    "later run once it is approved, returned with changes or withdrawn"
+                )
         planned.append(_Planned(q, key, row))
     return planned
 
@@ -210,12 +222,12 @@ def run_build(
         select(manifest.build_questions(), options.shard), store, inputs, force=options.force
     )
     report.questions = [p.row for p in planned]
-    todo = [p for p in planned if p.row.outcome != "unchanged"]
+    todo = [p for p in planned if p.row.outcome not in ("unchanged", "held")]
     on_event("build.start", manifest=report.manifest, shard=report.shard,
              questions=len(planned), to_draft=len(todo), dry_run=options.dry_run)  # fmt: skip
     for p in planned:
-        if p.row.outcome == "unchanged":
-            on_event("question.unchanged", question=p.row.question, slug=p.row.slug)
+        if p.row.outcome in ("unchanged", "held"):
+            on_event(f"question.{p.row.outcome}", question=p.row.question, slug=p.row.slug)
     candidates: list[str] = []
     if not options.dry_run and todo:
         candidates = _draft_all(manifest, settings, index, flow, chat, llm_on, todo, options,

@@ -11,7 +11,7 @@ from pipeline.draft.extractive import question_topic, section_group
 from pipeline.index import Index
 from pipeline.models import EvidenceLevel, SourceKind
 from pipeline.settings import Settings
-from tests.demo_index import REFERENCE_QUESTION
+from tests.support.demo_index import REFERENCE_QUESTION
 
 HOUSE_SECTIONS = ("## Bottom Line", "## References", "## Related Questions", "Last updated:")
 

@@ -29,8 +29,8 @@ from pipeline.settings import LLMSettings, Settings, load_settings
 from pipeline.store import Store
 from pipeline.store.content import align_evidence, edited_article
 from pipeline.text import is_yes_no_question, split_sentences
-from tests.demo_index import REFERENCE_QUESTION
-from tests.review_factories import staffed
+from tests.support.demo_index import REFERENCE_QUESTION
+from tests.support.review_factories import staffed
 
 pytestmark = [pytest.mark.real_model, pytest.mark.timeout(900)]
 

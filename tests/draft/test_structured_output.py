@@ -18,7 +18,7 @@ from pipeline.errors import DraftError, DraftFailed
 from pipeline.index import Index
 from pipeline.models import Citation, Draft, Evidence, EvidenceSet, Passage, ScoredPassage
 from pipeline.settings import LLMSettings, Settings
-from tests.demo_index import REFERENCE_QUESTION
+from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 
 YES_NO = "Does treatment reduce stiffness?"

@@ -20,8 +20,8 @@ import pytest
 from pipeline.models import Article, EvidenceSet
 from pipeline.settings import load_settings
 from pipeline.store import Store
-from tests.demo_index import REFERENCE_QUESTION
 from tests.e2e.conftest import PASSWORD, DeskServer
+from tests.support.demo_index import REFERENCE_QUESTION
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

@@ -16,7 +16,7 @@ from pipeline.evaluate.sets import EvalQuestion, load_set
 from pipeline.index import Index
 from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import Settings
-from tests.demo_index import REFERENCE_QUESTION
+from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 
 REPO = Path(__file__).resolve().parents[2]

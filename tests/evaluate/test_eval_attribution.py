@@ -14,7 +14,7 @@ from pipeline.index import Index
 from pipeline.models import EvidenceSet
 from pipeline.settings import Settings
 from pipeline.text import normalize_space
-from tests.evaluate.test_eval_cli import DEMO_SET, _env
+from tests.cli.test_cli_eval import DEMO_SET, _env
 
 runner = CliRunner()
 

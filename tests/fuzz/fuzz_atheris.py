@@ -31,7 +31,7 @@ with atheris.instrument_imports(include=["pipeline"]):
     from pipeline.models import EvidenceSet
     from pipeline.store.content import edited_article
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.test_render import make_article
+from tests.article.test_render import make_article
 
 
 def main() -> None:

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from pipeline.publish.site import build_site
+from tests.publish.test_publish_site import entries, snapshot
 from tests.support import tally
-from tests.test_publish import entries, snapshot
 
 REPO = Path(__file__).resolve().parents[2]
 KILLS = 5
@@ -27,7 +27,7 @@ CHURN = """
 import sys
 from pathlib import Path
 from pipeline.publish.site import build_site
-from tests.test_publish import entries
+from tests.publish.test_publish_site import entries
 site, n = Path(sys.argv[1]), 0
 print("ready", flush=True)
 while True:

@@ -20,11 +20,11 @@ import pytest
 
 from pipeline.review import Workflow
 from pipeline.store import Store
-from tests.demo_index import REFERENCE_QUESTION
-from tests.review_factories import acknowledge_flags, write_verdict
 from tests.support import tally
+from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 from tests.support.press_cli import ok, press
+from tests.support.review_factories import acknowledge_flags, write_verdict
 
 
 def draft_args(

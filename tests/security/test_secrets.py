@@ -23,11 +23,11 @@ import yaml
 from pipeline.review import Workflow
 from pipeline.settings import load_settings
 from pipeline.store import Store
-from tests.demo_index import REFERENCE_QUESTION
-from tests.review_factories import acknowledge_flags, write_verdict
 from tests.support import tally
+from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 from tests.support.press_cli import press
+from tests.support.review_factories import acknowledge_flags, write_verdict
 
 OPENAI_KEY = "sk-openai-SECRET-4d1f9c0e7a"
 PRESS_KEY = "sk-press-SECRET-b83e55d21c"

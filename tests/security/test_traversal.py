@@ -17,10 +17,10 @@ import pytest
 
 from pipeline.models import SiteEntry
 from pipeline.publish.site import UnsafeSlugError, build_site
-from tests.demo_index import REFERENCE_QUESTION
+from tests.publish.test_publish_site import entry
 from tests.support import tally
+from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.press_cli import ok, press
-from tests.test_publish import entry
 
 SLUGS = [
     "../../etc/passwd",

@@ -64,7 +64,7 @@ def publish(slug: str) -> None:
     from pipeline.review import Workflow
     from pipeline.settings import load_settings
     from pipeline.store import Store
-    from tests.review_factories import acknowledge_flags, write_verdict
+    from tests.support.review_factories import acknowledge_flags, write_verdict
 
     flow = Workflow(Store.from_settings(load_settings()))
     # the publish gate: the editor writes the extractive draft's verdict (payloads and all)

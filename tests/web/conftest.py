@@ -23,7 +23,7 @@ from pipeline.settings import Settings, load_settings
 from pipeline.store import Store
 from pipeline.web import auth
 from pipeline.web.app import create_app
-from tests.review_factories import make_article, staffed
+from tests.support.review_factories import make_article, staffed
 
 PASSWORD = "correct horse battery"
 USERS = ("ann", "rex", "rita", "pam", "ada")

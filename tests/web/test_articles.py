@@ -13,7 +13,7 @@ from pipeline.models import BulletCheck
 from pipeline.review import Workflow
 from pipeline.review.gate import open_items
 from pipeline.web.evidence import evidence_panel, link_citations
-from tests.review_factories import make_article
+from tests.support.review_factories import make_article
 from tests.web.conftest import csrf_of, post_action
 
 SignIn = Callable[..., TestClient]

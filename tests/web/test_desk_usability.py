@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from pipeline.article.render import EXTRACTIVE_NOTICE
 from pipeline.models import BulletCheck
 from pipeline.review import Workflow
-from tests.review_factories import make_article
+from tests.support.review_factories import make_article
 from tests.web.conftest import csrf_of, post_action
 
 SignIn = Callable[..., TestClient]

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from pipeline.index import Index
 from pipeline.review import Workflow
 from pipeline.settings import Settings
-from tests.demo_index import REFERENCE_QUESTION
-from tests.review_factories import write_verdict
+from tests.support.demo_index import REFERENCE_QUESTION
+from tests.support.review_factories import write_verdict
 from tests.web.conftest import csrf_of, post_action
 
 SignIn = Callable[..., TestClient]

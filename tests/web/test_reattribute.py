@@ -14,7 +14,7 @@ from pipeline.cite import claims
 from pipeline.index import Index
 from pipeline.review import Workflow
 from pipeline.settings import Settings
-from tests.review_factories import PASSAGES, make_article
+from tests.support.review_factories import PASSAGES, make_article
 from tests.web.conftest import csrf_of
 
 SignIn = Callable[..., TestClient]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.demo_index import REFERENCE_QUESTION
+from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.press_cli import ok, press
 
 
@@ -32,7 +32,7 @@ def ready(slug: str, author: str = "ann") -> None:
     from pipeline.review import Workflow
     from pipeline.settings import load_settings
     from pipeline.store import Store
-    from tests.review_factories import write_verdict
+    from tests.support.review_factories import write_verdict
 
     store = Store.from_settings(load_settings())
     try:

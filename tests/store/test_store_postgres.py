@@ -23,7 +23,7 @@ from pipeline.models import Bullet
 from pipeline.review import Action, Role, Workflow, replay
 from pipeline.store import Store, Transaction
 from pipeline.store.records import ArticleRecord
-from tests.review_factories import QUESTION, make_article, staffed
+from tests.support.review_factories import QUESTION, make_article, staffed
 
 
 class RacingStore(Store):

@@ -24,7 +24,7 @@ from pipeline.review import Action, ReviewStatus, Role, Workflow, allowed_action
 from pipeline.store import ArticleRecord, LogEntry, Store, User
 from pipeline.store.content import edited_article
 from pipeline.store.publications import site_entries, stale_articles
-from tests.review_factories import make_article, staffed
+from tests.support.review_factories import make_article, staffed
 
 S = ReviewStatus
 

@@ -19,9 +19,9 @@ from pipeline.models import Bullet, BulletCheck, Draft, DraftSection, EvidenceSe
 from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import Settings
 from pipeline.text import split_sentences
-from tests.demo_index import REFERENCE_QUESTION
+from tests.support.demo_index import REFERENCE_QUESTION
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCIG = (
     "Can subcutaneous immunoglobulin replace IVIG as maintenance therapy in stiff-person syndrome?"
 )

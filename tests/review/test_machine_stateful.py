@@ -27,7 +27,7 @@ from pipeline.review import (
 from pipeline.store import Store
 from pipeline.store.content import content_hash, edited_article
 from pipeline.store.publications import site_entries
-from tests.review_factories import make_article, staffed
+from tests.support.review_factories import make_article, staffed
 
 QUESTIONS = ["Does drug X help condition Y?", "Is drug Z safe in pregnancy?"]
 EDITORS = ["ann", "bob", "rita", "ada", "rex"]

@@ -15,7 +15,7 @@ from pipeline.errors import InvalidTransition
 from pipeline.models import Article, EvidenceSet
 from pipeline.review import Action, ReviewStatus, Workflow, replay
 from pipeline.store import Store
-from tests.review_factories import make_article, staffed
+from tests.support.review_factories import make_article, staffed
 
 S = ReviewStatus
 VIOLATIONS = ["there are no sections: give 1–5 sections of bullets, each citing evidence"]

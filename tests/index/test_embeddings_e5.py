@@ -22,7 +22,7 @@ from pipeline.index.embeddings import (
 )
 from pipeline.settings import load_settings
 
-REFERENCE = Path(__file__).parent / "data" / "e5_reference.json"
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "e5_reference.json"
 
 
 @pytest.fixture(scope="module")

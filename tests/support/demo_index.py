@@ -8,7 +8,7 @@ from pipeline.index import Index
 from pipeline.ingest.run import ingest
 from pipeline.settings import Settings, load_settings
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "corpus" / "demo"
 REFERENCE_QUESTION = (
     "Is IVIG medically necessary for a patient with seronegative stiff-person syndrome who "

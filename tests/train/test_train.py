@@ -142,7 +142,7 @@ def test_eval_retrieval_compare_model_prints_both_configurations(
     monkeypatch.setenv("PRESS_HOME", str(settings.home))
     folder = stock_model_folder(settings.models_dir, "cmp-test")
     try:
-        set_path = Path(__file__).resolve().parents[1] / "evals" / "sets" / "demo.jsonl"
+        set_path = Path(__file__).resolve().parents[2] / "evals" / "sets" / "demo.jsonl"
         out = tmp_path / "r.json"
         result = CliRunner().invoke(
             app,
@@ -163,7 +163,7 @@ def test_eval_retrieval_compare_model_prints_both_configurations(
 def test_approved_articles_become_training_pairs_and_drafts_do_not(tmp_path: Path) -> None:
     from pipeline.store import Store
     from pipeline.train.data import pairs_from_store
-    from tests.review_factories import make_article, staffed
+    from tests.support.review_factories import make_article, staffed
 
     flow = staffed(Store(f"sqlite:///{tmp_path / 'press.sqlite'}"))
     approved = flow.store_draft("ann", *make_article()).article().slug

@@ -33,9 +33,9 @@ from pipeline.models import (
 )
 from pipeline.review.workflow import unresolved_citations
 from pipeline.store.content import edited_article
+from tests.article.test_render import make_article
 from tests.support import tally
 from tests.support.tally import examples
-from tests.test_render import make_article
 
 
 def roundtrip(article: Article) -> Draft:

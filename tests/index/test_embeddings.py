@@ -12,7 +12,7 @@ from pipeline.errors import ConfigError
 from pipeline.index.embeddings import MiniLMOnnxEmbeddings, embedding_name, make_embeddings
 from pipeline.settings import load_settings
 
-REFERENCE = Path(__file__).parent / "data" / "minilm_reference.json"
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "minilm_reference.json"
 
 
 @pytest.fixture(scope="module")

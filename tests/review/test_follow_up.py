@@ -19,8 +19,8 @@ from pipeline.review.follow_up import draft_follow_up, parent_hint_ids, request_
 from pipeline.settings import Settings, load_settings
 from pipeline.store import Store
 from pipeline.store.follow_ups import FollowUps
-from tests.demo_index import REFERENCE_QUESTION
-from tests.review_factories import acknowledge_flags, make_article, staffed, write_verdict
+from tests.support.demo_index import REFERENCE_QUESTION
+from tests.support.review_factories import acknowledge_flags, make_article, staffed, write_verdict
 
 FOLLOW_UP = "What dose of diazepam is used for stiff-person syndrome?"
 

@@ -15,7 +15,7 @@ from pipeline.settings import load_settings
 from pipeline.store import Store, Transaction, schema, store_url
 from pipeline.store.content import align_evidence, canonical_content, content_hash
 from pipeline.store.migrations import MIGRATIONS
-from tests.review_factories import make_article, staffed
+from tests.support.review_factories import make_article, staffed
 
 
 @pytest.fixture

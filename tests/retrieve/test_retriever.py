@@ -11,7 +11,7 @@ from pipeline.models import EvidenceLevel, SearchFilters
 from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import Settings
 from pipeline.tokens import count_tokens
-from tests.demo_index import REFERENCE_QUESTION
+from tests.support.demo_index import REFERENCE_QUESTION
 
 SPS_TRIALS = {"ref:dalakas2001", "pmid:35798561"}
 

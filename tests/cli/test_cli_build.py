@@ -86,7 +86,7 @@ def test_killed_build_resumes_without_redrafting_finished_questions(
     rerun = _press("build", str(manifest), "--json", env=env)
     assert rerun.returncode == 0, rerun.stderr
     report = json.loads(rerun.stdout)
-    assert report["counts"] == {"new": 3, "changed": 0, "unchanged": 2, "failed": 0}
+    assert report["counts"] == {"new": 3, "changed": 0, "unchanged": 2, "held": 0, "failed": 0}
     assert [q["outcome"] for q in report["questions"][:2]] == ["unchanged", "unchanged"]
     assert openai_server.chat_requests == 3 + 3  # only the three unfinished questions
 

@@ -15,7 +15,7 @@ from pipeline.errors import PromptError
 from pipeline.index import Index
 from pipeline.resources import packaged_prompts_dir
 from pipeline.settings import LLMSettings, PromptSettings, Settings, describe, load_settings
-from tests.demo_index import REFERENCE_QUESTION
+from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 
 

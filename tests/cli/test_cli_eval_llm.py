@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from pipeline.cli.app import app
 from pipeline.index import Index
 from pipeline.settings import Settings
+from tests.cli.test_cli_eval import DEMO_SET, _env
 from tests.evaluate.test_eval_articles import _draft_args
-from tests.evaluate.test_eval_cli import DEMO_SET, _env
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 
 runner = CliRunner()

@@ -38,9 +38,9 @@ from pipeline.publish.site import (
     UnsafeSlugError,
     build_site,
 )
-from tests.test_render import assert_no_active_content, by_class
+from tests.article.test_render import assert_no_active_content, by_class
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 NS = {"a": "http://www.w3.org/2005/Atom"}
@@ -463,7 +463,7 @@ CRASH = """
 import os, sys
 from pathlib import Path
 from pipeline.publish import site as publish
-from tests.test_publish import entries
+from tests.publish.test_publish_site import entries
 mode = sys.argv[1]
 if mode == "render":
     real = publish.to_html_fragment

@@ -17,7 +17,7 @@ from pipeline.models import Article, BulletCheck
 from pipeline.review import Action, ReviewStatus, Role, Workflow, replay
 from pipeline.store import Store
 from pipeline.store.content import edited_article
-from tests.review_factories import make_article, staffed
+from tests.support.review_factories import make_article, staffed
 
 S = ReviewStatus
 PLACEHOLDER_HEADLINE = "Drug X: Evidence Summary — Verdict Requires Editorial Judgment"

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from pipeline.cli.app import app
 from pipeline.index import Index
 from pipeline.settings import Settings
-from tests.demo_index import REFERENCE_QUESTION
+from tests.support.demo_index import REFERENCE_QUESTION
 
 runner = CliRunner()
 
@@ -98,7 +98,7 @@ def test_index_check_passes_on_a_consistent_index(demo_home: Settings) -> None:
 
 
 def test_readme_test_command_is_what_ci_runs() -> None:
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     readme = (repo / "README.md").read_text()
     command = readme.split("**2.")[1].split("```bash\n")[1].split("\n```")[0].strip()
     assert command in (repo / ".ci" / "run").read_text()
