@@ -100,9 +100,9 @@ def _tolerances(**values: float) -> Tolerances:
         try:
             return Tolerances(**values)
         except ValueError as exc:
-            from pipeline.errors import ConfigError
+            from pipeline.errors import InputError
 
-            raise ConfigError(f"invalid tolerance: {exc}", "Tolerances are >= 0.") from exc
+            raise InputError(f"invalid tolerance: {exc}", "Tolerances are >= 0.") from exc
 
 
 def _print_deltas(deltas: list[Delta], to_stderr: bool) -> None:

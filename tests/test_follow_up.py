@@ -10,7 +10,7 @@ import pytest
 
 import pipeline.follow_up as follow_up_module
 from pipeline.draft import draft_article
-from pipeline.errors import ConfigError, InvalidTransition, NotFoundError, PermissionDenied
+from pipeline.errors import InputError, InvalidTransition, NotFoundError, PermissionDenied
 from pipeline.follow_up import draft_follow_up, parent_hint_ids, request_follow_up
 from pipeline.index import Index
 from pipeline.ingest.run import ingest
@@ -75,7 +75,7 @@ def test_empty_repeated_and_unauthorised_follow_ups_are_refused(
     demo: tuple[Settings, Index], flow: Workflow, parent: str
 ) -> None:
     settings, index = demo
-    with pytest.raises(ConfigError):
+    with pytest.raises(InputError):
         request_follow_up(settings, flow, index, parent, "   ", "ann")
     with pytest.raises(follow_up_module.ReviewError, match="repeats the question"):
         request_follow_up(settings, flow, index, parent, f"  {REFERENCE_QUESTION.upper()} ", "ann")

@@ -20,7 +20,7 @@ from lxml.html import HtmlElement
 
 from pipeline import render
 from pipeline.embeddings import MiniLMOnnxEmbeddings
-from pipeline.errors import PressError
+from pipeline.errors import PressError, PublishError, UnapprovedEntryError, UnsafeSlugError
 from pipeline.models import (
     Article,
     Bullet,
@@ -32,12 +32,7 @@ from pipeline.models import (
     Reference,
     SiteEntry,
 )
-from pipeline.publish import (
-    PublishError,
-    UnapprovedEntryError,
-    UnsafeSlugError,
-    build_site,
-)
+from pipeline.publish import build_site
 from tests.test_render import assert_no_active_content, by_class
 
 REPO = Path(__file__).resolve().parents[1]

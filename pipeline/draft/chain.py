@@ -43,11 +43,10 @@ from pipeline.draft.structured import (
 from pipeline.draft.transport import (
     HINT,
     MAX_DRAFT_CHARS,
-    ModeRejected,
     Progress,
     call_model,
 )
-from pipeline.errors import DraftError, DraftFailed
+from pipeline.errors import DraftError, DraftFailed, ModeRejected
 from pipeline.models import Audience, Draft, EvidenceLevel, EvidenceSet, Usage
 from pipeline.prompts import PromptTemplate, load_prompt
 from pipeline.prompts import prompts_dir as prompts_dir_of

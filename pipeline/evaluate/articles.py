@@ -46,9 +46,9 @@ from pipeline import render
 from pipeline.cite import extract_markers
 from pipeline.draft import draft_article
 from pipeline.draft.llm import make_chat_model
-from pipeline.errors import DraftError
+from pipeline.errors import DraftError, EvalSetError
 from pipeline.evaluate import metrics
-from pipeline.evaluate.sets import EvalQuestion, EvalSetError
+from pipeline.evaluate.sets import EvalQuestion
 from pipeline.evaluate.structure import STRUCTURE_PARTS, structure_check
 from pipeline.index import Index
 from pipeline.models import FIELD_LABELS, Article

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.errors import UnsafeSlugError
 from pipeline.models import SiteEntry
-from pipeline.publish import UnsafeSlugError, build_site
+from pipeline.publish import build_site
 from tests.demo_index import REFERENCE_QUESTION
 from tests.support import tally
 from tests.support.press_cli import ok, press
