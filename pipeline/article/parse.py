@@ -38,11 +38,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.cite.check import extract_markers
-from pipeline.errors import PressError
+from pipeline.errors import EditError
 from pipeline.models import Article, Bullet, Draft, DraftSection
 
 __all__ = [
-    "EditError",
     "normalize_draft_text",
     "parse_article_markdown",
     "read_markdown_file",
@@ -63,14 +62,6 @@ _TRAILING_GROUP = re.compile(r"(?:^|(?<=[\s\]]))\[([^\[\]]*)\][ \t]*$")
 # The renderer's own group content: "n, n" (a leading minus is escaped as "\-").
 _EXACT_CITES = re.compile(r"(?:\\?-)?\d+(?:, -?\d+)*")
 _FLAG = re.compile(rf"(?:^|\s){FLAG_SUFFIX}$")
-
-
-class EditError(PressError):
-    """Edited Markdown cannot be read back into a draft; names the line and how to fix it."""
-
-    def __init__(self, message: str, hint: str = "", *, line: int = 0) -> None:
-        super().__init__(f"line {line}: {message}" if line else message, hint)
-        self.line = line
 
 
 MAX_MARKDOWN_BYTES = 5 << 20

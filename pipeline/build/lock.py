@@ -5,7 +5,9 @@
 * PostgreSQL store: a session-level ``pg_try_advisory_lock`` held on one dedicated
   connection for the build's life; it too ends with the session.
 
-A second build fails at once with a :class:`~pipeline.errors.ConfigError` (exit code 2).
+A second build fails at once with a :class:`~pipeline.errors.BuildBusyError` (exit code 75,
+"try again later": the store is fine, it is only taken). A store URL that cannot be locked
+is a :class:`~pipeline.errors.ConfigError` (exit code 2).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from filelock import FileLock, Timeout
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from pipeline.errors import ConfigError
+from pipeline.errors import BuildBusyError, ConfigError
 from pipeline.store import Store
 
 # A fixed 63-bit key: every press build on one PostgreSQL database contends for it.
@@ -32,7 +34,7 @@ _HINT = (
 
 @contextmanager
 def build_lock(store: Store) -> Iterator[None]:
-    """Hold the store's build lock for the ``with`` block; ConfigError if another holds it."""
+    """Hold the store's build lock for the ``with`` block; BuildBusyError if another holds it."""
     url = make_url(store.url)
     backend = url.get_backend_name()
     if backend == "sqlite":
@@ -44,7 +46,7 @@ def build_lock(store: Store) -> Iterator[None]:
         try:
             lock.acquire(timeout=0)
         except Timeout as exc:
-            raise ConfigError(
+            raise BuildBusyError(
                 f"Another build is running on this store (lock {lock.lock_file})", _HINT
             ) from exc
         try:
@@ -58,7 +60,7 @@ def build_lock(store: Store) -> Iterator[None]:
             acquired = bool(got.scalar())
             conn.commit()
             if not acquired:
-                raise ConfigError("Another build is running on this PostgreSQL store", _HINT)
+                raise BuildBusyError("Another build is running on this PostgreSQL store", _HINT)
             try:
                 yield
             finally:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from pipeline.build.manifest import BuildQuestion
-from pipeline.errors import ConfigError
+from pipeline.errors import InputError
 
 Q = TypeVar("Q", bound=BuildQuestion)
 
@@ -32,10 +32,10 @@ class Shard:
 
 
 def parse_shard(spec: str) -> Shard:
-    """Parse ``I/N`` (1 ≤ I ≤ N); a ConfigError otherwise."""
+    """Parse ``I/N`` (1 ≤ I ≤ N); an InputError otherwise."""
     match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", spec)
     if match is None or not 1 <= int(match.group(1)) <= int(match.group(2)):
-        raise ConfigError(
+        raise InputError(
             f"Bad shard {spec!r}",
             "Pass --shard I/N with 1 <= I <= N, e.g. --shard 2/3 on the second of three hosts.",
         )

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from pipeline.cli.common import console, err_console, handled, open_index, progress_bar
-from pipeline.errors import ConfigError
+from pipeline.errors import InputError
 
 ManifestArg = Annotated[
     Path,
@@ -74,8 +74,8 @@ def build(
     the first author, as `press draft` does. One build runs per store at a time.
 
     Exit codes: 0 all done; 1 some questions failed (listed) or an eval regression blocked
-    publishing; 2 configuration error (bad manifest or --shard, unknown author, another
-    build running).
+    publishing; 2 configuration or usage error (bad manifest or --shard, unknown author);
+    75 another build is running on this store (try again later).
     """
     from pipeline.build.lock import build_lock
     from pipeline.build.manifest import load_manifest
@@ -154,7 +154,7 @@ def schedule(
         manifest = load_manifest(manifest_path)
         when = at or manifest.schedule_at
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", when):
-            raise ConfigError(f"Bad time {when!r}", "Pass --at HH:MM (24-hour), e.g. --at 02:30.")
+            raise InputError(f"Bad time {when!r}", "Pass --at HH:MM (24-hour), e.g. --at 02:30.")
         plan = make_schedule(manifest.name, manifest_path, when)
     if as_json:
         typer.echo(json.dumps(plan.__dict__, indent=2))

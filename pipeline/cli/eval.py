@@ -100,6 +100,8 @@ def _tolerances(**values: float) -> Tolerances:
         except ValueError as exc:
             from pipeline.errors import ConfigError
             raise ConfigError(f"invalid tolerance: {exc}", "Tolerances are >= 0.") from exc
+            from pipeline.errors import InputError
+            raise InputError(f"invalid tolerance: {exc}", "Tolerances are >= 0.") from exc
 
 
 def _print_deltas(deltas: list[Delta], to_stderr: bool) -> None:

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.common import console, current_settings, handled, open_index, progress_bar
-from pipeline.errors import ConfigError
+from pipeline.errors import InputError
 
 
 def train(
@@ -52,9 +52,9 @@ def train(
     settings = current_settings()
     with handled():
         if half not in ("A", "B", "all"):
-            raise ConfigError(f"--half must be A, B or all, not {half!r}", "Use --half A.")
+            raise InputError(f"--half must be A, B or all, not {half!r}", "Use --half A.")
         if set_path is None and not from_store:
-            raise ConfigError("No training data given", "Pass --set SET.jsonl and/or --from-store.")
+            raise InputError("No training data given", "Pass --set SET.jsonl and/or --from-store.")
         require_torch()
         from pipeline.train.query_encoder import TrainConfig
         questions = questions_from_set(set_path) if set_path is not None else []

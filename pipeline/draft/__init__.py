@@ -30,7 +30,7 @@ from pipeline.draft.extractive import ExtractiveDrafter
 from pipeline.draft.llm import make_chat_model
 from pipeline.draft.structured import ModeMemory, has_cited_bullet
 from pipeline.draft.transport import Progress
-from pipeline.errors import ConfigError, DraftFailed
+from pipeline.errors import DraftFailed, InputError
 from pipeline.index import Index
 from pipeline.index.embeddings import embedding_name
 from pipeline.models import (
@@ -116,7 +116,7 @@ def draft_article(
     """
     stage = on_stage or (lambda _stage: None)
     if not question.strip():
-        raise ConfigError("The question is empty", "Pass the clinical question in quotes.")
+        raise InputError("The question is empty", "Pass the clinical question in quotes.")
     audience = audience or settings.draft.audience
     timings: dict[str, float] = {}
     stage("retrieve")

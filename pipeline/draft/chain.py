@@ -45,11 +45,10 @@ from pipeline.draft.structured import (
 from pipeline.draft.transport import (
     HINT,
     MAX_DRAFT_CHARS,
-    ModeRejected,
     Progress,
     call_model,
 )
-from pipeline.errors import DraftError, DraftFailed
+from pipeline.errors import DraftError, DraftFailed, ModeRejected
 from pipeline.models import Audience, Draft, EvidenceLevel, EvidenceSet, Usage
 from pipeline.settings import LLMSettings
 

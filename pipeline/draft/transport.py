@@ -10,9 +10,9 @@ Three timeouts can end a call, and each is reported as itself with a hint that c
   server that trickles one byte at a time trips neither of the others.
 
 A rejected request (HTTP 400/422, or an error naming a structured-output parameter) is
-raised as :class:`ModeRejected` when the caller is negotiating a mode, so it can try the
-next one. Servers that report no token usage (llama.cpp while streaming) get their tokens
-counted locally with tiktoken (``llm.encoding``), and the usage says so.
+raised as :class:`~pipeline.errors.ModeRejected` when the caller is negotiating a mode, so
+it can try the next one. Servers that report no token usage (llama.cpp while streaming) get
+their tokens counted locally with tiktoken (``llm.encoding``), and the usage says so.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import openai
 from langchain_core.messages import AIMessage, BaseMessage
 
 from pipeline.draft.llm import run_with_deadline
-from pipeline.errors import DraftError
+from pipeline.errors import DraftError, ModeRejected
 from pipeline.models import Usage
 from pipeline.settings import LLMSettings
 from pipeline.tokens import encoding_for_model
@@ -41,14 +41,6 @@ _MODE_PARAMETER = re.compile(r"tool_choice|tools|response_format|json_schema|gra
 
 Progress = Callable[[int, float], None]
 """Called while a reply streams in: (characters received, seconds since the call began)."""
-
-
-class ModeRejected(Exception):
-    """The endpoint refused a request because of its structured-output parameters."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def call_model(

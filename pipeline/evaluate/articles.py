@@ -48,9 +48,9 @@ from pipeline.article.check import STRUCTURE_PARTS, structure_check
 from pipeline.cite.check import extract_markers
 from pipeline.draft import draft_article
 from pipeline.draft.llm import make_chat_model
-from pipeline.errors import DraftError
+from pipeline.errors import DraftError, EvalSetError
 from pipeline.evaluate import metrics
-from pipeline.evaluate.sets import EvalQuestion, EvalSetError
+from pipeline.evaluate.sets import EvalQuestion
 from pipeline.index import Index
 from pipeline.models import FIELD_LABELS, Article
 from pipeline.settings import Settings, settings_hash

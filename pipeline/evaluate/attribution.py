@@ -45,7 +45,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.cite.check import Embed, embedding_once, support_best
 from pipeline.cite.claims import better_source
-from pipeline.evaluate.sets import EvalQuestion, EvalSetError
+from pipeline.errors import EvalSetError
+from pipeline.evaluate.sets import EvalQuestion
 from pipeline.models import Citation, Evidence, EvidenceSet, Passage, ScoredPassage
 from pipeline.text import split_sentences, words
 

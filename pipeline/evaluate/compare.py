@@ -9,7 +9,7 @@ comparison, because they depend on the machine. Each metric knows its direction
 (n/a) in either report is shown and skipped. Both reports must be of the same kind
 (retrieval: has ``methods``; articles: has ``metrics``). Retrieval reports compare the
 methods both reports have; a report's ``k`` differing from the other's is a mismatch,
-not a regression, and raises :class:`~pipeline.evaluate.sets.EvalSetError`.
+not a regression, and raises :class:`~pipeline.errors.EvalSetError`.
 
 The CLI exits with code 3 when :func:`compare_reports` finds any regression.
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.evaluate.sets import EvalSetError
+from pipeline.errors import EvalSetError
 
 __all__ = ["Delta", "Tolerances", "compare_reports", "regressions"]
 

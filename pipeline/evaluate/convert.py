@@ -27,7 +27,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from pipeline.evaluate.sets import EvalQuestion, EvalSetError, write_set
+from pipeline.errors import EvalSetError
+from pipeline.evaluate.sets import EvalQuestion, write_set
 
 __all__ = ["ConvertResult", "convert_pubmedqa", "pubmedqa_records"]
 

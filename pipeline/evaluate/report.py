@@ -234,7 +234,7 @@ def write_reports(
 
 def load_report(path: Path) -> dict[str, Any]:
     """Read a JSON report written by :func:`write_json` (or any tool using the format)."""
-    from pipeline.evaluate.sets import EvalSetError
+    from pipeline.errors import EvalSetError
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

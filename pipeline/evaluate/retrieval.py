@@ -49,8 +49,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.errors import EvalSetError
 from pipeline.evaluate import metrics
-from pipeline.evaluate.sets import EvalQuestion, EvalSetError, corpus_digest
+from pipeline.evaluate.sets import EvalQuestion, corpus_digest
 from pipeline.index import Index
 from pipeline.ingest.run import EventFn, ingest
 from pipeline.models import short_hash

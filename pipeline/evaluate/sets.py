@@ -19,8 +19,8 @@ An *evaluation corpus* is any canonical citation JSONL file; when a record has a
 that string is its citation id. :func:`corpus_digest` fingerprints the file so an index
 built from it can be reused while the bytes are unchanged.
 
-Problems are reported as :class:`EvalSetError` (a configuration error, exit code 2) naming
-the file and line.
+Problems are reported as :class:`~pipeline.errors.EvalSetError` (bad input, exit code 2)
+naming the file and line.
 """
 
 from __future__ import annotations
@@ -33,16 +33,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pipeline.errors import ConfigError
+from pipeline.errors import EvalSetError
 from pipeline.models import Audience
 
-__all__ = ["EvalQuestion", "EvalSetError", "GoldVerdict", "corpus_digest", "load_set", "write_set"]
+__all__ = ["EvalQuestion", "GoldVerdict", "corpus_digest", "load_set", "write_set"]
 
 GoldVerdict = Literal["yes", "no", "maybe"]
-
-
-class EvalSetError(ConfigError):
-    """A question-set file is missing or malformed (exit code 2)."""
 
 
 class EvalQuestion(BaseModel):

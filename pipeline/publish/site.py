@@ -59,15 +59,12 @@ from markupsafe import Markup
 from pipeline.article.render import TEMPLATES, format_date, to_html_fragment
 from pipeline.atomic_dir import replace_dir, write_file
 from pipeline.cite.check import content_terms
-from pipeline.errors import PublishError
+from pipeline.errors import PublishError, UnapprovedEntryError, UnsafeSlugError
 from pipeline.models import SiteEntry
 from pipeline.publish.follow_up_form import FollowUpForm, desk_base, follow_up_form
 
 __all__ = [
-    "PublishError",
     "SiteReport",
-    "UnapprovedEntryError",
-    "UnsafeSlugError",
     "build_site",
 ]
 
@@ -80,14 +77,6 @@ _SITE_URL = re.compile(r"#[A-Za-z0-9_-]+|(?:\.\./)?(?:articles/)?[a-z0-9-]+\.(?:
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _REF_FIELDS = {"number", "citation_id", "text", "evidence_level"}
-
-
-class UnapprovedEntryError(PublishError):
-    """An entry's article is not approved: publishing it would show unreviewed text."""
-
-
-class UnsafeSlugError(PublishError):
-    """A slug could escape ``articles/`` or is not a plain ``[a-z0-9-]`` name."""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from typing import cast
 from langchain_core.language_models import BaseChatModel
 
 from pipeline.draft import DraftRun, Stage, draft_article
-from pipeline.errors import ConfigError, InvalidTransition, NotFoundError, ReviewError
+from pipeline.errors import InputError, InvalidTransition, NotFoundError, ReviewError
 from pipeline.index import Index
 from pipeline.models import Audience, SearchFilters
 from pipeline.review import Workflow
@@ -100,7 +100,7 @@ def draft_follow_up(
     """
     question = " ".join(question.split())
     if not question:
-        raise ConfigError(
+        raise InputError(
             "The follow-up question is empty", "Type the question to ask about the article."
         )
     parent = published_parent(flow.store, parent_slug)
@@ -158,7 +158,7 @@ def request_follow_up(
     Raises :class:`~pipeline.errors.NotFoundError` (no such parent),
     :class:`~pipeline.errors.InvalidTransition` (parent not published),
     :class:`~pipeline.errors.ReviewError` / :class:`~pipeline.errors.PermissionDenied`
-    (repeated question, author may not draft) or :class:`~pipeline.errors.ConfigError`
+    (repeated question, author may not draft) or :class:`~pipeline.errors.InputError`
     (empty question), each with a hint.
     """
     return draft_follow_up(

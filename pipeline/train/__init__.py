@@ -22,7 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
 from pipeline.train.data import (
     Half,
     TrainingQuestion,
@@ -84,14 +84,14 @@ def train_model(
     if force and folder.exists():
         shutil.rmtree(folder)
     if (folder / MANIFEST).is_file() and not (folder / "checkpoint.pt").is_file():
-        raise ConfigError(
+        raise InputError(
             f"Model {name!r} is already trained ({folder})",
             "Pass --force to train it again, or choose another --name.",
         )
     chosen = select_half(questions, half)
     train, validation = validation_split(chosen, config.seed)
     if not train:
-        raise ConfigError(
+        raise InputError(
             f"No training questions with gold ids in half {half} of {source}",
             "Use a question set with 'relevant' ids (or --half all).",
         )

@@ -49,7 +49,7 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
 from pipeline.train.data import PassageMatrix, TrainingQuestion
 from pipeline.train.manifest import CHECKPOINT, MODEL_FILE, TOKENIZER_FILE
 
@@ -256,7 +256,7 @@ def train_query_encoder(
     }  # fmt: skip
     saved = torch.load(checkpoint, weights_only=False) if checkpoint.is_file() else None
     if saved is not None and saved.get("run_id") != run_id:
-        raise ConfigError(
+        raise InputError(
             f"{checkpoint} belongs to a run with other data or settings",
             "Rerun with the same options to resume it, or pass --force to start over.",
         )

@@ -26,19 +26,12 @@ from langchain_core.language_models import BaseChatModel
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from pipeline.errors import (
-    ConcurrentUpdateError,
-    InvalidTransition,
-    NotFoundError,
-    PermissionDenied,
-    PressError,
-    ReviewError,
-)
+from pipeline.errors import LoginRequired, PressError
 from pipeline.index import Index
 from pipeline.settings import Settings
 from pipeline.store import Store, User
 from pipeline.web import sessions
-from pipeline.web.desk import STATIC, Desk, LoginRequired
+from pipeline.web.desk import STATIC, Desk
 from pipeline.web.hints import browser_hint
 from pipeline.web.routes import articles as routes_articles
 from pipeline.web.routes import auth as routes_auth
@@ -113,15 +106,6 @@ def create_app(
     return app
 
 
-_STATUS: list[tuple[type[PressError], int]] = [
-    (NotFoundError, 404),
-    (ConcurrentUpdateError, 409),
-    (PermissionDenied, 403),
-    (InvalidTransition, 409),
-    (ReviewError, 400),
-]
-
-
 FIELD_NAMES = {
     "question": "Question",
     "audience": "Audience",
@@ -138,12 +122,13 @@ FIELD_NAMES = {
 """Form fields by the label the user saw, for validation messages."""
 
 
-def error_status(exc: PressError) -> int:
-    """The HTTP status for a project error (404 unknown, 403 refused, 409 conflict …)."""
-    for kind, status in _STATUS:
-        if isinstance(exc, kind):
-            return status
-    return 500
+TITLES = {404: "Not found", 409: "Conflict", 502: "Drafting failed", 503: "Busy"}
+"""Error-page titles by status; other 4xx are "Refused", other 5xx "Server problem"."""
+
+
+def error_title(status: int) -> str:
+    """The heading of the error page for an HTTP ``status``."""
+    return TITLES.get(status, "Refused" if status < 500 else "Server problem")
 
 
 def _error_handlers(app: FastAPI, desk: Desk) -> None:
@@ -156,9 +141,14 @@ def _error_handlers(app: FastAPI, desk: Desk) -> None:
 
     @app.exception_handler(PressError)
     async def press_error(request: Request, exc: PressError) -> Response:
-        status = error_status(exc)
-        title = "Conflict" if status == 409 else "Not found" if status == 404 else "Refused"
-        context = {"title": title, "message": exc.message, "hint": browser_hint(exc.hint)}
+        # The status is the class's own (pipeline.errors): the CLI's exit code and this
+        # page's status are decided in one place.
+        status = exc.http_status
+        context = {
+            "title": error_title(status),
+            "message": exc.message,
+            "hint": browser_hint(exc.hint),
+        }
         return desk.page(
             request, "error.html.j2", context, status_code=status, user=signed_in(request)
         )

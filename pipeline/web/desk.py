@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from langchain_core.language_models import BaseChatModel
 from starlette.templating import Jinja2Templates
 
+from pipeline.errors import LoginRequired
 from pipeline.index import Index
 from pipeline.review import Role, Workflow, utc_now
 from pipeline.settings import Settings
@@ -33,14 +34,6 @@ TEMPLATES = Path(__file__).parent / "templates"
 """The desk's page templates."""
 STATIC = Path(__file__).parent / "static"
 """The desk's CSS and script, served under ``/static``."""
-
-
-class LoginRequired(Exception):
-    """Raised by :meth:`Desk.user` when nobody is signed in; answered with a redirect."""
-
-    def __init__(self, next_path: str) -> None:
-        super().__init__(next_path)
-        self.next_path = next_path
 
 
 class Desk:
@@ -101,8 +94,8 @@ class Desk:
         )
 
     def user(self, request: Request) -> User:
-        """The signed-in user; :class:`LoginRequired` when nobody is (no session, an ended
-        or expired one, or a disabled or removed user)."""
+        """The signed-in user; :class:`~pipeline.errors.LoginRequired` when nobody is (no
+        session, an ended or expired one, or a disabled or removed user)."""
         user = self.signed_in(request)
         if user is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

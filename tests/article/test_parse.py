@@ -12,13 +12,12 @@ from hypothesis import strategies as st
 
 from pipeline.article import render
 from pipeline.article.parse import (
-    EditError,
     normalize_draft_text,
     parse_article_markdown,
     read_markdown_file,
     unescape_markdown,
 )
-from pipeline.errors import PressError
+from pipeline.errors import EditError, PressError
 from pipeline.models import (
     Article,
     Bullet,

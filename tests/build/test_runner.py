@@ -17,7 +17,7 @@ from pipeline.build.manifest import load_manifest
 from pipeline.build.report import BuildReport
 from pipeline.build.runner import BuildOptions, run_build
 from pipeline.draft.structured import MODES
-from pipeline.errors import ConfigError
+from pipeline.errors import BuildBusyError, ConfigError
 from pipeline.index import Index
 from pipeline.review import Workflow
 from pipeline.settings import Settings
@@ -232,9 +232,9 @@ def test_author_and_publisher_are_checked_before_drafting(demo: Demo, tmp_path: 
 def test_a_second_build_on_the_same_store_is_refused(demo: Demo, tmp_path: Path) -> None:
     settings = build_settings(demo, tmp_path)
     held = build_lock(Store.from_settings(settings))
-    with held, pytest.raises(ConfigError, match="Another build") as info:
+    with held, pytest.raises(BuildBusyError, match="Another build") as info:
         _build(write_manifest(tmp_path), settings, demo[1])
-    assert info.value.exit_code == 2
+    assert info.value.exit_code == 75  # busy, not a configuration error: retry later
     assert _outcomes(_build(write_manifest(tmp_path), settings, demo[1])) == ["new", "new"]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.build.manifest import BuildQuestion
 from pipeline.build.shard import Shard, parse_shard, select, shard_of
-from pipeline.errors import ConfigError
+from pipeline.errors import InputError
 
 
 def _questions(n: int) -> list[BuildQuestion]:
@@ -23,7 +23,7 @@ def _questions(n: int) -> list[BuildQuestion]:
 
 @pytest.mark.parametrize("spec", ["0/3", "4/3", "1/0", "a/b", "1-3", "", "2/"])
 def test_bad_specs_are_config_errors(spec: str) -> None:
-    with pytest.raises(ConfigError, match="shard"):
+    with pytest.raises(InputError, match="shard"):
         parse_shard(spec)
 
 

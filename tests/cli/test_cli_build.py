@@ -96,12 +96,14 @@ def test_killed_build_resumes_without_redrafting_finished_questions(
     assert openai_server.chat_requests == 6, "an unchanged rebuild made LLM requests"
 
 
-def test_locked_store_bad_manifest_and_bad_shard_exit_2(demo: Demo, tmp_path: Path) -> None:
+def test_locked_store_exits_75_bad_manifest_and_bad_shard_exit_2(
+    demo: Demo, tmp_path: Path
+) -> None:
     env = _env(demo, tmp_path)
     manifest = write_manifest(tmp_path)
     with build_lock(Store.from_settings(build_settings(demo, tmp_path))):
         locked = _press("build", str(manifest), env=env)
-    assert locked.returncode == 2
+    assert locked.returncode == 75  # EX_TEMPFAIL: busy, retry later (not a config error)
     assert "Another build is running" in locked.stderr
 
     bad = write_manifest(tmp_path, name="bad.yaml", concurrency="many")

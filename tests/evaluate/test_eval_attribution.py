@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
+from pipeline.errors import EvalSetError
 from pipeline.evaluate import attribution as bench
 from pipeline.index import Index
 from pipeline.models import EvidenceSet
@@ -73,5 +74,5 @@ def test_the_command_writes_json_and_html(demo: tuple[Settings, Index], tmp_path
 
 
 def test_a_missing_bioasq_folder_is_a_configuration_error(tmp_path: Path) -> None:
-    with pytest.raises(bench.EvalSetError, match=r"dev_set\.jsonl"):
+    with pytest.raises(EvalSetError, match=r"dev_set\.jsonl"):
         bench.bioasq_pairs(tmp_path, limit=1)

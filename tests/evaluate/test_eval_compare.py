@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from pipeline.errors import EvalSetError
 from pipeline.evaluate.compare import Tolerances, compare_reports, regressions
-from pipeline.evaluate.sets import EvalSetError
 
 M = {
     "recall@k": 0.8,

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.errors import EvalSetError
 from pipeline.evaluate.convert import convert_pubmedqa
-from pipeline.evaluate.sets import EvalSetError, load_set
+from pipeline.evaluate.sets import load_set
 from pipeline.ingest.loaders import load_file
 
 SAMPLE = {

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from pipeline.errors import EvalSetError
 from pipeline.evaluate.articles import (
     ArticleMetrics,
     ArticleReport,
@@ -20,7 +21,6 @@ from pipeline.evaluate.articles import (
 )
 from pipeline.evaluate.report import load_report, plots_for, render_html, write_reports
 from pipeline.evaluate.retrieval import RetrievalReport
-from pipeline.evaluate.sets import EvalSetError
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 M = {

@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
+from pipeline.errors import EvalSetError
 from pipeline.evaluate.retrieval import (
     RetrievalReport,
     eval_index_dir,
     evaluate_retrieval,
     open_corpus_index,
 )
-from pipeline.evaluate.sets import EvalQuestion, EvalSetError, load_set
+from pipeline.evaluate.sets import EvalQuestion, load_set
 from pipeline.index import Index
 from pipeline.settings import Settings
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.evaluate.sets import EvalQuestion, EvalSetError, corpus_digest, load_set, write_set
+from pipeline.errors import EvalSetError
+from pipeline.evaluate.sets import EvalQuestion, corpus_digest, load_set, write_set
 from pipeline.ingest.loaders import load_file
 
 REPO = Path(__file__).resolve().parents[2]

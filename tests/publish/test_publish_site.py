@@ -19,7 +19,7 @@ import pytest
 from lxml.html import HtmlElement
 
 from pipeline.article import render
-from pipeline.errors import PressError
+from pipeline.errors import PressError, PublishError, UnapprovedEntryError, UnsafeSlugError
 from pipeline.index.embeddings import MiniLMOnnxEmbeddings
 from pipeline.models import (
     Article,
@@ -32,12 +32,7 @@ from pipeline.models import (
     Reference,
     SiteEntry,
 )
-from pipeline.publish.site import (
-    PublishError,
-    UnapprovedEntryError,
-    UnsafeSlugError,
-    build_site,
-)
+from pipeline.publish.site import build_site
 from tests.article.test_render import assert_no_active_content, by_class
 
 REPO = Path(__file__).resolve().parents[2]

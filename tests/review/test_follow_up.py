@@ -10,7 +10,12 @@ import pytest
 
 import pipeline.review.follow_up as follow_up_module
 from pipeline.draft import draft_article
-from pipeline.errors import ConfigError, InvalidTransition, NotFoundError, PermissionDenied
+from pipeline.errors import (
+    InputError,
+    InvalidTransition,
+    NotFoundError,
+    PermissionDenied,
+)
 from pipeline.index import Index
 from pipeline.ingest.run import ingest
 from pipeline.retrieve.retriever import HybridRetriever
@@ -75,7 +80,7 @@ def test_empty_repeated_and_unauthorised_follow_ups_are_refused(
     demo: tuple[Settings, Index], flow: Workflow, parent: str
 ) -> None:
     settings, index = demo
-    with pytest.raises(ConfigError):
+    with pytest.raises(InputError):
         request_follow_up(settings, flow, index, parent, "   ", "ann")
     with pytest.raises(follow_up_module.ReviewError, match="repeats the question"):
         request_follow_up(settings, flow, index, parent, f"  {REFERENCE_QUESTION.upper()} ", "ann")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.errors import UnsafeSlugError
 from pipeline.models import SiteEntry
 from pipeline.publish.site import UnsafeSlugError, build_site
 from tests.publish.test_publish_site import entry

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.errors import ConcurrentUpdateError, ConfigError
+from pipeline.errors import BuildBusyError, ConcurrentUpdateError
 from pipeline.models import Bullet
 from pipeline.review import Action, Role, Workflow, replay
 from pipeline.store import Store, Transaction
@@ -173,7 +173,7 @@ def test_the_build_lock_on_postgresql_admits_one_holder_and_dies_with_it(pg_url:
     lock = pytest.importorskip("pipeline.build.lock", reason="`press build`'s lock is not written")
     first, second = Store(pg_url), Store(pg_url)
     with lock.build_lock(first):
-        with pytest.raises(ConfigError) as info, lock.build_lock(second):
+        with pytest.raises(BuildBusyError) as info, lock.build_lock(second):
             pass
         assert "killed build releases" in info.value.hint
     with lock.build_lock(second):  # released on exit
@@ -196,7 +196,7 @@ def test_the_build_lock_on_postgresql_admits_one_holder_and_dies_with_it(pg_url:
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        with pytest.raises(ConfigError), lock.build_lock(second):
+        with pytest.raises(BuildBusyError), lock.build_lock(second):
             pass
     finally:
         holder.kill()
@@ -208,7 +208,7 @@ def test_the_build_lock_on_postgresql_admits_one_holder_and_dies_with_it(pg_url:
         try:
             with lock.build_lock(second):
                 break
-        except ConfigError:
+        except BuildBusyError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)

@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
 from pipeline.index import Index
 from pipeline.index.embeddings import MINILM_NAME, MiniLMOnnxEmbeddings
 from pipeline.retrieve.retriever import HybridRetriever
@@ -261,7 +261,7 @@ def test_training_learns_planted_pairs_and_resumes_after_an_interruption(
         train_query_encoder(folder, questions, [], matrix, config, data_hash="h",
                             progress=interrupt_after_two)  # fmt: skip
     assert (folder / "checkpoint.pt").is_file() and not (folder / MODEL_FILE).exists()
-    with pytest.raises(ConfigError, match="other data or settings"):
+    with pytest.raises(InputError, match="other data or settings"):
         train_query_encoder(folder, questions, [], matrix, config, data_hash="changed")
     seen.clear()
     result = train_query_encoder(folder, questions, [], matrix, config, data_hash="h",

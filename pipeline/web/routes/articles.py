@@ -330,8 +330,7 @@ def edit(
             "revision": current,
             "error": {"message": exc.message, "hint": browser_hint(exc.hint)},
         }
-        status = 409 if isinstance(exc, ConcurrentUpdateError) else 400
-        return desk.page(request, "edit.html.j2", context, status_code=status, user=user)
+        return desk.page(request, "edit.html.j2", context, status_code=exc.http_status, user=user)
     sessions.flash(request, f"Stored {stored.label} (a draft: submit it for review again).")
     return RedirectResponse(f"/articles/{slug}", status_code=303)
 
