@@ -17,7 +17,7 @@ import pytest
 
 from pipeline.errors import UnsafeSlugError
 from pipeline.models import SiteEntry
-from pipeline.publish.site import UnsafeSlugError, build_site
+from pipeline.publish.site import build_site
 from tests.publish.test_publish_site import entry
 from tests.support import tally
 from tests.support.demo_index import REFERENCE_QUESTION
