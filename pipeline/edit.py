@@ -356,8 +356,7 @@ def parse_article_markdown(markdown: str, original: Article) -> Draft:
     if bottom is None:
         raise EditError(
             f"no '## {house.bottom_line}' heading",
-            f"add a '## {house.bottom_line}' line after the sections, followed by the "
-            "conclusion",
+            f"add a '## {house.bottom_line}' line after the sections, followed by the conclusion",
             line=max(line.number for line in lines if line.text),
         )
     match = _HEADLINE.match(lines[head].text)

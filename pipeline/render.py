@@ -305,16 +305,20 @@ def to_html_fragment(article: Article, *, workflow_notes: bool = True) -> str:
     ``workflow_notes=False`` leaves out the drafting notice (the review desk shows it as
     workflow state beside the article); approved and published text never carries it.
     """
-    body = environment().get_template("article/article.html.j2").render(
-        v=_build_view(article, workflow_notes=workflow_notes), house=spec.HOUSE
+    body = (
+        environment()
+        .get_template("article/article.html.j2")
+        .render(v=_build_view(article, workflow_notes=workflow_notes), house=spec.HOUSE)
     )
     return sanitize_html(body)
 
 
 def to_html(article: Article) -> str:
     """Render the article as a complete standalone HTML5 page (inline CSS, no scripts)."""
-    return environment().get_template("article/page.html.j2").render(
-        title=_plain(article.question), body=Markup(to_html_fragment(article))
+    return (
+        environment()
+        .get_template("article/page.html.j2")
+        .render(title=_plain(article.question), body=Markup(to_html_fragment(article)))
     )
 
 

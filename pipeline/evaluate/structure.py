@@ -93,8 +93,6 @@ def structure_check(markdown: str, *, abstained: bool) -> dict[str, bool | None]
             all(spec.REFERENCE.match(line) for line in references)
             or (abstained and references == [spec.escape_markdown(house.no_sources)])
         ),
-        "related_questions": None
-        if abstained
-        else any(line.startswith("- ") for line in related),
+        "related_questions": None if abstained else any(line.startswith("- ") for line in related),
         "disclaimer": any(_DISCLAIMER.match(line) for line in lines),
     }
