@@ -10,7 +10,7 @@ move between folders without a caller changing a name:
 ``article``  ``pipeline/templates`` (article Markdown/HTML body and standalone page)
 ``report``   ``pipeline/templates`` (the evaluation report)
 ``site``     ``pipeline/templates/site``, then ``pipeline/templates`` (site chrome, feeds)
-``desk``     ``pipeline/web/templates`` (the review desk, via ``Jinja2Templates(env=…)``)
+``desk``     ``pipeline/web/templates`` (the review desk, ``Jinja2Templates(env=environment())``)
 
 Inside a template, ``{% include %}``/``{% extends %}`` of a bare name resolve in the including
 template's namespace (:meth:`_Environment.join_path`), so the files themselves name each other
