@@ -1,5 +1,8 @@
-"""The house format of an article: render it (Markdown, HTML, JSON), parse it back, check it.
+"""The article in the house format: described once, rendered, parsed back, checked, sanitised.
 
-``render`` writes a checked :class:`~pipeline.models.Article`; ``parse`` reads the Markdown an
-editor changed back into a draft; ``check`` scores a rendered article's structure for evaluation.
+``spec`` is the one description of the house format (blocks, headings, labels, markers);
+``render`` writes a checked :class:`~pipeline.models.Article` as Markdown, HTML or JSON from it;
+``parse`` reads the Markdown an editor changed back into a draft; ``check`` scores a rendered
+article's structure for evaluation; ``sanitize`` is the one HTML sanitiser every page goes
+through.
 """

@@ -20,6 +20,10 @@ a template or in the renderer shows up here. Each part of the house format is on
 * ``related_questions``: ``## Related Questions`` with at least one bullet;
 * ``disclaimer``: a ``**Label:** text`` line (clinician or patient wording).
 
+Every heading, label and marker comes from :mod:`pipeline.article.spec` (read at call time),
+the one description of the house format that the renderer and the ``press edit`` parser use
+too; the parts are its checked blocks, and the names above are the default labels.
+
 An abstention has nothing to cite, so ``evidence_sections`` and ``related_questions`` are
 ``None`` (not applicable) for it rather than failures.
 """
@@ -28,26 +32,17 @@ from __future__ import annotations
 
 import re
 
+from pipeline.article import spec
+
 __all__ = ["STRUCTURE_PARTS", "structure_check"]
 
-STRUCTURE_PARTS = (
-    "review_status",
-    "last_updated",
-    "verdict_headline",
-    "summary",
-    "evidence_sections",
-    "bottom_line",
-    "references",
-    "related_questions",
-    "disclaimer",
-)
-"""The house-format parts :func:`structure_check` looks for, in page order."""
+STRUCTURE_PARTS = tuple(block.name for block in spec.BLOCKS if block.checked)
+"""The house-format parts :func:`structure_check` looks for, in page order (the checked
+blocks of :data:`pipeline.article.spec.BLOCKS`)."""
 
-_FIXED_H2 = {"Bottom Line", "References", "Related Questions"}
-_CITED_BULLET = re.compile(r"^- \S.* \[\d+(?:, \d+)*\](?: ⚠ low support)?$")
-_DISCLAIMER = re.compile(r"^\*\*[^*]+:\*\* \S")
-_HEADLINE = re.compile(r"^\*\*[^*].*\*\*$")
-_REFERENCE = re.compile(r"^\d+\. \S")
+
+_DISCLAIMER = re.compile(spec.DISCLAIMER.pattern + r" \S")  # some text after the label
+_HEADLINE = re.compile(r"^\*\*[^*].*\*\*$")  # spec.BOLD_LINE, its text not starting with '*'
 
 
 def _h2_blocks(lines: list[str]) -> dict[str, list[list[str]]]:
@@ -57,7 +52,7 @@ def _h2_blocks(lines: list[str]) -> dict[str, list[list[str]]]:
         if line.startswith("## "):
             current = []
             blocks.setdefault(line[3:].strip(), []).append(current)
-        elif line.startswith("---") or _DISCLAIMER.match(line):
+        elif line.startswith(spec.RULE) or _DISCLAIMER.match(line):
             current = None
         elif current is not None and line.strip():
             current.append(line)
@@ -66,6 +61,7 @@ def _h2_blocks(lines: list[str]) -> dict[str, list[list[str]]]:
 
 def structure_check(markdown: str, *, abstained: bool) -> dict[str, bool | None]:
     """Which house-format parts the rendered Markdown has (``None`` = not applicable)."""
+    house = spec.HOUSE
     lines = markdown.splitlines()
     headline = next(
         (
@@ -77,25 +73,26 @@ def structure_check(markdown: str, *, abstained: bool) -> dict[str, bool | None]
     )
     after = [line for line in lines[headline + 1 :] if line.strip()] if headline is not None else []
     blocks = _h2_blocks(lines)
-    evidence = [body for name, bodies in blocks.items() if name not in _FIXED_H2 for body in bodies]
+    fixed = house.fixed_headings()
+    evidence = [body for name, bodies in blocks.items() if name not in fixed for body in bodies]
     bullets = [line for body in evidence for line in body if line.startswith("- ")]
-    references = blocks.get("References", [[]])[0]
+    references = blocks.get(spec.escape_markdown(house.references), [[]])[0]
+    related = blocks.get(spec.escape_markdown(house.related_questions), [[]])[0]
+    cited_bullet = spec.cited_bullet(house)
     return {
-        "review_status": any(line.startswith("Review status: ") for line in lines),
-        "last_updated": any(line.startswith("Last updated: ") for line in lines),
+        "review_status": any(line.startswith(house.prefix(house.review_status)) for line in lines),
+        "last_updated": any(line.startswith(house.prefix(house.last_updated)) for line in lines),
         "verdict_headline": headline is not None,
         "summary": bool(after) and not after[0].startswith(("#", "- ", "**")),
         "evidence_sections": None
         if abstained
-        else bool(bullets) and all(_CITED_BULLET.match(b) for b in bullets),
-        "bottom_line": bool(blocks.get("Bottom Line", [[]])[0]),
+        else bool(bullets) and all(cited_bullet.match(b) for b in bullets),
+        "bottom_line": bool(blocks.get(spec.escape_markdown(house.bottom_line), [[]])[0]),
         "references": bool(references)
         and (
-            all(_REFERENCE.match(line) for line in references)
-            or (abstained and references == ["No sources were cited."])
+            all(spec.REFERENCE.match(line) for line in references)
+            or (abstained and references == [spec.escape_markdown(house.no_sources)])
         ),
-        "related_questions": None
-        if abstained
-        else any(line.startswith("- ") for line in blocks.get("Related Questions", [[]])[0]),
+        "related_questions": None if abstained else any(line.startswith("- ") for line in related),
         "disclaimer": any(_DISCLAIMER.match(line) for line in lines),
     }

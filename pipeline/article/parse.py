@@ -6,10 +6,12 @@ A reviewer may open an article in ``$EDITOR``, change a bullet or a citation num
 :func:`parse_article_markdown` turns that file back into a :class:`~pipeline.models.Draft`;
 everything the renderer *derives* (question line, review-status badge, caution, "Last updated",
 References, disclaimer, provenance footer, "⚠ low support" flags) is skipped, because it is
-regenerated from the article and its checks.
+regenerated from the article and its checks. Every heading, label and marker the parser looks
+for comes from :mod:`pipeline.article.spec` (read at call time), the same description the
+renderer and the evaluation's structure check use; the names below are the defaults.
 
 The parse is line based and leans on one property of the renderer: every untrusted value is
-collapsed to one line and escaped by :func:`pipeline.article.render.escape_markdown`, so a value can
+collapsed to one line and escaped by :func:`pipeline.article.spec.escape_markdown`, so a value can
 never *start* with Markdown syntax (``#``, ``**``, ``-``, ``1.`` are all backslash-escaped) and
 can never contain an unescaped ``[``. Hence, for rendered text:
 
@@ -32,11 +34,12 @@ naming the line and saying how to fix it.
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.article import spec
+from pipeline.article.spec import unescape_markdown
 from pipeline.cite.check import extract_markers
 from pipeline.errors import EditError
 from pipeline.models import Article, Bullet, Draft, DraftSection
@@ -48,20 +51,18 @@ __all__ = [
     "unescape_markdown",
 ]
 
-FLAG_SUFFIX = "⚠ low support"
-"""What ``render.to_markdown`` appends to a flagged bullet (regenerated from the checks)."""
+FLAG_SUFFIX = spec.HOUSE.flag_suffix
+"""What ``render.to_markdown`` appends to a flagged bullet (regenerated from the checks);
+the parser itself reads ``spec.HOUSE`` at call time."""
 
-_BACKSLASH = re.compile(r"\\([\\`*_\[\]#~.)+=\-])")
-_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});")
-_HEADLINE = re.compile(r"^\*\*(.*)\*\*$")
-_HEADING = re.compile(r"^(#{1,6})(?:\s+(.*))?$")
-_BULLET = re.compile(r"^[-*+](?:\s+(.*))?$")
-_DISCLAIMER = re.compile(r"^\*\*[^*]+:\*\*")
+_HEADLINE = spec.BOLD_LINE
+_HEADING = spec.HEADING
+_BULLET = spec.BULLET
+_DISCLAIMER = spec.DISCLAIMER
 # A bracket group at the end of a bullet; "[" must not be escaped (start, space or "]" before).
 _TRAILING_GROUP = re.compile(r"(?:^|(?<=[\s\]]))\[([^\[\]]*)\][ \t]*$")
 # The renderer's own group content: "n, n" (a leading minus is escaped as "\-").
-_EXACT_CITES = re.compile(r"(?:\\?-)?\d+(?:, -?\d+)*")
-_FLAG = re.compile(rf"(?:^|\s){FLAG_SUFFIX}$")
+_EXACT_CITES = re.compile(rf"(?:\\?-)?\d+(?:{spec.CITE_SEPARATOR}-?\d+)*")
 
 
 MAX_MARKDOWN_BYTES = 5 << 20
@@ -86,12 +87,6 @@ def read_markdown_file(path: Path) -> str:
         raise EditError(f"cannot read {path}: {exc.strerror or exc}", hint) from exc
     except UnicodeDecodeError as exc:
         raise EditError(f"{path} is not UTF-8 text: {exc.reason}", hint) from exc
-
-
-def unescape_markdown(text: str) -> str:
-    """Undo :func:`~pipeline.article.render.escape_markdown`: backslash escapes, then entities."""
-    text = _BACKSLASH.sub(r"\1", text)
-    return _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
 
 
 def _collapse(text: str | None) -> str:
@@ -164,7 +159,7 @@ def _citations(rest: str, line: int) -> tuple[str, list[int]]:
     while group := _TRAILING_GROUP.search(rest):
         if _EXACT_CITES.fullmatch(group[1]):
             try:
-                found = [int(n.lstrip("\\")) for n in group[1].split(", ")]
+                found = [int(n.lstrip("\\")) for n in group[1].split(spec.CITE_SEPARATOR)]
             except ValueError as error:  # more digits than int() accepts
                 raise EditError(
                     f"citation group {group[0].strip()!r} is not a list of reference numbers",
@@ -187,7 +182,7 @@ def _bullet(raw: _Line) -> tuple[Bullet, Bullet | None]:
     whose own text ends that way; the caller decides between the two with the original article.
     """
     rest = raw.text.strip()
-    flag = _FLAG.search(rest)
+    flag = spec.trailing_flag(spec.HOUSE).search(rest)
     stripped = rest[: flag.start()] if flag else rest
     text, numbers = _citations(stripped, raw.number)
     bullet = Bullet(text=_collapse(unescape_markdown(text)), citations=numbers)
@@ -264,24 +259,26 @@ def _body(lines: list[_Line]) -> tuple[list[str], list[_SectionBuilder]]:
 
 def _footer(lines: list[_Line]) -> tuple[list[str], list[str]]:
     """Bottom-line lines and related-question lines from the part after '## Bottom Line'."""
+    house = spec.HOUSE
+    related = spec.fold(house.related_questions)
     bottom: list[str] = []
-    related: list[str] = []
+    questions: list[str] = []
     region = "bottom"
     for line in lines:
         if not line.text:
             continue
         if _DISCLAIMER.match(line.text) or (
-            region == "related questions" and line.text.startswith("Provenance: ")
+            region == related and line.text.startswith(house.prefix(house.provenance))
         ):
             break  # the disclaimer and the provenance footer are regenerated
         heading = _heading(line)
         if heading is not None:
             title = _collapse(heading[1]).casefold()
-            if heading[0] != 2 or title not in {"references", "related questions"}:
+            if heading[0] != 2 or title not in house.after_bottom_line():
                 raise EditError(
-                    f"heading {line.text!r} after '## Bottom Line'",
-                    "move sections above '## Bottom Line'; only References and Related "
-                    "Questions may follow it",
+                    f"heading {line.text!r} after '## {house.bottom_line}'",
+                    f"move sections above '## {house.bottom_line}'; only "
+                    f"{house.references} and {house.related_questions} may follow it",
                     line=line.number,
                 )
             region = title
@@ -290,20 +287,20 @@ def _footer(lines: list[_Line]) -> tuple[list[str], list[str]]:
         if region == "bottom":
             if bullet is not None:
                 raise EditError(
-                    "a bullet in the Bottom Line",
+                    f"a bullet in the {house.bottom_line}",
                     "write the bottom line as a paragraph, or move the bullet into a section",
                     line=line.number,
                 )
             bottom.append(line.text)
-        elif region == "related questions":
+        elif region == related:
             if bullet is None:
                 raise EditError(
-                    "text in Related Questions that is not a list item",
+                    f"text in {house.related_questions} that is not a list item",
                     "start each related question with '- '",
                     line=line.number,
                 )
-            related.append(bullet[1] or "")
-    return bottom, related
+            questions.append(bullet[1] or "")
+    return bottom, questions
 
 
 def _join(parts: list[str]) -> str:
@@ -321,7 +318,7 @@ def parse_article_markdown(markdown: str, original: Article) -> Draft:
     lines = _lines(markdown)
     if not any(line.text.strip() for line in lines):
         raise EditError("the file is empty", "quit the editor without saving to keep the draft")
-    rules = [i for i, line in enumerate(lines) if line.text == "---"]
+    rules = [i for i, line in enumerate(lines) if line.text == spec.RULE]
     lines = lines[: rules[-1]] if rules else lines  # the provenance footer follows the last rule
     head, stop = None, lines[-1].number if lines else 1
     for i, line in enumerate(lines):
@@ -338,14 +335,19 @@ def parse_article_markdown(markdown: str, original: Article) -> Draft:
             "put the one-line verdict in bold, e.g. '**IVIG probably helps**', above the summary",
             line=stop,
         )
+    house = spec.HOUSE
     bottom = next(
-        (i for i in range(len(lines) - 1, head, -1) if _is_heading(lines[i], "bottom line")),
+        (
+            i
+            for i in range(len(lines) - 1, head, -1)
+            if _is_heading(lines[i], spec.fold(house.bottom_line))
+        ),
         None,
     )
     if bottom is None:
         raise EditError(
-            "no '## Bottom Line' heading",
-            "add a '## Bottom Line' line after the sections, followed by the conclusion",
+            f"no '## {house.bottom_line}' heading",
+            f"add a '## {house.bottom_line}' line after the sections, followed by the conclusion",
             line=max(line.number for line in lines if line.text),
         )
     match = _HEADLINE.match(lines[head].text)

@@ -8,13 +8,17 @@ spelt, which bullets are flagged, which citation numbers can link to a reference
 reference URLs may become links at all. The Jinja2 templates in ``pipeline/templates/``
 only lay that view out, so the Markdown and the HTML page cannot disagree:
 
-* ``article.md.j2`` is rendered by an environment whose ``finalize`` hook passes every
-  ``{{ … }}`` value through :func:`escape_markdown`. Untrusted text is escaped by default;
-  only literal template text (``#``, ``**``, ``- ``) can produce Markdown syntax.
+* ``article.md.j2`` is a ``.md`` template of the one environment
+  (:func:`pipeline.templating.environment`), which passes every ``{{ … }}`` value through
+  :func:`escape_markdown`. Untrusted text is escaped by default; only literal template text
+  (``#``, ``**``, ``- ``) can produce Markdown syntax. Headings and labels come from
+  :data:`pipeline.article.spec.HOUSE` (passed as ``house``), the one description of the house
+  format that the ``press edit`` parser and the evaluation's structure check read too.
 * ``article.html.j2`` is the article body, rendered with autoescaping on and then cleaned
-  by :func:`sanitize_html` (``nh3`` with an explicit allow-list of tags, attributes and
-  URL schemes). The second layer is defence in depth: a template mistake still cannot
-  emit a script, an event handler or a ``javascript:`` link.
+  by :func:`sanitize_html` (the article allow-list of :mod:`pipeline.article.sanitize`:
+  ``nh3`` with explicit tags, attributes and URL schemes). The second layer is defence in
+  depth: a template mistake still cannot emit a script, an event handler or a
+  ``javascript:`` link.
 * ``page.html.j2`` and ``article.css`` form the trusted page shell around the cleaned body
   (charset, language, escaped title, inline CSS and a Content-Security-Policy that forbids
   scripts outright).
@@ -30,16 +34,16 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-import nh3
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from pipeline.article import sanitize, spec
+from pipeline.article.spec import escape_markdown
 from pipeline.errors import RenderError
 from pipeline.models import Article
+from pipeline.templating import FOLDERS, environment
 
 __all__ = [
     "CAUTION",
@@ -55,7 +59,8 @@ __all__ = [
     "to_markdown",
 ]
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = FOLDERS["article"][0]
+"""The folder of the article, site and report templates."""
 
 REVIEW_STEPS = ("Submitted", "Under Review", "Approved")
 CAUTION = "Educational purpose only • Exercise caution as content is pending human review"
@@ -63,7 +68,7 @@ EXTRACTIVE_NOTICE = (
     "Drafted without a language model: sentences were extracted from the cited sources; "
     "the verdict needs editorial judgment."
 )
-FLAG_NOTE = "Low support — reviewer check"
+FLAG_NOTE = spec.HOUSE.flag_note
 
 # Workflow status → (index of the current reader-facing step, note shown beside it).
 _ON_TRACK: dict[str, tuple[int, str]] = {
@@ -77,7 +82,7 @@ _REVIEWED = frozenset({"approved", "published"})
 _LABELS = {"failed": "Failed — needs redraft"}
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")  # fmt: skip
-_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+_LINK_SCHEMES = sanitize.LINK_SCHEMES
 
 
 @dataclass(frozen=True)
@@ -160,24 +165,6 @@ class _View:
     references: tuple[_ReferenceView, ...]
     related: tuple[str, ...]
     provenance: tuple[tuple[str, str], ...]
-
-
-_MD_INLINE = re.compile(r"[\\`*_\[\]#~]")
-_MD_LINE_START = re.compile(r"^(\d+)([.)])|^([-+=])")
-
-
-def escape_markdown(text: str) -> str:
-    """Escape ``text`` so a CommonMark renderer shows it literally, never as markup.
-
-    ``&``, ``<`` and ``>`` become entities (so no raw HTML tag or autolink survives, not
-    even as ``<script>`` in the file); emphasis, code, link, heading and strikethrough
-    characters get a backslash; a leading list, block or setext marker is escaped too.
-    """
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _MD_INLINE.sub(lambda m: "\\" + m.group(0), text)
-    return _MD_LINE_START.sub(
-        lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1) else "\\" + m.group(3), text
-    )
 
 
 def format_date(iso: str) -> str:
@@ -289,82 +276,24 @@ def _build_view(article: Article, *, workflow_notes: bool = True) -> _View:
     )
 
 
-def _markdown_finalize(value: object) -> str:
-    """Escape every ``{{ … }}`` value unless a filter has already made it Markdown-safe."""
-    return str(value) if isinstance(value, Markup) else escape_markdown(str(value))
-
-
-def _markdown_url(url: str) -> Markup:
-    """A link destination: characters that could end or break it are percent-encoded."""
-    return Markup(quote(url, safe="/:?#[]@!$'*+,;=%~-._").replace("&", "&amp;"))
-
-
-_MARKDOWN_ENV = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=False,
-    finalize=_markdown_finalize,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-_MARKDOWN_ENV.filters["md_url"] = _markdown_url
-
-_HTML_ENV = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-_HTML_ENV.globals["flag_note"] = FLAG_NOTE
-
-
-def _only_fragments(url: str) -> str | None:
-    """Relative URLs survive only as in-page ``#fragment`` links."""
-    return url if url.startswith("#") else None
-
-
-def _aria_on_div_only(tag: str, attribute: str, value: str) -> str | None:
-    return None if attribute.startswith("aria-") and tag != "div" else value
-
-
-_SANITIZER = nh3.Cleaner(
-    tags={
-        *("h1", "h2", "h3", "p", "ul", "ol", "li", "strong", "em", "a", "span", "div"),
-        *("section", "nav", "footer", "header", "small", "code"),
-    },
-    attributes={
-        "a": {"href", "id", "class", "data-ref"},
-        "span": {"class"},
-        "div": {"class"},
-        "li": {"id", "class"},
-        "p": {"class"},
-        "section": {"class"},
-    },
-    tag_attribute_values={"div": {"role": {"status", "note"}}},
-    generic_attribute_prefixes={"aria-"},
-    attribute_filter=_aria_on_div_only,
-    url_schemes=set(_LINK_SCHEMES),
-    url_relative=_only_fragments,
-)
-
-
 def sanitize_html(fragment: str) -> str:
-    """Clean an HTML fragment with the article allow-list (tags, attributes, URL schemes).
+    """Clean an HTML fragment with the article allow-list (:mod:`pipeline.article.sanitize`).
 
     Kept: headings, paragraphs, lists, ``a[href, id, class, data-ref]``, ``span[class]``,
     ``div[class, role=status|note, aria-*]`` and a few structural tags; links only to
     http, https, mailto or an in-page ``#fragment``. Everything else (scripts, event
     handlers, styles, images, ``javascript:`` URLs) is removed.
     """
-    return _SANITIZER.clean(fragment)
+    return sanitize.sanitize_html(fragment)
 
 
 def to_markdown(article: Article) -> str:
     """Render the article as house-format Markdown with all untrusted text escaped."""
-    text = _MARKDOWN_ENV.get_template("article.md.j2").render(v=_build_view(article))
+    text = (
+        environment()
+        .get_template("article/article.md.j2")
+        .render(v=_build_view(article), house=spec.HOUSE)
+    )
     # Templates may leave runs of blank lines around optional parts; untrusted text holds
     # no newlines (see _plain), so collapsing them cannot change anything a writer wrote.
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
@@ -376,16 +305,20 @@ def to_html_fragment(article: Article, *, workflow_notes: bool = True) -> str:
     ``workflow_notes=False`` leaves out the drafting notice (the review desk shows it as
     workflow state beside the article); approved and published text never carries it.
     """
-    body = _HTML_ENV.get_template("article.html.j2").render(
-        v=_build_view(article, workflow_notes=workflow_notes)
+    body = (
+        environment()
+        .get_template("article/article.html.j2")
+        .render(v=_build_view(article, workflow_notes=workflow_notes), house=spec.HOUSE)
     )
     return sanitize_html(body)
 
 
 def to_html(article: Article) -> str:
     """Render the article as a complete standalone HTML5 page (inline CSS, no scripts)."""
-    return _HTML_ENV.get_template("page.html.j2").render(
-        title=_plain(article.question), body=Markup(to_html_fragment(article))
+    return (
+        environment()
+        .get_template("article/page.html.j2")
+        .render(title=_plain(article.question), body=Markup(to_html_fragment(article)))
     )
 
 

@@ -6,13 +6,13 @@ Design
   atomically (a ``.partial`` file renamed into place) so a crashed run never leaves half a
   report for a later ``--compare`` to read.
 * **HTML** is rendered from that same JSON-shaped dict, so a report file on disk can be
-  re-rendered later, by ``pipeline/templates/eval_report.html.j2`` in a Jinja2 environment
-  with autoescaping on: every question, id and bullet text is escaped. The only markup
-  passed through is the article body, which :func:`pipeline.article.render.to_html_fragment`
-  already sanitized and which is sanitized again here
-  (:func:`pipeline.article.render.sanitize_html`)
-  because a JSON file may have been edited. The page carries a Content-Security-Policy that
-  forbids scripts and allows images only as ``data:`` URIs.
+  re-rendered later, by ``pipeline/templates/eval_report.html.j2`` (``report/`` in the one
+  Jinja2 environment, :mod:`pipeline.templating`; ``.html``, so autoescaped): every
+  question, id and bullet text is escaped. The only markup passed through is the article
+  body, which :func:`pipeline.article.render.to_html_fragment` already sanitized and which is
+  sanitized again here (:func:`pipeline.article.render.sanitize_html`) because a JSON file may
+  have been edited. The page carries a Content-Security-Policy that forbids scripts and
+  allows images only as ``data:`` URIs.
 * **Plots** are PNGs drawn with matplotlib's object API on the Agg canvas (no ``pyplot``
   global state, no display needed), embedded as base64 ``data:`` URIs, saved without the
   software/date metadata so the same numbers give the same bytes.
@@ -27,13 +27,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from pydantic import BaseModel
 
-from pipeline.article.render import TEMPLATES, sanitize_html
+from pipeline.article.render import sanitize_html
+from pipeline.templating import environment
 
 __all__ = ["Plot", "load_report", "plots_for", "render_html", "write_json", "write_reports"]
 
@@ -48,14 +48,6 @@ ARTICLE_METRICS = (
     "evidence_recall",
 )
 _COLOURS = ("#0550ae", "#bc4c00", "#1a7f37", "#8250df", "#9a6700")
-
-_ENV = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 Plot = tuple[str, str]
 """A plot's caption and its ``data:image/png;base64,…`` URI."""
@@ -202,7 +194,7 @@ def render_html(data: Mapping[str, Any], *, title: str = "") -> str:
         if data.get("kind") == "articles"
     }
     heading = title or f"Evidence Press {data.get('kind', 'retrieval')} evaluation"
-    return _ENV.get_template("eval_report.html.j2").render(
+    return environment().get_template("report/eval_report.html.j2").render(
         r=data, title=heading, plots=plots_for(data), articles=articles
     )
 

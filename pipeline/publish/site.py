@@ -22,9 +22,10 @@ from any host, path or ``file://``; the Content-Security-Policy allows no script
 no reviewer and malformed timestamps. Article bodies come from
 :func:`pipeline.article.render.to_html_fragment` (autoescaped, cleaned by ``render.sanitize_html``);
 the site chrome around them is autoescaped too, and the whole page body is cleaned again
-with a site allow-list that adds ``nav`` and links to the site's own relative pages.
-Feed and sitemap come from autoescaped templates whose values are first stripped of the
-characters XML 1.0 cannot carry.
+with the site allow-list of :mod:`pipeline.article.sanitize` (``site=True``: adds ``nav`` and
+links to the site's own relative pages). Templates are the ``site/`` namespace of the one
+environment (:mod:`pipeline.templating`); feed and sitemap are ``.xml`` templates, whose
+values it strips of the characters XML 1.0 cannot carry before autoescaping them.
 
 **Atomicity.** The site is rendered into a temp dir and swapped in with two renames by
 :func:`pipeline.atomic_dir.replace_dir`: a reader sees the old site or the new one, never a
@@ -50,18 +51,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import nh3
 import numpy as np
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Template
 from langchain_core.embeddings import Embeddings
 from markupsafe import Markup
 
-from pipeline.article.render import TEMPLATES, format_date, to_html_fragment
+from pipeline.article.render import format_date, to_html_fragment
+from pipeline.article.sanitize import sanitize_html
 from pipeline.atomic_dir import replace_dir, write_file
 from pipeline.cite.check import content_terms
 from pipeline.errors import PublishError, UnapprovedEntryError, UnsafeSlugError
 from pipeline.models import SiteEntry
 from pipeline.publish.follow_up_form import FollowUpForm, desk_base, follow_up_form
+from pipeline.templating import environment
 
 __all__ = [
     "SiteReport",
@@ -73,8 +75,6 @@ RELATED_LIMIT = 5
 MARKER = ".evidence-press-site"
 AUDIENCE = {"clinician": "For clinicians", "patient": "For patients"}
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,199}")
-_SITE_URL = re.compile(r"#[A-Za-z0-9_-]+|(?:\.\./)?(?:articles/)?[a-z0-9-]+\.(?:html|xml|json)")
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _REF_FIELDS = {"number", "citation_id", "text", "evidence_level"}
 
@@ -202,41 +202,9 @@ def _related(items: list[_Item], embeddings: Embeddings | None) -> dict[str, lis
     return related
 
 
-def _relative_link(url: str) -> str | None:
-    """Relative URLs survive only as in-page anchors or links to the site's own files."""
-    return url if _SITE_URL.fullmatch(url) else None
-
-
-def _aria_filter(tag: str, attribute: str, value: str) -> str | None:
-    return None if attribute.startswith("aria-") and tag not in {"div", "nav"} else value
-
-
-_SITE_SANITIZER = nh3.Cleaner(
-    tags={
-        *("h1", "h2", "h3", "p", "ul", "ol", "li", "strong", "em", "a", "span", "div"),
-        *("section", "nav", "header", "footer", "small", "code"),
-    },
-    attributes={
-        "a": {"href", "id", "class", "data-ref"},
-        **{tag: {"class"} for tag in ("span", "div", "p", "section", "nav", "ul", "strong")},
-        "li": {"id", "class"},
-        "h2": {"id"},
-    },
-    tag_attribute_values={"div": {"role": {"status", "note"}}},
-    generic_attribute_prefixes={"aria-"},
-    attribute_filter=_aria_filter,
-    url_schemes={"http", "https", "mailto"},
-    url_relative=_relative_link,
-)
-
-_ENV = Environment(
-    loader=FileSystemLoader([TEMPLATES / "site", TEMPLATES]),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+def _template(name: str) -> Template:
+    """A template of the site (``site/`` namespace of :func:`pipeline.templating.environment`)."""
+    return environment().get_template(f"site/{name}")
 
 
 @dataclass(frozen=True)
@@ -256,11 +224,11 @@ class _Site:
 def _page(
     site: _Site, title: str, body: str, path: str, root: str, form: FollowUpForm | None = None
 ) -> str:
-    return _ENV.get_template("page.html.j2").render(
+    return _template("page.html.j2").render(
         follow_up=form,
         title=title,
         site_title=site.title,
-        body=Markup(_SITE_SANITIZER.clean(body)),
+        body=Markup(sanitize_html(body, site=True)),
         root=root,
         canonical=site.url(path) if site.base_url else "",
     )
@@ -290,10 +258,10 @@ def _article_page(site: _Site, item: _Item) -> str:
             "draft": article.draft.model_copy(update={"related_questions": []}),
         }
     )
-    meta = _ENV.get_template("article-meta.html.j2").render(
+    meta = _template("article-meta.html.j2").render(
         reviewers=item.reviewers, verdict_by=_collapse(item.entry.verdict_by), options=options
     )
-    related = _ENV.get_template("related.html.j2").render(
+    related = _template("related.html.j2").render(
         links=[
             {
                 "href": f"{slug}.html",
@@ -337,7 +305,7 @@ def _index_page(site: _Site) -> str:
         )
     taken: set[str] = set()
     names = sorted(groups, key=lambda name: (name == "General", name.casefold(), name))
-    body = _ENV.get_template("index.html.j2").render(
+    body = _template("index.html.j2").render(
         site_title=site.title,
         groups=[{"name": n, "anchor": _anchor(n, taken), "articles": groups[n]} for n in names],
     )
@@ -376,22 +344,6 @@ def _export(site: _Site) -> str:
     return json.dumps({"site": site.title, "articles": records}, indent=2, ensure_ascii=False)
 
 
-def _xml_value(value: object) -> object:
-    """Drop characters XML 1.0 cannot carry (autoescaping then handles ``&<>"'``)."""
-    return _NOT_XML.sub("", value) if isinstance(value, str) else value
-
-
-_XML_ENV = Environment(
-    loader=FileSystemLoader(TEMPLATES / "site"),
-    autoescape=True,
-    finalize=_xml_value,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-
-
 def _rfc3339(stamp: datetime) -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -414,7 +366,7 @@ def _feeds(site: _Site) -> tuple[str, str]:
         }
         for item in site.items
     ]
-    feed = _XML_ENV.get_template("feed.xml.j2").render(
+    feed = _template("feed.xml.j2").render(
         site_title=site.title,
         feed_id=site.url("") if site.base_url else "urn:evidence-press:site",
         updated=_rfc3339(latest or _EPOCH),
@@ -423,7 +375,7 @@ def _feeds(site: _Site) -> tuple[str, str]:
     )
     pages = [("index.html", _rfc3339(latest) if latest else ""), ("editorial-policy.html", "")]
     pages += [(f"articles/{item.slug}.html", _rfc3339(item.approved)) for item in site.items]
-    sitemap = _XML_ENV.get_template("sitemap.xml.j2").render(pages=pages, url=site.url)
+    sitemap = _template("sitemap.xml.j2").render(pages=pages, url=site.url)
     return feed, sitemap
 
 
@@ -433,7 +385,7 @@ def _render(site: _Site, root: Path) -> list[str]:
     for item in site.items:
         files[f"articles/{item.slug}.html"] = _article_page(site, item)
     files["index.html"] = _index_page(site)
-    policy = _ENV.get_template("editorial-policy.html.j2").render(site_title=site.title)
+    policy = _template("editorial-policy.html.j2").render(site_title=site.title)
     files["editorial-policy.html"] = _page(
         site, "Editorial policy", policy, "editorial-policy.html", ""
     )

@@ -3,8 +3,9 @@ templates) and how a route finds it and the signed-in user.
 
 The index (and its embedding model) is opened lazily, once, on the first drafting job,
 edit or site rebuild, and every use holds :attr:`Desk.index_lock` (drafting and the
-citation check are not meant to run concurrently on one index). Templates are Jinja2 with
-autoescape on for every file, whatever its extension.
+citation check are not meant to run concurrently on one index). Templates are the ``desk/``
+namespace of the one Jinja2 environment (:mod:`pipeline.templating`): every desk template is
+``.html``, so autoescaped.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from langchain_core.language_models import BaseChatModel
 from starlette.templating import Jinja2Templates
 
@@ -26,12 +26,13 @@ from pipeline.review import Role, Workflow, utc_now
 from pipeline.settings import Settings
 from pipeline.store import Store, User
 from pipeline.store.sessions import Sessions
+from pipeline.templating import FOLDERS, environment
 from pipeline.web import csrf, sessions
 from pipeline.web.jobs import Jobs
 from pipeline.web.ratelimit import LoginLimiter, client_address, trusted_networks
 
-TEMPLATES = Path(__file__).parent / "templates"
-"""The desk's page templates."""
+TEMPLATES = FOLDERS["desk"][0]
+"""The desk's page templates (the ``desk/`` namespace of :mod:`pipeline.templating`)."""
 STATIC = Path(__file__).parent / "static"
 """The desk's CSS and script, served under ``/static``."""
 
@@ -64,14 +65,7 @@ class Desk:
         self.index_lock = threading.Lock()
         self._index_factory = index_factory
         self._index: Index | None = None
-        env = Environment(
-            loader=FileSystemLoader(TEMPLATES),
-            autoescape=True,
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self.templates = Jinja2Templates(env=env)
+        self.templates = Jinja2Templates(env=environment())
 
     def index(self) -> Index:
         """The search index, opened on first use (call with :attr:`index_lock` held)."""
@@ -122,7 +116,7 @@ class Desk:
             "flash": sessions.pop_flash(request),
         }
         return self.templates.TemplateResponse(
-            request, template, {**base, **(context or {})}, status_code=status_code
+            request, f"desk/{template}", {**base, **(context or {})}, status_code=status_code
         )
 
 
