@@ -3,7 +3,8 @@
 Design
 ------
 Three pieces of code read or write the house format: the renderer
-(``pipeline/article/render.py`` with the templates ``article.md.j2`` and ``article.html.j2``), the parser of ``press edit``
+(``pipeline/article/render.py`` with the templates ``article.md.j2`` and ``article.html.j2``),
+the parser of ``press edit``
 (``pipeline/article/parse.py``) and the structure check of the evaluation
 (``pipeline/article/check.py``). None of them spells a heading, a label or a marker
 itself: they take them from :data:`HOUSE` *at call time* (``spec.HOUSE.bottom_line``, never a
