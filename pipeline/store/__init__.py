@@ -86,8 +86,8 @@ class Store:
         self.url = url
         self.engine: Engine = _engine(url, busy_timeout_s)
         try:
-            with self._errors("migrate"), self._write() as conn:
-                self.migrated = migrate(conn)
+            with self._errors("migrate"):
+                self.migrated = self._migrate()
         except StoreError:
             self.engine.dispose()
             raise
@@ -337,6 +337,23 @@ class Store:
             yield Transaction(conn, article.id, at)
 
     # plumbing ----------------------------------------------------------------------------
+
+    def _migrate(self) -> list[str]:
+        """Apply pending migrations in one write transaction. On SQLite foreign keys are off
+        for it (a table rebuild must drop and rename; SQLite only allows that switch outside
+        a transaction), :func:`migrate` checks them before commit, and they are on again
+        after."""
+        with self.engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+            try:
+                conn.execution_options(sqlite_begin="IMMEDIATE")
+                with conn.begin():
+                    return migrate(conn)
+            finally:
+                if sqlite:
+                    conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
