@@ -17,6 +17,8 @@ from pipeline.store.content import align_evidence, canonical_content, content_ha
 from pipeline.store.migrations import MIGRATIONS
 from tests.review_factories import make_article, staffed
 
+AT = "2026-01-05T09:30:00.123456+00:00"
+
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
@@ -52,7 +54,7 @@ def test_an_unopenable_url_is_a_store_error_with_a_hint(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("table", schema.APPEND_ONLY)
-@pytest.mark.parametrize("statement", ["UPDATE {t} SET created_at = 'x'", "DELETE FROM {t}"])
+@pytest.mark.parametrize("statement", [f"UPDATE {{t}} SET created_at = '{AT}'", "DELETE FROM {t}"])
 def test_log_and_revision_rows_cannot_be_changed_or_deleted(
     store: Store, table: str, statement: str
 ) -> None:
@@ -125,7 +127,7 @@ def test_a_stale_version_is_refused_and_writes_nothing(store: Store) -> None:
     revision = flow.store_draft("ann", *make_article())
     before = store.article(revision.article().slug)
     flow.submit("ann", before.slug)
-    with pytest.raises(ConcurrentUpdateError) as info, store.update_article(before, at="t") as tx:
+    with pytest.raises(ConcurrentUpdateError) as info, store.update_article(before, at=AT) as tx:
         tx.append_log(
             action=Action.WITHDRAW,
             actor_id=store.user("ann").id,
@@ -139,18 +141,18 @@ def test_a_stale_version_is_refused_and_writes_nothing(store: Store) -> None:
 
 
 def test_a_second_article_with_the_same_question_is_a_conflict(store: Store) -> None:
-    with store.create_article(slug="a", question="Q?", audience="clinician", at="t"):
+    with store.create_article(slug="a", question="Q?", audience="clinician", at=AT):
         pass
     with (
         pytest.raises(ConcurrentUpdateError),
-        store.create_article(slug="b", question="Q?", audience="clinician", at="t"),
+        store.create_article(slug="b", question="Q?", audience="clinician", at=AT),
     ):
         pass
 
 
 def test_users_gain_roles_and_unknown_users_get_a_hint(store: Store) -> None:
-    store.add_user("kim", ["author"], granted_by=None, at="t1")
-    kim = store.add_user("kim", ["reviewer", "author"], granted_by=None, at="t2")
+    store.add_user("kim", ["author"], granted_by=None, at=AT)
+    kim = store.add_user("kim", ["reviewer", "author"], granted_by=None, at=AT)
     assert kim.roles == {"author", "reviewer"}
     with pytest.raises(NotFoundError) as info:
         store.user("nobody")
@@ -186,9 +188,10 @@ def test_postgresql_store_runs_the_workflow_and_refuses_log_changes(pg_url: str)
     article = store.article(slug)
     assert article.state.status == "published"
     assert replay(store.log(article)) == article.state
-    with pytest.raises(ConcurrentUpdateError), store.update_article(stale, at="t"):
+    with pytest.raises(ConcurrentUpdateError), store.update_article(stale, at=AT):
         pass
-    for statement in ("UPDATE {t} SET created_at = 'x'", "DELETE FROM {t}", "TRUNCATE {t} CASCADE"):
+    changes = (f"UPDATE {{t}} SET created_at = '{AT}'", "DELETE FROM {t}", "TRUNCATE {t} CASCADE")
+    for statement in changes:
         for table in schema.APPEND_ONLY:
             with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
                 conn.execute(text(statement.format(t=table)))

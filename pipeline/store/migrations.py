@@ -253,7 +253,7 @@ def convert_timestamps(
     conn: Connection, columns: dict[str, dict[str, bool]], was: String
 ) -> None:
     """Turn text time columns (table → column → nullable) into ``DateTime(timezone=True)``,
-    keeping every value (any ISO-8601 text with a zone; see :func:`pipeline.store.timestamps.parse`).
+    keeping every value (ISO-8601 text with a zone: :func:`pipeline.store.timestamps.parse`).
     On SQLite the caller re-creates triggers of the rebuilt tables."""
     op = operations(conn)
     new = DateTime(timezone=True)
@@ -277,7 +277,7 @@ def convert_timestamps(
         _rewrite_sqlite_times(conn, name, list(times))
         # The new type comes in through reflect_args, not alter_column: a type change makes
         # the batch copy CAST(col AS DATETIME), which SQLite turns into the year alone.
-        retyped = [Column(col, new, nullable=nullable) for col, nullable in times.items()]
+        retyped = tuple(Column(col, new, nullable=nullable) for col, nullable in times.items())
         with op.batch_alter_table(name, recreate="always", reflect_args=retyped):
             pass
 
