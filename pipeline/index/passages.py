@@ -41,7 +41,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pipeline.index.migrations import PASSAGE_MIGRATIONS
 from pipeline.models import Citation, Passage
-from pipeline.store.migrations import migrate
+from pipeline.store.migrations import upgrade
 from pipeline.store.timestamps import UTCDateTime
 
 _metadata = MetaData()
@@ -106,10 +106,7 @@ class PassageStore:
         self.engine: Engine = create_engine(f"sqlite:///{path}")
         event.listen(self.engine, "connect", _sqlite_pragmas)
         event.listen(self.engine, "begin", _sqlite_begin)
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_begin="IMMEDIATE")
-            with conn.begin():
-                self.migrated = migrate(conn, PASSAGE_MIGRATIONS)
+        self.migrated = upgrade(self.engine, PASSAGE_MIGRATIONS)
 
     def close(self) -> None:
         """Release the database connections."""

@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from pipeline.errors import ConcurrentUpdateError, NotFoundError, PressError, StoreError
 from pipeline.settings import Settings
 from pipeline.store import schema
-from pipeline.store.migrations import applied, migrate
+from pipeline.store.migrations import applied, upgrade
 from pipeline.store.records import (
     ArticleRecord,
     ArticleState,
@@ -87,7 +87,7 @@ class Store:
         self.engine: Engine = _engine(url, busy_timeout_s)
         try:
             with self._errors("migrate"):
-                self.migrated = self._migrate()
+                self.migrated = upgrade(self.engine)
         except StoreError:
             self.engine.dispose()
             raise
@@ -337,23 +337,6 @@ class Store:
             yield Transaction(conn, article.id, at)
 
     # plumbing ----------------------------------------------------------------------------
-
-    def _migrate(self) -> list[str]:
-        """Apply pending migrations in one write transaction. On SQLite foreign keys are off
-        for it (a table rebuild must drop and rename; SQLite only allows that switch outside
-        a transaction), :func:`migrate` checks them before commit, and they are on again
-        after."""
-        with self.engine.connect() as conn:
-            sqlite = conn.dialect.name == "sqlite"
-            if sqlite:
-                conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
-            try:
-                conn.execution_options(sqlite_begin="IMMEDIATE")
-                with conn.begin():
-                    return migrate(conn)
-            finally:
-                if sqlite:
-                    conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

@@ -40,6 +40,7 @@ from sqlalchemy import (
     Column,
     Connection,
     DateTime,
+    Engine,
     ForeignKey,
     Integer,
     String,
@@ -58,6 +59,7 @@ from pipeline.store.timestamps import parse
 Migration = Callable[[Connection], None]
 
 _ADVISORY_LOCK_KEY = 7_410_523_301  # any constant shared by every Evidence Press process
+
 
 def operations(conn: Connection) -> Operations:
     """Alembic's schema operations on ``conn`` (inside the caller's transaction)."""
@@ -199,9 +201,7 @@ def m005_sessions_user_status_acknowledgements(conn: Connection) -> None:
     """Server-side desk sessions, a status per user (active, disabled, removed) and reviewers'
     acknowledgements of flagged checks (each tied to the review-log row that recorded it)."""
     op = operations(conn)
-    op.add_column(
-        "users", Column("status", String(20), nullable=False, server_default="active")
-    )
+    op.add_column("users", Column("status", String(20), nullable=False, server_default="active"))
     op.create_table(
         "sessions",
         Column("id", Integer, primary_key=True),
@@ -249,9 +249,7 @@ def m006_utc_timestamps(conn: Connection) -> None:
         m002_append_only_triggers(conn)
 
 
-def convert_timestamps(
-    conn: Connection, columns: dict[str, dict[str, bool]], was: String
-) -> None:
+def convert_timestamps(conn: Connection, columns: dict[str, dict[str, bool]], was: String) -> None:
     """Turn text time columns (table → column → nullable) into ``DateTime(timezone=True)``,
     keeping every value (ISO-8601 text with a zone: :func:`pipeline.store.timestamps.parse`).
     On SQLite the caller re-creates triggers of the rebuilt tables."""
@@ -315,6 +313,32 @@ def applied(conn: Connection) -> list[str]:
     """Names of the migrations already recorded in ``_migrations``, in the order applied."""
     rows = conn.exec_driver_sql("SELECT name FROM _migrations ORDER BY applied_at, name")
     return [row[0] for row in rows]
+
+
+def upgrade(engine: Engine, migrations: Sequence[tuple[str, Migration]] = MIGRATIONS) -> list[str]:
+    """Open a connection on ``engine`` and :func:`migrate` it in one write transaction.
+
+    On SQLite the transaction is ``BEGIN IMMEDIATE`` (the engine's ``begin`` listener reads
+    the ``sqlite_begin`` option) with foreign keys off, since a table rebuild drops and
+    renames and SQLite only allows that switch outside a transaction; :func:`migrate`
+    checks every key before commit, and they are on again after.
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            _pragma(conn, "foreign_keys=OFF")
+        try:
+            conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                return migrate(conn, migrations)
+        finally:
+            if sqlite:
+                _pragma(conn, "foreign_keys=ON")
+
+
+def _pragma(conn: Connection, setting: str) -> None:
+    """A PRAGMA on the driver's connection, outside any transaction SQLAlchemy would begin."""
+    conn.connection.driver_connection.execute(f"PRAGMA {setting}")  # type: ignore[union-attr]
 
 
 def migrate(
