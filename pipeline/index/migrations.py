@@ -8,7 +8,8 @@ once, in :mod:`pipeline.index.passages`; these migrations are the history leadin
 
 Passage DBs written before versioning (``create_all``, no ``_migrations`` table) are
 *adopted*: ``p001_initial`` finds their tables, creates nothing and is recorded as applied,
-and the later migrations upgrade them like any other.
+and the later migrations upgrade them like any other. A new passage DB is created from the
+tables of :mod:`pipeline.index.passages` directly, with every migration recorded.
 """
 
 from __future__ import annotations

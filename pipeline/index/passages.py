@@ -106,7 +106,7 @@ class PassageStore:
         self.engine: Engine = create_engine(f"sqlite:///{path}")
         event.listen(self.engine, "connect", _sqlite_pragmas)
         event.listen(self.engine, "begin", _sqlite_begin)
-        self.migrated = upgrade(self.engine, PASSAGE_MIGRATIONS)
+        self.migrated = upgrade(self.engine, PASSAGE_MIGRATIONS, _metadata.create_all)
 
     def close(self) -> None:
         """Release the database connections."""

@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from pipeline.errors import ConcurrentUpdateError, NotFoundError, PressError, StoreError
 from pipeline.settings import Settings
 from pipeline.store import schema
-from pipeline.store.migrations import applied, upgrade
+from pipeline.store.migrations import MIGRATIONS, applied, create_store, upgrade
 from pipeline.store.records import (
     ArticleRecord,
     ArticleState,
@@ -87,7 +87,7 @@ class Store:
         self.engine: Engine = _engine(url, busy_timeout_s)
         try:
             with self._errors("migrate"):
-                self.migrated = upgrade(self.engine)
+                self.migrated = upgrade(self.engine, MIGRATIONS, create_store)
         except StoreError:
             self.engine.dispose()
             raise

@@ -4,10 +4,13 @@ There is one schema definition: :mod:`pipeline.store.schema` (what queries are w
 against). The migrations here are the *history* that leads to it, each written as
 operations on named tables and columns (Alembic's ``Operations``: ``create_table``,
 ``add_column``, ``alter_column`` in batch mode on SQLite), never as a second copy of a whole
-table. ``tests/store/test_migrations.py`` proves the two agree: an empty database migrated step
-by step compares equal to :data:`pipeline.store.schema.metadata` under Alembic's
-``compare_metadata`` (types, nullability, keys, indexes), and a store left at every earlier
-migration, with rows, upgrades to head keeping them.
+table. A new, empty store is created straight from the schema (:func:`create_store`) and
+every migration recorded as applied, as Alembic advises ("create_all, then stamp head");
+the migrations run only on stores that already exist. ``tests/store/test_migrations.py``
+proves the two agree: an empty database migrated step by step compares equal to
+:data:`pipeline.store.schema.metadata` under Alembic's ``compare_metadata`` (types,
+nullability, keys, indexes), and a store left at every earlier migration, with rows,
+upgrades to head keeping them.
 
 Why not Alembic's script directory and ``alembic_version``: the migrations already shipped
 under these names in ``_migrations`` tables on users' disks; a Python list keeps them in one
@@ -47,13 +50,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     column,
+    inspect,
     text,
     update,
 )
 from sqlalchemy import table as sql_table
 
 from pipeline.errors import StoreError
-from pipeline.store.schema import APPEND_ONLY
+from pipeline.store.schema import APPEND_ONLY, metadata
 from pipeline.store.timestamps import parse
 
 Migration = Callable[[Connection], None]
@@ -315,7 +319,9 @@ def applied(conn: Connection) -> list[str]:
     return [row[0] for row in rows]
 
 
-def upgrade(engine: Engine, migrations: Sequence[tuple[str, Migration]] = MIGRATIONS) -> list[str]:
+def upgrade(
+    engine: Engine, migrations: Sequence[tuple[str, Migration]], create: Migration
+) -> list[str]:
     """Open a connection on ``engine`` and :func:`migrate` it in one write transaction.
 
     On SQLite the transaction is ``BEGIN IMMEDIATE`` (the engine's ``begin`` listener reads
@@ -330,7 +336,7 @@ def upgrade(engine: Engine, migrations: Sequence[tuple[str, Migration]] = MIGRAT
         try:
             conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
-                return migrate(conn, migrations)
+                return migrate(conn, migrations, create=create)
         finally:
             if sqlite:
                 _pragma(conn, "foreign_keys=ON")
@@ -341,27 +347,43 @@ def _pragma(conn: Connection, setting: str) -> None:
     conn.connection.driver_connection.execute(f"PRAGMA {setting}")  # type: ignore[union-attr]
 
 
+def create_store(conn: Connection) -> None:
+    """A new, empty store straight from :mod:`pipeline.store.schema`, with its triggers."""
+    metadata.create_all(conn)
+    m002_append_only_triggers(conn)
+
+
 def migrate(
-    conn: Connection, migrations: Sequence[tuple[str, Migration]] = MIGRATIONS
+    conn: Connection,
+    migrations: Sequence[tuple[str, Migration]] = MIGRATIONS,
+    *,
+    create: Migration | None = None,
 ) -> list[str]:
     """Apply every pending migration inside the caller's transaction; returns their names.
 
-    The caller opens the transaction (``BEGIN IMMEDIATE`` on SQLite, with foreign keys off
-    so a table can be rebuilt: this function checks them all before it returns); this
-    function takes the PostgreSQL advisory lock itself.
+    An empty database (no table at all) given ``create`` is built by it from the schema
+    instead (every migration is then recorded as applied): the same result, which the tests
+    check, without rebuilding tables that have no rows. The caller opens the transaction
+    (``BEGIN IMMEDIATE`` on SQLite, with foreign keys off so a table can be rebuilt: this
+    function checks them all before it returns); this function takes the PostgreSQL
+    advisory lock itself.
     """
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+    empty = create is not None and not inspect(conn).get_table_names()
     conn.exec_driver_sql(
         "CREATE TABLE IF NOT EXISTS _migrations "
         "(name VARCHAR(200) PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)"
     )
     done = set(applied(conn))
     ran: list[str] = []
+    if empty and create is not None:
+        create(conn)
     for name, migration in migrations:
         if name in done:
             continue
-        migration(conn)
+        if not empty:
+            migration(conn)
         conn.execute(
             text("INSERT INTO _migrations (name, applied_at) VALUES (:name, :at)"),
             {"name": name, "at": datetime.now(UTC).isoformat(timespec="microseconds")},

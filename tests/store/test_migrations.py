@@ -76,7 +76,17 @@ def fill(url: str) -> dict[str, dict[str, Any]]:
 
 
 def test_an_empty_store_migrated_step_by_step_is_exactly_the_schema(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'press.sqlite'}"
+    migrate_first(url, len(MIGRATIONS))
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert schema_differences(conn, schema.metadata) == []
+    engine.dispose()
+
+
+def test_a_new_store_is_created_from_the_schema_and_stamped(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'press.sqlite'}")
+    assert store.migrations() == [name for name, _ in MIGRATIONS]
     with store.engine.connect() as conn:
         assert schema_differences(conn, schema.metadata) == []
     store.close()
@@ -180,6 +190,14 @@ def test_a_rebuilt_store_keeps_its_append_only_triggers(tmp_path: Path) -> None:
 
 
 def test_postgresql_migrated_from_empty_is_exactly_the_schema(pg_url: str) -> None:
+    migrate_first(pg_url, len(MIGRATIONS))
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        assert schema_differences(conn, schema.metadata) == []
+    engine.dispose()
+
+
+def test_a_new_postgresql_store_is_created_from_the_schema(pg_url: str) -> None:
     store = Store(pg_url)
     with store.engine.connect() as conn:
         assert schema_differences(conn, schema.metadata) == []

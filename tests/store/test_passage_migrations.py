@@ -15,6 +15,7 @@ from pipeline.index import passages
 from pipeline.index.migrations import PASSAGE_MIGRATIONS
 from pipeline.index.passages import PassageStore
 from pipeline.models import Citation, Passage
+from pipeline.store.migrations import migrate
 from tests.store.test_migrations import schema_differences
 
 NAMES = [name for name, _ in PASSAGE_MIGRATIONS]
@@ -80,7 +81,16 @@ def write_unversioned_db(path: Path) -> None:
     engine.dispose()
 
 
-def test_a_new_passage_db_is_migrated_to_exactly_its_schema(tmp_path: Path) -> None:
+def test_a_passage_db_migrated_step_by_step_is_exactly_its_schema(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'passages.sqlite'}")
+    with engine.begin() as conn:
+        assert migrate(conn, PASSAGE_MIGRATIONS) == NAMES
+    with engine.connect() as conn:
+        assert schema_differences(conn, passages._metadata) == []
+    engine.dispose()
+
+
+def test_a_new_passage_db_is_created_from_its_schema_and_stamped(tmp_path: Path) -> None:
     store = PassageStore(tmp_path / "passages.sqlite")
     assert store.migrated == NAMES
     with store.engine.connect() as conn:
