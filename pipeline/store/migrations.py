@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
@@ -49,6 +50,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     column,
     inspect,
     text,
@@ -288,8 +290,9 @@ def _rewrite_sqlite_times(conn: Connection, name: str, cols: Sequence[str]) -> N
     """Rewrite one table's ISO-8601 texts as SQLAlchemy's SQLite DATETIME text, in UTC."""
     rows = conn.execute(sql_table(name, column("rowid"), *(column(c) for c in cols)).select())
     typed = sql_table(name, column("rowid"), *(column(c, DateTime()) for c in cols))
+    params = []
     for row in rows.all():
-        values = {}
+        values: dict[str, Any] = {"row": row[0]}
         for col, value in zip(cols, row[1:], strict=True):
             try:
                 values[col] = None if value is None else parse(value).replace(tzinfo=None)
@@ -299,7 +302,9 @@ def _rewrite_sqlite_times(conn: Connection, name: str, cols: Sequence[str]) -> N
                     "Fix that value by hand (ISO-8601 with a zone, e.g. "
                     "2026-01-05T09:30:00+00:00) and open the store again; nothing was changed.",
                 ) from exc
-        conn.execute(update(typed).where(typed.c.rowid == row[0]).values(values))
+        params.append(values)
+    if params:  # one executemany per table
+        conn.execute(update(typed).where(typed.c.rowid == bindparam("row")), params)
 
 
 MIGRATIONS: list[tuple[str, Migration]] = [
