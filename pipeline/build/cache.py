@@ -97,7 +97,7 @@ def confirmed_key(store: Store, article_id: int, revision_id: int) -> str | None
 def confirm_key(store: Store, article_id: int, revision_id: int, digest: str) -> None:
     """Record that ``revision_id`` is what the inputs of key ``digest`` produce."""
     table = build_state
-    at = datetime.now(UTC).isoformat(timespec="seconds")
+    at = datetime.now(UTC)
     with store.engine.connect() as conn:
         conn.execution_options(sqlite_begin="IMMEDIATE")  # a writer, as the store's own
         with conn.begin():

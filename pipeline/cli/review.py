@@ -31,6 +31,7 @@ from pipeline.errors import ConfigError
 from pipeline.review import Action, Role, Workflow, views
 from pipeline.settings import Settings
 from pipeline.store import RevisionRecord, Store
+from pipeline.store.timestamps import iso
 
 AsUser = Annotated[
     str | None,
@@ -416,7 +417,7 @@ def users_list(as_json: AsJson = False) -> None:
     settings = current_settings()
     with handled():
         users = [
-            {"name": u.name, "roles": sorted(u.roles), "since": u.created_at}
+            {"name": u.name, "roles": sorted(u.roles), "since": iso(u.created_at)}
             for u in Store.from_settings(settings).users()
         ]
     if as_json:

@@ -20,6 +20,7 @@ from pipeline.review import Role, utc_now
 from pipeline.review.users import UserAdmin
 from pipeline.store import Store
 from pipeline.store.sessions import Sessions
+from pipeline.store.timestamps import iso
 
 Name = Annotated[str, typer.Argument(help="The user's name.")]
 
@@ -89,8 +90,8 @@ def users_sessions(
     data = [
         {
             "user": r.user,
-            "signed_in": r.created_at,
-            "last_seen": r.last_seen_at,
+            "signed_in": iso(r.created_at),
+            "last_seen": iso(r.last_seen_at),
             "address": r.address,
             "user_agent": r.user_agent,
         }

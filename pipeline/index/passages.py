@@ -5,6 +5,11 @@ fingerprint, every citation's metadata and every passage's text. Each file is co
 in one transaction together with its citations and passages, so a file is either fully
 recorded or not at all; the Chroma collection and the BM25 index can always be rebuilt
 from here (``press index rebuild``). The corpus version is a hash over all passage ids.
+
+The tables below are the passage DB's one schema. Opening a :class:`PassageStore` applies any
+pending migration of :mod:`pipeline.index.migrations` (its own ``_migrations`` table, the
+article store's runner) in one ``BEGIN IMMEDIATE`` transaction, so a column change is a
+migration, not a rebuild; a DB from before versioning is adopted as it is.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     Column,
+    Connection,
     Engine,
     Integer,
     MetaData,
@@ -32,7 +39,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from pipeline.index.migrations import PASSAGE_MIGRATIONS
 from pipeline.models import Citation, Passage
+from pipeline.store.migrations import upgrade
+from pipeline.store.timestamps import UTCDateTime
 
 _metadata = MetaData()
 
@@ -42,7 +52,7 @@ files_table = Table(
     Column("path", String, primary_key=True),
     Column("sha256", String, nullable=False),
     Column("citations", Integer, nullable=False),
-    Column("ingested_at", String, nullable=False),
+    Column("ingested_at", UTCDateTime, nullable=False),
 )
 citations_table = Table(
     "citations",
@@ -95,7 +105,8 @@ class PassageStore:
         self.path = path
         self.engine: Engine = create_engine(f"sqlite:///{path}")
         event.listen(self.engine, "connect", _sqlite_pragmas)
-        _metadata.create_all(self.engine)
+        event.listen(self.engine, "begin", _sqlite_begin)
+        self.migrated = upgrade(self.engine, PASSAGE_MIGRATIONS, _metadata.create_all)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -135,7 +146,7 @@ class PassageStore:
     ) -> FileChange:
         """Atomically replace everything recorded for ``path`` with the new contents."""
         new_ids = {p.id for p in passages}
-        now = datetime.now(UTC).isoformat(timespec="seconds")
+        now = datetime.now(UTC)
         with self.engine.begin() as conn:
             old_ids = {
                 r[0]
@@ -283,8 +294,15 @@ def _row_passage(row: object) -> Passage:
     )
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    # pysqlite's own transaction handling does not BEGIN before DDL; turn it off and emit
+    # BEGIN ourselves (SQLAlchemy's documented recipe) so a migration is atomic.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', '')}")

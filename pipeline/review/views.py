@@ -17,6 +17,7 @@ from pipeline.review.machine import Action, apply
 from pipeline.review.workflow import Workflow
 from pipeline.store import ArticleRecord, ArticleState, RevisionRecord
 from pipeline.store.follow_ups import FollowUps
+from pipeline.store.timestamps import iso
 
 
 def article_status(flow: Workflow, slug: str, user_name: str) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def article_list(flow: Workflow) -> list[dict[str, Any]]:
             {
                 **_summary(article, current),
                 "article_author": flow.store.article_author(article),
-                "updated_at": article.updated_at,
+                "updated_at": iso(article.updated_at),
                 "live": article.state.published_revision_id is not None,
             }
         )
@@ -81,7 +82,7 @@ def history(flow: Workflow, slug: str) -> list[dict[str, Any]]:
         state = apply(state, Action(entry.action), entry.revision_id, entry.content_hash)
         rows.append(
             {
-                "at": entry.created_at,
+                "at": iso(entry.created_at),
                 "action": entry.action,
                 "actor": entry.actor,
                 "revision": f"r{entry.revision_number}",

@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from pipeline.errors import ConcurrentUpdateError, NotFoundError, PressError, StoreError
 from pipeline.settings import Settings
 from pipeline.store import schema
-from pipeline.store.migrations import applied, migrate
+from pipeline.store.migrations import MIGRATIONS, applied, create_store, upgrade
 from pipeline.store.records import (
     ArticleRecord,
     ArticleState,
@@ -86,8 +86,8 @@ class Store:
         self.url = url
         self.engine: Engine = _engine(url, busy_timeout_s)
         try:
-            with self._errors("migrate"), self._write() as conn:
-                self.migrated = migrate(conn)
+            with self._errors("migrate"):
+                self.migrated = upgrade(self.engine, MIGRATIONS, create_store)
         except StoreError:
             self.engine.dispose()
             raise

@@ -23,6 +23,7 @@ from typing import Any
 from pipeline.models import Article, SiteEntry
 from pipeline.store import ArticleRecord, Publication, RevisionRecord, Store
 from pipeline.store.content import content_hash
+from pipeline.store.timestamps import iso
 
 APPROVE = "review.approve"
 PassageLookup = Callable[[Iterable[str]], Mapping[str, Any]]
@@ -80,10 +81,10 @@ def site_entries(store: Store) -> tuple[list[SiteEntry], list[str]]:
                 article=article,
                 revision_id=f"{item.article.slug}@{item.revision.label}",
                 content_hash=item.revision.content_hash,
-                approved_at=item.publication.approval.created_at,
+                approved_at=iso(item.publication.approval.created_at),
                 reviewed_by=[item.publication.approval.actor],
                 verdict_by=verdict_author(store, item.article, item.revision),
-                published_at=item.publication.publish.created_at,
+                published_at=iso(item.publication.publish.created_at),
                 topic=_topic(article),
             )
         )

@@ -1,9 +1,14 @@
-"""Plain, immutable records the store returns (rows joined into what callers need)."""
+"""Plain, immutable records the store returns (rows joined into what callers need).
+
+Times are aware UTC datetimes (:mod:`pipeline.store.timestamps`); its ``iso`` turns one into
+the text that JSON and pages show.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pipeline.models import Article, EvidenceSet
 
@@ -15,7 +20,7 @@ class User:
     id: int
     name: str
     roles: frozenset[str]
-    created_at: str
+    created_at: datetime
     status: str = "active"
 
     @property
@@ -52,8 +57,8 @@ class ArticleRecord:
     audience: str
     state: ArticleState
     version: int
-    created_at: str
-    updated_at: str
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ class RevisionRecord:
     parent_id: int | None
     content_hash: str
     author: str
-    created_at: str
+    created_at: datetime
     corpus_version: str
     prompt_versions: dict[str, str]
     model: str | None
@@ -106,7 +111,7 @@ class LogEntry:
     action: str
     actor: str
     comment: str | None
-    created_at: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)

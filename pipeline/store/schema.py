@@ -1,9 +1,13 @@
-"""The store's current schema as SQLAlchemy Core tables (what queries are written against).
+"""The article store's schema: the one definition of its tables (what queries are written against).
 
 The tables are *created and changed* only by the named migrations in
-:mod:`pipeline.store.migrations`; this module describes the schema those migrations produce,
-and ``tests/test_store.py`` checks that a freshly migrated database has exactly these columns.
-When a migration changes a table, change the matching table here in the same commit.
+:mod:`pipeline.store.migrations`, which record the history of changes (each names only what
+it adds or alters); this module is the target they lead to. ``tests/store/test_migrations.py``
+compares a database migrated step by step from empty with this metadata (Alembic's
+``compare_metadata``: types, nullability, keys, indexes). To change the schema, change it
+here and append the migration that gets an existing store there.
+
+Every time column is a :class:`~pipeline.store.timestamps.UTCDateTime` (aware, UTC).
 
 ``articles.revision_id`` and ``articles.published_revision_id`` point at ``revisions`` but
 carry no foreign key: the two tables would reference each other, and every write goes
@@ -14,6 +18,8 @@ from __future__ import annotations
 
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, Text, UniqueConstraint
 
+from pipeline.store.timestamps import UTCDateTime
+
 metadata = MetaData()
 
 users = Table(
@@ -21,7 +27,7 @@ users = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(100), nullable=False, unique=True),
-    Column("created_at", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
     Column("status", String(20), nullable=False, server_default="active"),
 )
 """``status``: ``active``, ``disabled`` (may not sign in or act) or ``removed`` (the same, for
@@ -33,7 +39,7 @@ user_roles = Table(
     Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
     Column("role", String(20), primary_key=True),
     Column("granted_by", Integer, ForeignKey("users.id"), nullable=True),
-    Column("granted_at", String(40), nullable=False),
+    Column("granted_at", UTCDateTime, nullable=False),
 )
 
 articles = Table(
@@ -50,8 +56,8 @@ articles = Table(
     Column("published_revision_id", Integer, nullable=True),
     Column("published_hash", String(64), nullable=True),
     Column("version", Integer, nullable=False),
-    Column("created_at", String(40), nullable=False),
-    Column("updated_at", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("question", "audience", name="uq_articles_question_audience"),
 )
 
@@ -71,7 +77,7 @@ revisions = Table(
     Column("drafter", String(20), nullable=False),
     Column("settings_hash", String(64), nullable=False),
     Column("author_id", Integer, ForeignKey("users.id"), nullable=False),
-    Column("created_at", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("article_id", "number", name="uq_revisions_article_number"),
 )
 
@@ -85,7 +91,7 @@ review_log = Table(
     Column("action", String(40), nullable=False),
     Column("actor_id", Integer, ForeignKey("users.id"), nullable=False),
     Column("comment", Text, nullable=True),
-    Column("created_at", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 publications = Table(
@@ -105,7 +111,7 @@ credentials = Table(
     metadata,
     Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
     Column("password_hash", Text, nullable=False),
-    Column("updated_at", String(40), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 """One password hash per user who may sign in to the web desk (argon2, see pipeline.web)."""
 
@@ -114,7 +120,7 @@ follow_ups = Table(
     metadata,
     Column("article_id", Integer, ForeignKey("articles.id"), primary_key=True),
     Column("parent_id", Integer, ForeignKey("articles.id"), nullable=False, index=True),
-    Column("created_at", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 """A follow-up question's article and the published article it was asked from."""
 
@@ -124,7 +130,7 @@ build_state = Table(
     Column("article_id", Integer, ForeignKey("articles.id"), primary_key=True),
     Column("revision_id", Integer, ForeignKey("revisions.id"), nullable=False),
     Column("build_key", String(64), nullable=False),
-    Column("updated_at", String(40), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 """The build cache key a `press build` re-draft confirmed for an article's revision (a re-draft
 identical to the current text keeps that revision, whose provenance records older inputs)."""
@@ -135,11 +141,11 @@ sessions = Table(
     Column("id", Integer, primary_key=True),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
-    Column("created_at", String(40), nullable=False),
-    Column("last_seen_at", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
     Column("address", String(100), nullable=False),
     Column("user_agent", String(300), nullable=False),
-    Column("ended_at", String(40), nullable=True),
+    Column("ended_at", UTCDateTime, nullable=True),
     Column("end_reason", String(100), nullable=True),
 )
 """One row per desk sign-in; the cookie carries a random token whose SHA-256 is ``token_hash``."""

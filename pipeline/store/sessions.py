@@ -22,6 +22,7 @@ from sqlalchemy import and_, insert, select, update
 
 from pipeline.store import Store, User, schema
 from pipeline.store.rows import user_record
+from pipeline.store.timestamps import parse
 
 TOUCH_EVERY_S = 30
 """``last_seen_at`` is written at most this often per session (not on every request)."""
@@ -33,20 +34,16 @@ class SessionRecord:
 
     id: int
     user: str
-    created_at: str
-    last_seen_at: str
+    created_at: datetime
+    last_seen_at: datetime
     address: str
     user_agent: str
-    ended_at: str | None
+    ended_at: datetime | None
     end_reason: str | None
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def _parse(at: str) -> datetime:
-    return datetime.fromisoformat(at)
 
 
 class Sessions:
@@ -79,11 +76,11 @@ class Sessions:
             row = conn.execute(select(table).where(table.c.token_hash == _digest(token))).first()
             if row is None or row.ended_at is not None:
                 return None
-            now = _parse(at)
+            now = parse(at)
             expired = None
-            if now - _parse(row.created_at) > timedelta(seconds=max_age_s):
+            if now - row.created_at > timedelta(seconds=max_age_s):
                 expired = "absolute timeout"
-            elif now - _parse(row.last_seen_at) > timedelta(seconds=idle_s):
+            elif now - row.last_seen_at > timedelta(seconds=idle_s):
                 expired = "idle timeout"
             if expired is not None:
                 conn.execute(
@@ -97,7 +94,7 @@ class Sessions:
             ).first()
             if user_row is None or user_row._mapping["status"] != "active":
                 return None
-            if now - _parse(row.last_seen_at) > timedelta(seconds=TOUCH_EVERY_S):
+            if now - row.last_seen_at > timedelta(seconds=TOUCH_EVERY_S):
                 conn.execute(update(table).where(table.c.id == row.id).values(last_seen_at=at))
             return user_record(conn, user_row._mapping)
 

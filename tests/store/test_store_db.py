@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from pipeline.errors import ConcurrentUpdateError, NotFoundError, StoreError
@@ -16,6 +16,8 @@ from pipeline.store import Store, Transaction, schema, store_url
 from pipeline.store.content import align_evidence, canonical_content, content_hash
 from pipeline.store.migrations import MIGRATIONS
 from tests.support.review_factories import make_article, staffed
+
+AT = "2026-01-05T09:30:00.123456+00:00"
 
 
 @pytest.fixture
@@ -29,13 +31,6 @@ def test_a_fresh_store_applies_every_migration_in_order_once(tmp_path: Path) -> 
     assert first.migrated == [name for name, _ in MIGRATIONS]
     assert first.migrations() == [name for name, _ in MIGRATIONS]
     assert Store(url).migrated == []
-
-
-def test_the_migrated_schema_matches_the_declared_tables(store: Store) -> None:
-    inspector = inspect(store.engine)
-    for table in schema.metadata.sorted_tables:
-        columns = {c["name"] for c in inspector.get_columns(table.name)}
-        assert columns == {c.name for c in table.columns}, table.name
 
 
 def test_default_url_is_an_sqlite_file_under_home(tmp_path: Path) -> None:
@@ -52,7 +47,7 @@ def test_an_unopenable_url_is_a_store_error_with_a_hint(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("table", schema.APPEND_ONLY)
-@pytest.mark.parametrize("statement", ["UPDATE {t} SET created_at = 'x'", "DELETE FROM {t}"])
+@pytest.mark.parametrize("statement", [f"UPDATE {{t}} SET created_at = '{AT}'", "DELETE FROM {t}"])
 def test_log_and_revision_rows_cannot_be_changed_or_deleted(
     store: Store, table: str, statement: str
 ) -> None:
@@ -125,7 +120,7 @@ def test_a_stale_version_is_refused_and_writes_nothing(store: Store) -> None:
     revision = flow.store_draft("ann", *make_article())
     before = store.article(revision.article().slug)
     flow.submit("ann", before.slug)
-    with pytest.raises(ConcurrentUpdateError) as info, store.update_article(before, at="t") as tx:
+    with pytest.raises(ConcurrentUpdateError) as info, store.update_article(before, at=AT) as tx:
         tx.append_log(
             action=Action.WITHDRAW,
             actor_id=store.user("ann").id,
@@ -139,18 +134,18 @@ def test_a_stale_version_is_refused_and_writes_nothing(store: Store) -> None:
 
 
 def test_a_second_article_with_the_same_question_is_a_conflict(store: Store) -> None:
-    with store.create_article(slug="a", question="Q?", audience="clinician", at="t"):
+    with store.create_article(slug="a", question="Q?", audience="clinician", at=AT):
         pass
     with (
         pytest.raises(ConcurrentUpdateError),
-        store.create_article(slug="b", question="Q?", audience="clinician", at="t"),
+        store.create_article(slug="b", question="Q?", audience="clinician", at=AT),
     ):
         pass
 
 
 def test_users_gain_roles_and_unknown_users_get_a_hint(store: Store) -> None:
-    store.add_user("kim", ["author"], granted_by=None, at="t1")
-    kim = store.add_user("kim", ["reviewer", "author"], granted_by=None, at="t2")
+    store.add_user("kim", ["author"], granted_by=None, at=AT)
+    kim = store.add_user("kim", ["reviewer", "author"], granted_by=None, at=AT)
     assert kim.roles == {"author", "reviewer"}
     with pytest.raises(NotFoundError) as info:
         store.user("nobody")
@@ -186,9 +181,10 @@ def test_postgresql_store_runs_the_workflow_and_refuses_log_changes(pg_url: str)
     article = store.article(slug)
     assert article.state.status == "published"
     assert replay(store.log(article)) == article.state
-    with pytest.raises(ConcurrentUpdateError), store.update_article(stale, at="t"):
+    with pytest.raises(ConcurrentUpdateError), store.update_article(stale, at=AT):
         pass
-    for statement in ("UPDATE {t} SET created_at = 'x'", "DELETE FROM {t}", "TRUNCATE {t} CASCADE"):
+    changes = (f"UPDATE {{t}} SET created_at = '{AT}'", "DELETE FROM {t}", "TRUNCATE {t} CASCADE")
+    for statement in changes:
         for table in schema.APPEND_ONLY:
             with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
                 conn.execute(text(statement.format(t=table)))

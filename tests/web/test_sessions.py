@@ -90,7 +90,7 @@ def test_sessions_are_rows_with_idle_and_absolute_timeouts(store: Store) -> None
 
     token = sessions.start(user, address="10.0.0.7", user_agent="Firefox", at=at(0))
     [row] = sessions.list("rex")
-    assert (row.address, row.user_agent, row.created_at) == ("10.0.0.7", "Firefox", at(0))
+    assert (row.address, row.user_agent, row.created_at) == ("10.0.0.7", "Firefox", start)
     assert sessions.user(token, at=at(20), idle_s=1800, max_age_s=7200) == user
     assert sessions.user(token, at=at(45), idle_s=1800, max_age_s=7200) == user  # seen at 20
     assert sessions.user(token, at=at(121), idle_s=1800, max_age_s=7200) is None  # absolute
