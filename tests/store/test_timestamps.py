@@ -9,9 +9,9 @@ import pytest
 
 from pipeline.review import utc_now
 from pipeline.store import Store
-from pipeline.store.published import site_entries
+from pipeline.store.publications import site_entries
 from pipeline.store.timestamps import iso, parse
-from tests.review_factories import make_article, staffed
+from tests.support.review_factories import make_article, staffed
 
 
 @pytest.mark.parametrize(
