@@ -27,7 +27,7 @@ Feed and sitemap come from autoescaped templates whose values are first stripped
 characters XML 1.0 cannot carry.
 
 **Atomicity.** The site is rendered into a temp dir and swapped in with two renames by
-:func:`pipeline.atomic_dir.replace_dir`: a reader sees the old site or the new one, never a
+:func:`pipeline.atomic.replace_dir`: a reader sees the old site or the new one, never a
 mix, a crash at any point leaves a complete site that the next build cleans up after, and
 a marker file keeps a build from ever replacing a directory it did not create.
 
@@ -56,7 +56,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from langchain_core.embeddings import Embeddings
 from markupsafe import Markup
 
-from pipeline.atomic_dir import replace_dir, write_file
+from pipeline.atomic import replace_dir, write_file
 from pipeline.cite import content_terms
 from pipeline.errors import PublishError
 from pipeline.follow_up_form import FollowUpForm, desk_base, follow_up_form

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 from langchain_core.language_models import BaseChatModel
 
-from pipeline import cite, claims, render
+from pipeline import atomic, cite, claims, render
 from pipeline.draft.chain import LLMDrafter
 from pipeline.draft.extractive import ExtractiveDrafter
 from pipeline.draft.llm import make_chat_model
@@ -258,7 +258,5 @@ def save_run(run: DraftRun, outputs: Path) -> Path:
         "article.json": render.to_json(run.article),
     }
     for name, content in files.items():
-        partial = folder / f".{name}.partial"
-        partial.write_text(content, encoding="utf-8")
-        partial.replace(folder / name)
+        atomic.write_text(folder / name, content)
     return folder
