@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -506,26 +507,29 @@ class Settings(BaseSettings):
     def _local_preset(self) -> Settings:
         """provider=local: evidence and reply sized for a small CPU model, unless set."""
         if self.llm.provider == "local":
-            for group, name, value in LOCAL_PRESET:
+            for group, values in LOCAL_PRESET.items():
                 part = getattr(self, group)
-                if name not in part.model_fields_set:
-                    setattr(part, name, value)
+                for name, value in values.items():
+                    if name not in part.model_fields_set:
+                        setattr(part, name, value)
         return self
 
 
-LOCAL_PRESET: tuple[tuple[str, str, Any], ...] = (
-    ("retrieval", "k", 5),
-    ("retrieval", "token_budget", 900),
-    ("llm", "max_tokens", 600),
-    ("llm", "model", "local"),
-    ("llm", "timeout_s", 600.0),
-    ("llm", "stream_chunk_timeout_s", 600.0),
-    ("llm", "stream_deadline_s", 900.0),
-)
-"""(group, field, value) defaults of provider=local. A 1.5B model on one shared CPU thread
-reads ~13-50 prompt tokens/s and writes ~4-15 tokens/s (issue-15a note), so the evidence
-and the reply are kept short, and the time limits allow for reading the prompt before the
-first chunk: a normal run must not be ended by a limit sized for a hosted API."""
+LOCAL_PRESET: dict[str, dict[str, Any]] = {
+    "retrieval": {"k": 5, "token_budget": 900},
+    "llm": {
+        "max_tokens": 600,
+        "model": "local",
+        "timeout_s": 600.0,
+        "stream_chunk_timeout_s": 600.0,
+        "stream_deadline_s": 900.0,
+    },
+}
+"""Defaults of provider=local, shaped like press.toml (they fill only fields no source set).
+A 1.5B model on one shared CPU thread reads ~13-50 prompt tokens/s and writes ~4-15 tokens/s
+(issue-15a note), so the evidence and the reply are kept short, and the time limits allow for
+reading the prompt before the first chunk: a normal run must not be ended by a limit sized
+for a hosted API."""
 
 
 def config_path() -> Path:
@@ -559,6 +563,37 @@ def load_settings(**overrides: Any) -> Settings:
             f"{config_path()} is not valid TOML: {exc}", "Fix the file's syntax."
         ) from exc
     return settings
+
+
+def load_preset(
+    path: Path | None, *overrides: Mapping[str, Any], name: str = "the preset"
+) -> Settings:
+    """Settings from a press.toml-shaped file ``path`` plus ``overrides`` (later layers win
+    key by key), all on top of PRESS_* variables and press.toml, as :func:`load_settings`
+    keyword arguments are. ``name`` says in errors what pointed at the file (e.g. a build
+    manifest's ``settings.preset``); a relative ``path`` is the caller's to resolve."""
+    merged: dict[str, Any] = {}
+    if path is not None:
+        hint = f"Point {name} at a press.toml-style file ([group] tables of settings fields)."
+        try:
+            merged = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{name} {path} cannot be read: {exc.strerror or exc}", hint) from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{name} {path} is not valid TOML: {exc}", hint) from exc
+    for layer in overrides:
+        merged = _deep_merge(merged, layer)
+    return load_settings(**merged)
+
+
+def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def mask_url(url: str) -> str:

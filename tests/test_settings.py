@@ -140,3 +140,43 @@ def test_a_new_unclassified_field_is_refused_at_class_definition() -> None:
             DRAFTING: ClassVar[frozenset[str]] = frozenset({"kept"})
             kept: int = 1
             brand_new: int = 2
+
+
+def test_a_preset_file_and_overrides_layer_over_env_and_press_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.settings import load_preset
+
+    (tmp_path / "press.toml").write_text("[retrieval]\nk = 5\nfusion = 'rrf'\n")
+    monkeypatch.setenv("PRESS_DRAFT__MAX_BULLETS_PER_SECTION", "3")
+    preset = tmp_path / "nightly.toml"
+    preset.write_text("[retrieval]\nk = 6\ncandidates = 50\n[llm]\nmodel = 'preset-model'\n")
+    settings = load_preset(preset, {"retrieval": {"candidates": 60}}, {"llm": {"temperature": 0.5}})
+    assert (settings.retrieval.k, settings.retrieval.candidates) == (6, 60)
+    assert settings.retrieval.fusion == "rrf"  # press.toml still applies underneath
+    assert settings.draft.max_bullets_per_section == 3  # and so do PRESS_* variables
+    assert (settings.llm.model, settings.llm.temperature) == ("preset-model", 0.5)
+    assert load_preset(None, {"retrieval": {"k": 9}}).retrieval.k == 9
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "cannot be read"),
+        ("[retrieval\n", "not valid TOML"),
+        ("[retrieval]\nkk = 3\n", "retrieval.kk"),
+    ],
+)
+def test_a_bad_preset_is_a_config_error_with_a_hint(
+    tmp_path: Path, content: str | None, problem: str
+) -> None:
+    from pipeline.settings import load_preset
+
+    preset = tmp_path / "preset.toml"
+    if content is not None:
+        preset.write_text(content)
+    with pytest.raises(ConfigError, match=problem) as caught:
+        load_preset(preset, name="settings.preset")
+    assert caught.value.hint
+    if content is None:
+        assert "settings.preset" in str(caught.value)

@@ -304,3 +304,22 @@ def test_a_setting_that_changes_the_draft_makes_the_build_redraft(
     plan = _build(manifest, _env_settings(demo, tmp_path), demo[1], dry_run=True)
     assert _outcomes(plan) == ["changed", "changed"]
     assert plan.questions[0].reasons == ["settings_hash"]
+
+
+def test_the_manifest_preset_is_read_relative_to_the_manifest_under_its_overrides(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "builds"
+    folder.mkdir()
+    (folder / "nightly.toml").write_text("[retrieval]\nk = 4\ncandidates = 40\n")
+    manifest = load_manifest(
+        write_manifest(
+            folder, settings={"preset": "nightly.toml", "overrides": {"retrieval": {"k": 6}}}
+        )
+    )
+    settings = runner.manifest_settings(manifest, llm={"model": "flag-model"})
+    assert (settings.retrieval.k, settings.retrieval.candidates) == (6, 40)
+    assert settings.llm.model == "flag-model"
+    missing = load_manifest(write_manifest(folder, "m2.yaml", settings={"preset": "gone.toml"}))
+    with pytest.raises(ConfigError, match=r"settings\.preset .*gone\.toml cannot be read"):
+        runner.manifest_settings(missing)
