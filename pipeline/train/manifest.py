@@ -126,17 +126,3 @@ def load_trained(models_dir: Path, name: str, passage_model: str) -> tuple[Path,
                 f"Model {name!r} lacks {needed}", "Train it again (`press train ... --force`)."
             )
     return folder, manifest
-
-
-def list_models(models_dir: Path) -> list[TrainingManifest]:
-    """Manifests of the finished models under ``models_dir``, by name."""
-    if not models_dir.is_dir():
-        return []
-    found = []
-    for folder in sorted(models_dir.iterdir()):
-        if (folder / MANIFEST).is_file():
-            try:
-                found.append(read_manifest(folder))
-            except ConfigError:
-                continue
-    return found
