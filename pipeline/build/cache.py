@@ -1,11 +1,14 @@
 """The build cache key: decides, without retrieval or an LLM call, whether to redraft.
 
 A question's key is (question, audience, corpus version, prompt versions, model, drafter,
-settings hash). Every stored revision already records all of these (its provenance
-columns), so the "cache" is the store itself: the key expected now is compared with the
-fields of the article's *current* revision. Equal → the revision is reused ("unchanged");
-different or no article yet → draft. Nothing is read but the passage ids (for the corpus
-version, once per build) and one article row per question.
+settings hash). The settings hash covers only the fields that change what is drafted (each
+settings group's ``DRAFTING`` set, :func:`pipeline.settings.settings_hash`): a thread
+count, a timeout or a retry limit leaves every question unchanged. Every stored revision
+already records all of these (its provenance columns), so the "cache" is the store itself:
+the key expected now is compared with the fields of the article's *current* revision.
+Equal → the revision is reused ("unchanged"); different or no article yet → draft. Nothing
+is read but the passage ids (for the corpus version, once per build) and one article row
+per question.
 
 When a re-draft produces exactly the current text, the workflow keeps the existing
 (immutable) revision — and its approval — whose provenance still records the older inputs.

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import time
-import tomllib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -48,7 +47,7 @@ from pipeline.errors import ConfigError, NotFoundError, PressError, ReviewError
 from pipeline.index import Index
 from pipeline.review import Role, Workflow
 from pipeline.review.machine import S
-from pipeline.settings import Settings, load_settings, settings_hash
+from pipeline.settings import Settings, load_preset, settings_hash
 from pipeline.store import Store
 
 EventFn = Callable[..., None]
@@ -78,29 +77,8 @@ class _Planned:
 def manifest_settings(manifest: Manifest, **overrides: Any) -> Settings:
     """Settings for the build: the manifest's preset file, then its inline overrides, on top
     of press.toml and PRESS_* variables (``overrides``, e.g. from flags, win over both)."""
-    merged: dict[str, Any] = {}
-    preset = manifest.resolve(manifest.settings.preset)
-    if preset is not None:
-        try:
-            merged = tomllib.loads(preset.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(
-                f"settings.preset {preset} cannot be read: {exc}",
-                "Point settings.preset at a press.toml-style file (relative to the manifest).",
-            ) from exc
-    for layer in (manifest.settings.overrides, overrides):
-        merged = _deep_merge(merged, layer)
-    return load_settings(**merged)
-
-
-def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in top.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+    preset = manifest.resolve(manifest.settings.preset)  # relative to the manifest
+    return load_preset(preset, manifest.settings.overrides, overrides, name="settings.preset")
 
 
 def use_llm(manifest: Manifest, settings: Settings, llm: BaseChatModel | None) -> bool:

@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 from langchain_core.language_models import BaseChatModel
 
+from pipeline import atomic
 from pipeline.article import render
 from pipeline.cite import check as cite
 from pipeline.cite import claims
@@ -260,7 +261,5 @@ def save_run(run: DraftRun, outputs: Path) -> Path:
         "article.json": render.to_json(run.article),
     }
     for name, content in files.items():
-        partial = folder / f".{name}.partial"
-        partial.write_text(content, encoding="utf-8")
-        partial.replace(folder / name)
+        atomic.write_text(folder / name, content)
     return folder

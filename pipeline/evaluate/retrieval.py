@@ -49,6 +49,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline import atomic
 from pipeline.errors import EvalSetError
 from pipeline.evaluate import metrics
 from pipeline.evaluate.sets import EvalQuestion, corpus_digest
@@ -232,9 +233,7 @@ def open_corpus_index(
         "citations": report.total("citations"),
         "passages": report.total("added"),
     }
-    partial = folder / ".ready.json.partial"
-    partial.write_text(json.dumps(marker, indent=2), encoding="utf-8")
-    partial.replace(folder / "ready.json")
+    atomic.write_json(folder / "ready.json", marker)
     return CorpusIndex(index, eval_settings, reused=False, messages=messages)
 
 

@@ -280,9 +280,6 @@ class E5SmallEmbeddings(Embeddings):
         return self.embed_query_array([text])[0].tolist()  # type: ignore[no-any-return]
 
 
-SECOND_MODELS = {"e5-small": E5_NAME}
-
-
 def make_second_embeddings(settings: Settings) -> Embeddings | None:
     """The optional second embedding model of ``retrieval.second_model`` (``None`` = off)."""
     choice = settings.retrieval.second_model

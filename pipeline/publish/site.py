@@ -28,7 +28,7 @@ environment (:mod:`pipeline.templating`); feed and sitemap are ``.xml`` template
 values it strips of the characters XML 1.0 cannot carry before autoescaping them.
 
 **Atomicity.** The site is rendered into a temp dir and swapped in with two renames by
-:func:`pipeline.atomic_dir.replace_dir`: a reader sees the old site or the new one, never a
+:func:`pipeline.atomic.replace_dir`: a reader sees the old site or the new one, never a
 mix, a crash at any point leaves a complete site that the next build cleans up after, and
 a marker file keeps a build from ever replacing a directory it did not create.
 
@@ -58,7 +58,7 @@ from markupsafe import Markup
 
 from pipeline.article.render import format_date, to_html_fragment
 from pipeline.article.sanitize import sanitize_html
-from pipeline.atomic_dir import replace_dir, write_file
+from pipeline.atomic import replace_dir, write_file
 from pipeline.cite.check import content_terms
 from pipeline.errors import PublishError, UnapprovedEntryError, UnsafeSlugError
 from pipeline.models import SiteEntry

@@ -98,7 +98,6 @@ def lexical_mask(fields: dict[str, np.ndarray], filters: SearchFilters) -> np.nd
 
 
 Side = Literal["dense", "second", "lexical"]
-SIDES: tuple[Side, ...] = ("dense", "second", "lexical")
 
 EVIDENCE_HEADER_TOKENS = 30
 """Tokens of one source's delimiters in the drafting prompt besides its title and passages

@@ -22,8 +22,6 @@ from pipeline.review.machine import Role, utc_now
 from pipeline.store import Store, User, schema
 from pipeline.store.sessions import Sessions
 
-STATUSES = ("active", "disabled", "removed")
-
 
 class UserAdmin:
     """Admin-only changes to users, each ending the user's sessions."""

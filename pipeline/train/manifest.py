@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pipeline import atomic
 from pipeline.errors import ConfigError
 
 MANIFEST = "manifest.json"
@@ -79,12 +80,8 @@ def model_dir(models_dir: Path, name: str) -> Path:
 
 
 def write_manifest(folder: Path, manifest: TrainingManifest) -> Path:
-    """Write ``manifest.json`` atomically (temporary file, then rename)."""
-    path = folder / MANIFEST
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    """Write ``manifest.json`` atomically (:mod:`pipeline.atomic`)."""
+    return atomic.write_text(folder / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
 
 
 def read_manifest(folder: Path) -> TrainingManifest:
@@ -129,17 +126,3 @@ def load_trained(models_dir: Path, name: str, passage_model: str) -> tuple[Path,
                 f"Model {name!r} lacks {needed}", "Train it again (`press train ... --force`)."
             )
     return folder, manifest
-
-
-def list_models(models_dir: Path) -> list[TrainingManifest]:
-    """Manifests of the finished models under ``models_dir``, by name."""
-    if not models_dir.is_dir():
-        return []
-    found = []
-    for folder in sorted(models_dir.iterdir()):
-        if (folder / MANIFEST).is_file():
-            try:
-                found.append(read_manifest(folder))
-            except ConfigError:
-                continue
-    return found

@@ -49,6 +49,7 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 
+from pipeline import atomic
 from pipeline.errors import ConfigError, InputError
 from pipeline.train.data import PassageMatrix, TrainingQuestion
 from pipeline.train.manifest import CHECKPOINT, MODEL_FILE, TOKENIZER_FILE
@@ -272,13 +273,13 @@ def train_query_encoder(
         state["before"] = dense_metrics(encode(encoder, tokenizer, [q.text for q in validation]),
                                         validation, passages)  # fmt: skip
         state["best"] = state["before"]
-        torch.save(encoder.state_dict(), best_path)
+        with atomic.replacing(best_path) as tmp:
+            torch.save(encoder.state_dict(), tmp)
 
     def save() -> None:
-        tmp = checkpoint.with_suffix(".tmp")
-        torch.save({**state, "model": encoder.state_dict(), "optimizer": optimizer.state_dict()},
-                   tmp)  # fmt: skip
-        tmp.replace(checkpoint)
+        with atomic.replacing(checkpoint) as tmp:
+            torch.save({**state, "model": encoder.state_dict(),
+                        "optimizer": optimizer.state_dict()}, tmp)  # fmt: skip
 
     started = time.monotonic()
     spent_before = float(state["minutes"])
@@ -326,7 +327,8 @@ def train_query_encoder(
             # Without validation questions nothing can be chosen: the last epoch is kept.
             if not validation or metrics["recall@10"] > state["best"]["recall@10"]:
                 state["best"], state["best_epoch"] = metrics, epoch + 1
-                torch.save(encoder.state_dict(), best_path)
+                with atomic.replacing(best_path) as tmp:
+                    torch.save(encoder.state_dict(), tmp)
             state["epoch"], state["step"], state["epoch_losses"] = epoch + 1, 0, []
         state["minutes"] = minutes()
         save()
@@ -354,8 +356,7 @@ def export_onnx(encoder: Encoder, path: Path) -> None:
                         2003, 1037, 102]])  # fmt: skip
     mask = (ids > 0).long()
     axes = {0: "batch", 1: "tokens"}
-    tmp = path.with_suffix(".tmp")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), atomic.replacing(path) as tmp:
         warnings.simplefilter("ignore")
         torch.onnx.export(
             _HiddenOnly(encoder),
@@ -368,4 +369,3 @@ def export_onnx(encoder: Encoder, path: Path) -> None:
             opset_version=17,
             dynamo=False,
         )  # fmt: skip
-    tmp.replace(path)

@@ -20,7 +20,7 @@ from pipeline.draft.structured import MODES
 from pipeline.errors import BuildBusyError, ConfigError
 from pipeline.index import Index
 from pipeline.review import Workflow
-from pipeline.settings import Settings
+from pipeline.settings import Settings, load_settings
 from pipeline.store import Store
 from tests.build.helpers import QUESTIONS, build_settings, draft_reply, write_manifest
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
@@ -297,3 +297,76 @@ def test_an_article_in_review_is_held_not_redrafted(
     assert again.exit_code == 0 and again.counts["held"] == 1
     assert Store.from_settings(settings).article(slug).state.status == "submitted"
 
+
+
+def _env_settings(demo: Demo, tmp: Path) -> Settings:
+    """Settings resolved the way `press build` resolves them (PRESS_* variables included)."""
+    return load_settings(
+        home=demo[0].home,
+        outputs=tmp / "outputs",
+        store={"url": f"sqlite:///{tmp / 'press.sqlite'}"},
+    )
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"PRESS_EMBEDDINGS__THREADS": "4"},
+        {"PRESS_LLM__TIMEOUT_S": "90"},
+        {"PRESS_LLM__LOCAL_THREADS": "2", "PRESS_LLM__MAX_RETRIES": "5"},
+        {"PRESS_WEB__DRAFT_WORKERS": "3", "PRESS_LLM__ENCODING": "o200k_base"},
+    ],
+)
+def test_a_setting_that_drafts_nothing_new_leaves_the_build_cache_warm(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    manifest = write_manifest(tmp_path)
+    first = _build(manifest, _env_settings(demo, tmp_path), demo[1])
+    assert _outcomes(first) == ["new", "new"]
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    plan = _build(manifest, _env_settings(demo, tmp_path), demo[1], dry_run=True)
+    assert _outcomes(plan) == ["unchanged", "unchanged"]
+    assert plan.counts.get("changed", 0) == 0
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"PRESS_LLM__MODEL": "another-model"},
+        {"PRESS_LLM__TEMPERATURE": "0.7"},
+        {"PRESS_PROMPTS__DIR": "house-prompts"},
+        {"PRESS_RETRIEVAL__K": "3"},
+        {"PRESS_EMBEDDINGS__MAX_TOKENS": "128"},
+    ],
+)
+def test_a_setting_that_changes_the_draft_makes_the_build_redraft(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    manifest = write_manifest(tmp_path)
+    (tmp_path / "house-prompts").mkdir()  # the working directory (conftest.isolated_home)
+    _build(manifest, _env_settings(demo, tmp_path), demo[1])
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    plan = _build(manifest, _env_settings(demo, tmp_path), demo[1], dry_run=True)
+    assert _outcomes(plan) == ["changed", "changed"]
+    assert plan.questions[0].reasons == ["settings_hash"]
+
+
+def test_the_manifest_preset_is_read_relative_to_the_manifest_under_its_overrides(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "builds"
+    folder.mkdir()
+    (folder / "nightly.toml").write_text("[retrieval]\nk = 4\ncandidates = 40\n")
+    manifest = load_manifest(
+        write_manifest(
+            folder, settings={"preset": "nightly.toml", "overrides": {"retrieval": {"k": 6}}}
+        )
+    )
+    settings = runner.manifest_settings(manifest, llm={"model": "flag-model"})
+    assert (settings.retrieval.k, settings.retrieval.candidates) == (6, 40)
+    assert settings.llm.model == "flag-model"
+    missing = load_manifest(write_manifest(folder, "m2.yaml", settings={"preset": "gone.toml"}))
+    with pytest.raises(ConfigError, match=r"settings\.preset .*gone\.toml cannot be read"):
+        runner.manifest_settings(missing)

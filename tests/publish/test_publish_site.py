@@ -470,7 +470,7 @@ if mode == "render":
         return real(article)
     publish.to_html_fragment = dying
 else:
-    import pipeline.atomic_dir as atomic_dir
+    import pipeline.atomic as atomic_dir
     real_rename = atomic_dir.rename
     def dying_rename(source, target):
         real_rename(source, target)
