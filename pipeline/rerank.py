@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipeline.errors import RetrievalError
 from pipeline.train.manifest import MODEL_FILE, TOKENIZER_FILE, load_reranker_folder
 
 if TYPE_CHECKING:
@@ -108,13 +107,12 @@ def blended_order(
 
 
 def load_reranker(models_dir: Path, name: str, threads: int = 0) -> Reranker:
-    """The reranker ``name`` (loaded once per folder, manifest time and thread count)."""
-    from pipeline.errors import ConfigError
+    """The reranker ``name`` (loaded once per folder, manifest time and thread count).
 
-    try:
-        folder, manifest = load_reranker_folder(models_dir, name)
-    except ConfigError as exc:
-        raise RetrievalError(exc.message, exc.hint) from exc
+    A missing or wrong model is a :class:`~pipeline.errors.ConfigError` with a fix-it hint
+    (like a missing ``query_model``).
+    """
+    folder, manifest = load_reranker_folder(models_dir, name)
     key = (str(folder), (folder / "manifest.json").stat().st_mtime, threads)
     with _LOCK:
         found = _CACHE.get(key)

@@ -64,7 +64,7 @@ class RerankConfig:
     questions_per_step: int = 4
     negatives: int = 7
     depth: int = 30
-    max_tokens: int = 128
+    max_tokens: int = 96
     learning_rate: float = 3e-5
     head_learning_rate: float = 1e-3
     warmup_steps: int = 10
@@ -122,6 +122,27 @@ class CrossEncoder(torch.nn.Module):
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
         return self.head(pooled).squeeze(-1)  # type: ignore[no-any-return]
+
+
+def forward_sorted(
+    model: CrossEncoder, tokenizer: Tokenizer, pairs: list[tuple[str, str]], chunk: int = 8
+) -> torch.Tensor:
+    """Logits of ``pairs`` in their order, computed in length-sorted chunks.
+
+    Padding a whole step to its longest pair wasted about half the compute (passages run
+    from ~20 to 128 word pieces); chunks of similar length pad little, and the gradient is
+    the same.
+    """
+    lengths = [len(e.ids) for e in tokenizer.encode_batch(pairs)]
+    order = sorted(range(len(pairs)), key=lambda i: lengths[i])
+    parts = [
+        model(*pair_tensors(tokenizer, [pairs[i] for i in order[start : start + chunk]]))
+        for start in range(0, len(order), chunk)
+    ]
+    logits = torch.cat(parts)
+    inverse = torch.empty(len(order), dtype=torch.long)
+    inverse[torch.tensor(order)] = torch.arange(len(order))
+    return logits[inverse]
 
 
 def score_texts(
@@ -265,7 +286,7 @@ def train_reranker(
                 gold, negatives = picks[j]
                 pairs += [(question, text) for text in [gold, *negatives]]
                 sizes.append(1 + len(negatives))
-            logits = model(*pair_tensors(tokenizer, pairs))
+            logits = forward_sorted(model, tokenizer, pairs)
             done = epoch * steps_per_epoch + step
             for group in optimizer.param_groups:
                 group["lr"] = group["base_lr"] * min(1.0, (done + 1) / config.warmup_steps)
