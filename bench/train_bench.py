@@ -74,8 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--reranker", default="", help="also train/measure this reranker")
     parser.add_argument("--rerank-epochs", type=int, default=2)
-    parser.add_argument("--rerank-negatives", type=int, default=5)
+    parser.add_argument("--rerank-negatives", type=int, default=3)
     parser.add_argument("--latency-questions", type=int, default=100)
+    parser.add_argument("--rerank-depth", type=int, default=30, help="candidates scored")
+    parser.add_argument("--rerank-trained-only", action="store_true",
+                        help="rerank only the trained question encoder's candidates")
     args = parser.parse_args(argv)
 
     corpus_path, questions_path = args.data / bb.CORPUS, args.data / bb.QUESTIONS
