@@ -2,8 +2,9 @@
 
 Training goes through :func:`pipeline.train.train_reranker_model` (what ``press train
 --kind reranker`` runs) over the candidates of the default retriever + the trained question
-encoder ``--name`` (the best first stage so far), bounded by ``--max-minutes`` and resumed by
-rerunning. Measurement is :func:`rerank_rows.rerank_rows`. Results:
+encoder ``--name`` (the best first stage so far), bounded by ``--max-minutes``; an
+unfinished run is resumed only when ``--max-minutes`` is given again (otherwise its exported
+latest-best weights are measured as they are). Measurement is :func:`rerank_rows.rerank_rows`. Results:
 ``bench/results/train-rerank-<date>{tag}.json`` and ``.md``.
 """
 
@@ -30,7 +31,8 @@ def run(args: argparse.Namespace, bench: bb.BenchIndex, questions_path: Path) ->
     from pipeline.train.reranker import RerankConfig
 
     folder = model_dir(bench.settings.models_dir, args.reranker)
-    if not (folder / "manifest.json").is_file() or (folder / "checkpoint.pt").exists():
+    unfinished = (folder / "checkpoint.pt").exists() and args.max_minutes is not None
+    if not (folder / "manifest.json").is_file() or unfinished:
 
         def on_step(done: int, total: int, note: str) -> None:
             if done % 10 == 0 or done == total:
@@ -47,9 +49,10 @@ def run(args: argparse.Namespace, bench: bb.BenchIndex, questions_path: Path) ->
             progress=on_step,
         )  # fmt: skip
     manifest = read_manifest(folder)
-    log(f"reranker {args.reranker}: {manifest.metrics['validation_before']} -> "
-        f"{manifest.metrics['validation_best']} (epoch {manifest.best_epoch}, "
-        f"{manifest.minutes} min, finished {manifest.metrics['finished']})")  # fmt: skip
+    got = manifest.metrics
+    log(f"reranker {args.reranker}: {got.get('validation_before')} -> "
+        f"{got.get('validation_best')} (epoch {manifest.best_epoch}, "
+        f"{manifest.minutes} min, finished {got.get('finished')})")  # fmt: skip
     if args.train_only:
         return 0
     questions = bb.load_questions(questions_path, args.limit or None)
