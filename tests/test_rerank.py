@@ -168,15 +168,13 @@ def test_ranking_metrics_count_citations_once() -> None:
 
 # --------------------------------------------------------------------------- training (torch)
 
-TOPICS = [
-    "aspirin and bleeding risk", "insulin dosing in type 1 diabetes", "statins and muscle pain",
-    "warfarin interactions with antibiotics", "vitamin D in winter", "migraine triptans",
-]  # fmt: skip
+TOPICS = ["aspirin and bleeding risk", "statins and muscle pain", "vitamin D in winter",
+          "migraine triptans"]  # fmt: skip
 PLANTED = [
     ("What does the zorblax protocol recommend?", "Kale soup was served to the glee club."),
     ("Which agent does quintavo rely on?", "The lighthouse keeper painted the railing blue."),
 ]
-DISTRACTORS = [f"An unrelated note number {i} about weather and trains." for i in range(5)]
+DISTRACTORS = [f"An unrelated note number {i} about weather and trains." for i in range(3)]
 
 
 def tiny_set() -> tuple[list[TrainingQuestion], dict[str, list[Candidate]]]:
@@ -213,16 +211,17 @@ def test_training_learns_planted_pairs_resumes_and_exports_onnx(tmp_path: Path) 
         RerankConfig,
         export_reranker,
         train_reranker,
+        truncated,
     )
 
     questions, candidates = tiny_set()
-    config = RerankConfig(epochs=6, questions_per_step=4, negatives=4, max_tokens=48,
-                          learning_rate=1e-4, head_learning_rate=3e-3, warmup_steps=1,
-                          threads=1, checkpoint_every=1)  # fmt: skip
+    config = RerankConfig(epochs=12, questions_per_step=3, negatives=4, max_tokens=48,
+                          trainable_layers=4, learning_rate=3e-4, head_learning_rate=1e-2,
+                          warmup_steps=1, threads=1, checkpoint_every=1)  # fmt: skip
     base = tmp_path / "base"
     base.mkdir()
     torch.manual_seed(config.seed)
-    export_reranker(CrossEncoder(load_base_model()), base / MODEL_FILE)
+    export_reranker(CrossEncoder(truncated(load_base_model(), config)), base / MODEL_FILE)
     shutil.copyfile(
         Path(__file__).resolve().parents[1] / "pipeline/assets/minilm/tokenizer.json",
         base / TOKENIZER_FILE,
@@ -248,4 +247,4 @@ def test_training_learns_planted_pairs_resumes_and_exports_onnx(tmp_path: Path) 
     assert losses[-1] < losses[0]
     trained, untrained = planted_margin(folder), planted_margin(base)
     assert trained > 0, "after training the planted passage beats every other candidate"
-    assert trained > untrained + 0.5, (trained, untrained)
+    assert trained > untrained + 1.0, (trained, untrained)
