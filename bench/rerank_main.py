@@ -4,8 +4,9 @@ Training goes through :func:`pipeline.train.train_reranker_model` (what ``press 
 --kind reranker`` runs) over the candidates of the default retriever + the trained question
 encoder ``--name`` (the best first stage so far), bounded by ``--max-minutes``; an
 unfinished run is resumed only when ``--max-minutes`` is given again (otherwise its exported
-latest-best weights are measured as they are). Measurement is :func:`rerank_rows.rerank_rows`. Results:
-``bench/results/train-rerank-<date>{tag}.json`` and ``.md``.
+latest-best weights are measured as they are). Measurement is
+:func:`rerank_rows.rerank_rows`. Results: ``bench/results/train-rerank-<date>{tag}.json``
+and ``.md``.
 """
 
 from __future__ import annotations
