@@ -78,9 +78,11 @@ def rerank_rows(
     # Half A outside the held-out slice trained both models: in-sample, so not scored at all.
     questions = [q for q in questions if q.half == "B" or q.id in held]
     training = [t for t in everything if t.id in held or bb.half_of(t.id) == "B"]
-    stages = {"default": RetrievalSettings()} if with_default or not query_model else {}
+    stages = {"default": RetrievalSettings()}
     if query_model:
         stages["trained"] = RetrievalSettings(query_model=query_model)
+    # Which first stages the reranker reorders (every stage is reported as a row).
+    reranked = [s for s in stages if with_default or s == "trained" or not query_model]
     candidates = {}
     for stage, settings in stages.items():
         start = time.perf_counter()
@@ -92,7 +94,7 @@ def rerank_rows(
     start, pairs = time.perf_counter(), 0
     for n, q in enumerate(questions, start=1):
         known = stored.setdefault(q.id, {})
-        todo = {c.passage_id: c.text for s in candidates.values() for c in s[q.id]
+        todo = {c.passage_id: c.text for s in reranked for c in candidates[s][q.id]
                 if c.passage_id not in known}  # fmt: skip
         if todo:
             for pid, value in zip(todo, model.score(q.text, list(todo.values())), strict=True):
@@ -112,22 +114,25 @@ def rerank_rows(
                      "metrics": _metrics(questions, first),
                      "held_out_a": _metrics(held_out, [[c.citation_id for c in cands[q.id]]
                                                        for q in held_out])["A"]})  # fmt: skip
+        if stage not in reranked:
+            continue
         for top_k in [k for k in TOP_KS if k <= depth]:
             for weight in WEIGHTS:
                 ranked = [_order(cands[q.id], stored[q.id], top_k, weight) for q in held_out]
                 point = _metrics(held_out, ranked)["A"]
                 sweep.append({"stage": stage, "top_k": top_k, "weight": weight, **point})
-    for stage, cands in candidates.items():
+    for stage in reranked:
+        cands = candidates[stage]
         points = [p for p in sweep if p["stage"] == stage]
         best = max(points, key=lambda p: (p["recall"], p["mrr"], -p["top_k"]))
         for label, top_k, weight in (("chosen", best["top_k"], best["weight"]),
                                      ("alone", best["top_k"], 0.0)):  # fmt: skip
-            ranked = [_order(cands[q.id], stored[q.id], top_k, weight) for q in questions]
+            order = [_order(cands[q.id], stored[q.id], top_k, weight) for q in questions]
             rows.append({"name": f"{stage}_rerank_{label}", "stage": stage, "top_k": top_k,
-                         "weight": weight, "metrics": _metrics(questions, ranked),
+                         "weight": weight, "metrics": _metrics(questions, order),
                          "held_out_a": next(p for p in points if p["top_k"] == top_k
                                             and p["weight"] == weight)})  # fmt: skip
-    chosen = next(r for r in rows if r["name"] == f"{list(stages)[-1]}_rerank_chosen")
+    chosen = next(r for r in rows if r["name"] == f"{reranked[-1]}_rerank_chosen")
     latency = latency_rows(bench, questions, chosen, query_model, reranker, latency_questions)
     scoring = {"pairs": pairs, "seconds": round(seconds, 1)}
     return {"sweep_held_out_a": sweep, "rows": rows, "latency": latency,
