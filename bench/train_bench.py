@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="questions per half (0 = all)")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--reranker", default="", help="also train/measure this reranker")
-    parser.add_argument("--rerank-epochs", type=int, default=2)
+    parser.add_argument("--rerank-epochs", type=int, default=3)
     parser.add_argument("--rerank-negatives", type=int, default=3)
     parser.add_argument("--latency-questions", type=int, default=100)
     parser.add_argument("--rerank-depth", type=int, default=30, help="candidates scored")

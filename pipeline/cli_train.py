@@ -41,7 +41,7 @@ def train(
     ] = "query-encoder",
     negatives: Annotated[
         int, typer.Option(min=1, help="Reranker: hard negatives per question and epoch.")
-    ] = 5,
+    ] = 3,
     depth: Annotated[
         int, typer.Option(min=2, help="Reranker: candidates mined per question.")
     ] = 30,
@@ -50,10 +50,10 @@ def train(
     ] = "A",
     epochs: Annotated[
         int | None,
-        typer.Option(min=1, help="Passes over the training questions (3; reranker 2)."),
+        typer.Option(min=1, help="Passes over the training questions (3)."),
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option(min=1, help="Questions per step (32; reranker 4).")
+        int | None, typer.Option(min=1, help="Questions per step (32; reranker 8).")
     ] = None,
     learning_rate: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 3e-5,
     temperature: Annotated[float, typer.Option(help="Softmax temperature of the loss.")] = 0.05,
@@ -106,7 +106,7 @@ def train(
                 manifest = train_reranker_model(
                     index, questions, retrieval=settings.retrieval,
                     config=RerankConfig(
-                        epochs=epochs or 2, questions_per_step=batch_size or 4,
+                        epochs=epochs or 3, questions_per_step=batch_size or 8,
                         negatives=negatives, depth=depth, learning_rate=learning_rate,
                         seed=seed, threads=threads,
                     ),

@@ -216,8 +216,9 @@ def test_training_learns_planted_pairs_resumes_and_exports_onnx(tmp_path: Path) 
 
     questions, candidates = tiny_set()
     config = RerankConfig(epochs=12, questions_per_step=3, negatives=4, max_tokens=48,
-                          trainable_layers=4, learning_rate=3e-4, head_learning_rate=1e-2,
-                          warmup_steps=1, threads=1, checkpoint_every=1)  # fmt: skip
+                          layers=4, trainable_layers=4, learning_rate=3e-4,
+                          head_learning_rate=1e-2, warmup_steps=1, threads=1,
+                          checkpoint_every=1)  # fmt: skip
     base = tmp_path / "base"
     base.mkdir()
     torch.manual_seed(config.seed)
