@@ -16,6 +16,10 @@ then run the rows interleaved per question (``bioasq_bench.run_rows``: latency i
 embedding the question): dense-only and fused default, each with the stock and the trained
 question encoder. Writes ``bench/results/train-<date>.json`` and ``.md``.
 
+With ``--reranker NAME`` it then trains (or resumes) the cross-encoder reranker ``NAME`` on
+half A over the trained encoder's candidates and measures it instead
+(``rerank_main.py``, ``rerank_rows.py``): ``bench/results/train-rerank-<date>.{json,md}``.
+
 Run it under ``nice -n 19`` on the shared machine. Exit codes: 0 ran, 2 data missing.
 """
 
@@ -68,6 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep", action="store_true", help="choose dense_weight on half A")
     parser.add_argument("--limit", type=int, default=0, help="questions per half (0 = all)")
     parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument("--reranker", default="", help="also train/measure this reranker")
+    parser.add_argument("--rerank-epochs", type=int, default=3)
+    parser.add_argument("--rerank-negatives", type=int, default=3)
+    parser.add_argument("--latency-questions", type=int, default=100)
+    parser.add_argument("--rerank-depth", type=int, default=30, help="candidates scored")
+    parser.add_argument("--rerank-trained-only", action="store_true",
+                        help="rerank only the trained question encoder's candidates")
     args = parser.parse_args(argv)
 
     corpus_path, questions_path = args.data / bb.CORPUS, args.data / bb.QUESTIONS
@@ -106,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     log(f"model {args.name}: {manifest.metrics['validation_before']} -> "
         f"{manifest.metrics['validation_best']} (epoch {manifest.best_epoch}, "
         f"{manifest.minutes} min)")  # fmt: skip
+    if args.reranker:
+        import rerank_main
+
+        return rerank_main.run(args, bench, questions_path)
     if args.train_only:
         return 0
     questions = bb.load_questions(questions_path, args.limit or None)

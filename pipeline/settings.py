@@ -258,8 +258,23 @@ class RetrievalSettings(_Group):
         "<home>/models/): questions are embedded with it while passages keep the index's "
         "MiniLM vectors, so switching it needs no re-embedding. None/'none' = the stock model.",
     )
+    rerank_model: str | None = Field(
+        None,
+        description="Name of a cross-encoder reranker trained by `press train --kind reranker` "
+        "(a folder under <home>/models/): it reorders the fused top rerank_top_k passages. "
+        "Slower (one model pass per candidate), so None/'none' = off.",
+    )
+    rerank_top_k: int = Field(
+        20, ge=1, le=200, description="How many fused candidates the reranker reorders."
+    )
+    rerank_weight: float = Field(
+        0.5,
+        ge=0,
+        description="Blend: z(reranker score) + rerank_weight * z(fused score) over the "
+        "reranked head (0 = the reranker alone).",
+    )
 
-    @field_validator("second_model", "query_model", mode="before")
+    @field_validator("second_model", "query_model", "rerank_model", mode="before")
     @classmethod
     def _none_string(cls, value: Any) -> Any:
         """Accept 'none' / '' (environment variables cannot say None)."""

@@ -217,6 +217,14 @@ def retrieval(
             "encoder beside the configured one (metrics and latency side by side).",
         ),
     ] = None,
+    compare_rerank: Annotated[
+        str | None,
+        typer.Option(
+            "--compare-rerank",
+            help="A reranker from `press train --kind reranker`: score the configuration with "
+            "it (and --compare-model, if given) beside the configured one, with latency.",
+        ),
+    ] = None,
 ) -> None:
     """Score fused (hybrid), dense-only and lexical-only retrieval against the set's gold ids."""
     from pipeline.evaluate.retrieval import evaluate_retrieval, scored_questions
@@ -238,21 +246,26 @@ def retrieval(
                 progress=lambda n: progress.advance(task, n),
             )
             trained = None
-            if compare_model:
-                retrieval = settings.retrieval.model_copy(update={"query_model": compare_model})
+            if compare_model or compare_rerank:
+                update = {"query_model": compare_model} if compare_model else {}
+                if compare_rerank:
+                    update["rerank_model"] = compare_rerank
+                retrieval = settings.retrieval.model_copy(update=update)
                 trained_settings = settings.model_copy(update={"retrieval": retrieval})
-                task = progress.add_task(compare_model, total=len(scored_questions(questions)))
+                label = " + ".join(filter(None, (compare_model, compare_rerank)))
+                task = progress.add_task(label, total=len(scored_questions(questions)))
                 trained = evaluate_retrieval(
                     questions, index, trained_settings, k=k, set_name=str(set_path),
                     corpus=corpus_name, progress=lambda n: progress.advance(task, n),
                 )  # fmt: skip
-    if trained is not None and compare_model:
+    if trained is not None:
         _print_side_by_side(report.model_dump(mode="json"), trained.model_dump(mode="json"),
-                            compare_model, to_stderr=as_json)  # fmt: skip
+                            label, to_stderr=as_json)  # fmt: skip
         if out is not None:
             with handled():
                 from pipeline.evaluate.report import write_reports
-                trained_out = out.with_name(f"{out.stem}.{compare_model}{out.suffix or '.json'}")
+                trained_out = out.with_name(f"{out.stem}.{label.replace(' + ', '+')}"
+                                            f"{out.suffix or '.json'}")  # fmt: skip
                 paths = write_reports(trained, trained_out, None)
             err_console.print(f"wrote {paths[0]} and {paths[1]}", highlight=False)
     _finish(report, out=out, html=html, as_json=as_json, compare=compare,
@@ -262,9 +275,9 @@ def retrieval(
 def _print_side_by_side(
     default: dict[str, Any], trained: dict[str, Any], name: str, *, to_stderr: bool
 ) -> None:
-    """The configured retriever and the same with a trained question encoder, row by row."""
+    """The configured retriever and the same with trained model(s) ``name``, row by row."""
     keys = ("recall@k", "hit@1", "mrr@10", "ndcg@10", "latency_ms_p50", "latency_ms_p95")
-    table = Table(title=f"configured vs question encoder {name!r} · k={default['k']}")
+    table = Table(title=f"configured vs trained {name!r} · k={default['k']}")
     table.add_column("method")
     table.add_column("questions")
     for key in keys:

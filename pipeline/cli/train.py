@@ -1,6 +1,10 @@
-"""``press train``: fine-tune the question encoder on question -> evidence pairs.
+"""``press train``: fine-tune the question encoder (or a reranker) on question -> evidence pairs.
 
-A thin shell over :func:`pipeline.train.train_model`: read the pairs (a question set in
+A thin shell over :func:`pipeline.train.train_model` (``--kind query-encoder``, the
+default) and :func:`pipeline.train.train_reranker_model` (``--kind reranker``: a
+cross-encoder trained on the configured retriever's own top ``--depth`` candidates, gold
+against ``--negatives`` hard negatives; use it with ``PRESS_RETRIEVAL__RERANK_MODEL=NAME``).
+It reads the pairs (a question set in
 the evaluation format, and/or the store's approved articles), open the configured index,
 train with a progress bar (rich, on stderr, only on a terminal) for at most
 ``--max-minutes``, and print the manifest. The same command resumes an unfinished run.
@@ -29,13 +33,28 @@ def train(
         bool, typer.Option("--from-store", help="Also learn from approved/published articles.")
     ] = False,
     name: Annotated[
-        str, typer.Option("--name", help="Model name (folder under <home>/models).")
+        str | None,
+        typer.Option("--name", help="Model name (folder under <home>/models; default: the kind)."),
+    ] = None,
+    kind: Annotated[
+        str, typer.Option("--kind", help="query-encoder (bi-encoder question side) or reranker.")
     ] = "query-encoder",
+    negatives: Annotated[
+        int, typer.Option(min=1, help="Reranker: hard negatives per question and epoch.")
+    ] = 3,
+    depth: Annotated[
+        int, typer.Option(min=2, help="Reranker: candidates mined per question.")
+    ] = 30,
     half: Annotated[
         str, typer.Option("--half", help="Train on half A, B (sha256(id) parity) or all.")
     ] = "A",
-    epochs: Annotated[int, typer.Option(min=1, help="Passes over the training questions.")] = 3,
-    batch_size: Annotated[int, typer.Option(min=2, help="Questions per step.")] = 32,
+    epochs: Annotated[
+        int | None,
+        typer.Option(min=1, help="Passes over the training questions (3)."),
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="Questions per step (32; reranker 8).")
+    ] = None,
     learning_rate: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 3e-5,
     temperature: Annotated[float, typer.Option(help="Softmax temperature of the loss.")] = 0.05,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
@@ -46,17 +65,20 @@ def train(
     force: Annotated[bool, typer.Option(help="Discard an existing model or checkpoint.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
 ) -> None:
-    """Fine-tune the question encoder on question -> evidence pairs (needs the train extra)."""
-    from pipeline.train import require_torch, train_model
+    """Fine-tune the question encoder or a reranker on question -> evidence pairs (train extra)."""
+    from pipeline.train import require_torch, train_model, train_reranker_model
     from pipeline.train.data import pairs_from_store, questions_from_set
     settings = current_settings()
     with handled():
         if half not in ("A", "B", "all"):
             raise InputError(f"--half must be A, B or all, not {half!r}", "Use --half A.")
+        if kind not in ("query-encoder", "reranker"):
+            raise InputError(f"Unknown --kind {kind!r}", "Use --kind query-encoder or reranker.")
         if set_path is None and not from_store:
             raise InputError("No training data given", "Pass --set SET.jsonl and/or --from-store.")
         require_torch()
         from pipeline.train.query_encoder import TrainConfig
+        from pipeline.train.reranker import RerankConfig
         questions = questions_from_set(set_path) if set_path is not None else []
         sources = [str(set_path)] if set_path is not None else []
         if from_store:
@@ -67,10 +89,7 @@ def train(
             finally:
                 store.close()
             sources.append("store")
-        config = TrainConfig(
-            epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-            temperature=temperature, seed=seed, threads=threads,
-        )  # fmt: skip
+        name = name or kind
         index = open_index(settings, require_passages=True)
         with progress_bar(quiet=as_json) as progress:
             task = progress.add_task("training", total=None)
@@ -78,10 +97,27 @@ def train(
             def on_step(done: int, total: int, note: str) -> None:
                 progress.update(task, completed=done, total=total, description=note)
 
-            manifest = train_model(
-                index, questions, name=name, source=" + ".join(sources), half=half,  # type: ignore[arg-type]
-                config=config, max_minutes=max_minutes, force=force, progress=on_step,
-            )  # fmt: skip
+            common = {"name": name, "source": " + ".join(sources), "half": half,
+                      "max_minutes": max_minutes, "force": force, "progress": on_step}  # fmt: skip
+            if kind == "reranker":
+                manifest = train_reranker_model(
+                    index, questions, retrieval=settings.retrieval,
+                    config=RerankConfig(
+                        epochs=epochs or 3, questions_per_step=batch_size or 8,
+                        negatives=negatives, depth=depth, learning_rate=learning_rate,
+                        seed=seed, threads=threads,
+                    ),
+                    **common,  # type: ignore[arg-type]
+                )  # fmt: skip
+            else:
+                manifest = train_model(
+                    index, questions, config=TrainConfig(
+                        epochs=epochs or 3, batch_size=max(2, batch_size or 32),
+                        learning_rate=learning_rate, temperature=temperature, seed=seed,
+                        threads=threads,
+                    ),
+                    **common,  # type: ignore[arg-type]
+                )  # fmt: skip
     if as_json:
         console.print_json(manifest.model_dump_json())
         return
@@ -91,11 +127,12 @@ def train(
     state = "finished" if manifest.metrics["finished"] else stopped
     console.print(
         f"{manifest.name}: {state}; {manifest.epochs_run} epochs in {manifest.minutes} min, "
-        f"best epoch {manifest.best_epoch}; validation dense recall@10 "
+        f"best epoch {manifest.best_epoch}; validation recall@10 "
         f"{before['recall@10']:.3f} -> {best['recall@10']:.3f} "
         f"({manifest.n_validation} held-out questions)\n"
         f"model: {settings.models_dir / manifest.name}\n"
-        f"use it: PRESS_RETRIEVAL__QUERY_MODEL={manifest.name}",
+        f"use it: PRESS_RETRIEVAL__{'RERANK' if kind == 'reranker' else 'QUERY'}_MODEL="
+        f"{manifest.name}",
         highlight=False,
         markup=False,
     )

@@ -59,6 +59,7 @@ from pipeline.models import (
     ScoredPassage,
     SearchFilters,
 )
+from pipeline.retrieve.rerank import rerank_ranked
 from pipeline.settings import RetrievalSettings
 from pipeline.tokens import count_tokens
 
@@ -313,6 +314,8 @@ class HybridRetriever(BaseRetriever):
                 fused = blend(self._fuse(sides, hints), fused, cfg.prf_keep_weight)
             timings["prf_ms"] = (time.perf_counter() - start) * 1000
         ranked = sorted(fused, key=lambda pid: (-fused[pid], pid))
+        if cfg.rerank_model:  # opt-in cross-encoder over the fused head (pipeline/rerank.py)
+            ranked = rerank_ranked(self.index, cfg, query, ranked, fused, timings)
         lexical_hits = sides.get("lexical", _Scored()).hits
         per_citation: dict[str, int] = {}
         results: list[ScoredPassage] = []

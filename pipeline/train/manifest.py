@@ -4,7 +4,7 @@ A model trained by ``press train`` is a folder ``<home>/models/<name>/``:
 
 =====================  ==========================================================
 ``manifest.json``      :class:`TrainingManifest`: what it was trained on and how
-``model.onnx``         the fine-tuned query encoder, run by onnxruntime at query time
+``model.onnx``         the fine-tuned query encoder or reranker, run by onnxruntime
 ``tokenizer.json``     the tokenizer it reads (a copy of the shipped MiniLM one)
 ``checkpoint.pt``      training state for ``--resume`` (torch; removed when finished
                        unless ``--keep-checkpoint``)
@@ -33,6 +33,7 @@ MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 CHECKPOINT = "checkpoint.pt"
 KIND_QUERY_ENCODER = "query-encoder"
+KIND_RERANKER = "reranker"
 
 
 class TrainingManifest(BaseModel):
@@ -126,3 +127,46 @@ def load_trained(models_dir: Path, name: str, passage_model: str) -> tuple[Path,
                 f"Model {name!r} lacks {needed}", "Train it again (`press train ... --force`)."
             )
     return folder, manifest
+
+
+def load_reranker_folder(models_dir: Path, name: str) -> tuple[Path, TrainingManifest]:
+    """The folder and manifest of a usable cross-encoder reranker (``retrieval.rerank_model``).
+
+    A reranker reads the passages' *text*, so unlike a query encoder it is valid with an
+    index of any embedding model; it must be a reranker, finished, with its files.
+    """
+    folder = model_dir(models_dir, name)
+    if not (folder / MANIFEST).is_file() and not (folder / CHECKPOINT).is_file():
+        raise ConfigError(
+            f"No reranker named {name!r} at {folder}",
+            "Train one with `press train --kind reranker --set SET.jsonl --name NAME`, or "
+            "unset retrieval.rerank_model (PRESS_RETRIEVAL__RERANK_MODEL=none).",
+        )
+    manifest = read_manifest(folder)
+    if manifest.kind != KIND_RERANKER:
+        raise ConfigError(
+            f"Model {name!r} is a {manifest.kind!r}, not a reranker",
+            "Name it in retrieval.query_model instead, or train a reranker with "
+            "`press train --kind reranker`.",
+        )
+    for needed in (MODEL_FILE, TOKENIZER_FILE):
+        if not (folder / needed).is_file():
+            raise ConfigError(
+                f"Model {name!r} lacks {needed}",
+                "Train it again (`press train --kind reranker ... --force`).",
+            )
+    return folder, manifest
+
+
+def list_models(models_dir: Path) -> list[TrainingManifest]:
+    """Manifests of the finished models under ``models_dir``, by name."""
+    if not models_dir.is_dir():
+        return []
+    found = []
+    for folder in sorted(models_dir.iterdir()):
+        if (folder / MANIFEST).is_file():
+            try:
+                found.append(read_manifest(folder))
+            except ConfigError:
+                continue
+    return found
