@@ -98,8 +98,6 @@ def _tolerances(**values: float) -> Tolerances:
         try:
             return Tolerances(**values)
         except ValueError as exc:
-            from pipeline.errors import ConfigError
-            raise ConfigError(f"invalid tolerance: {exc}", "Tolerances are >= 0.") from exc
             from pipeline.errors import InputError
             raise InputError(f"invalid tolerance: {exc}", "Tolerances are >= 0.") from exc
 
