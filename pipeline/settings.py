@@ -172,8 +172,8 @@ class RetrievalSettings(_Group):
         {"k", "candidates", "fusion", "rrf_k", "dense_weight", "lexical_weight", "bm25_k1",
          "bm25_b", "stemmer", "per_citation_cap", "token_budget", "min_relevance",
          "max_unknown_terms", "prf_docs", "prf_terms", "prf_weight", "prf_dense_weight",
-         "prf_keep_weight", "second_model", "second_weight", "query_model", "rerank_model", "rerank_top_k",
-         "rerank_weight"}
+         "prf_keep_weight", "second_model", "second_weight", "query_model", "rerank_model",
+         "rerank_top_k", "rerank_weight"}
     )  # fmt: skip
 
     k: int = Field(8, ge=1, description="Evidence items returned to the drafter.")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from langchain_openai import ChatOpenAI
 
-from pipeline.cite import check_citations
+from pipeline.cite.check import check_citations
 from pipeline.draft import draft_article
 from pipeline.draft.chain import LLMDrafter, format_evidence
 from pipeline.errors import DraftError
