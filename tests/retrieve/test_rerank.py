@@ -22,7 +22,8 @@ from pipeline.cli.app import app
 from pipeline.errors import ConfigError
 from pipeline.index import Index
 from pipeline.index.embeddings import MINILM_NAME
-from pipeline.retrieve.retriever import HybridRetriever, rerank
+from pipeline.retrieve import rerank
+from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import RetrievalSettings, Settings, load_settings
 from pipeline.train.candidates import Candidate, ranking_metrics
 from pipeline.train.data import TrainingQuestion
