@@ -153,7 +153,7 @@ def test_eval_retrieval_compare_rerank_of_a_missing_model_exits_2(
 ) -> None:
     settings, _ = demo
     monkeypatch.setenv("PRESS_HOME", str(settings.home))
-    set_path = Path(__file__).resolve().parents[1] / "evals" / "sets" / "demo.jsonl"
+    set_path = Path(__file__).resolve().parents[2] / "evals" / "sets" / "demo.jsonl"
     result = CliRunner().invoke(
         app, ["eval", "retrieval", "--set", str(set_path), "--compare-rerank", "absent"]
     )
@@ -224,7 +224,7 @@ def test_training_learns_planted_pairs_resumes_and_exports_onnx(tmp_path: Path) 
     torch.manual_seed(config.seed)
     export_reranker(CrossEncoder(truncated(load_base_model(), config)), base / MODEL_FILE)
     shutil.copyfile(
-        Path(__file__).resolve().parents[1] / "pipeline/assets/minilm/tokenizer.json",
+        Path(__file__).resolve().parents[2] / "pipeline/assets/minilm/tokenizer.json",
         base / TOKENIZER_FILE,
     )
     folder = tmp_path / "model"
