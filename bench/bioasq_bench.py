@@ -8,7 +8,7 @@ question.
 What it does (``--help`` lists the options):
 
 1. **Index.** Ingests ``snippets_corpus.jsonl`` through the real pipeline
-   (:func:`pipeline.ingest.run.ingest` into an :class:`~pipeline.index.Index`) under
+   (:func:`pipeline.ingest.run.ingest` into an :class:`~pipeline.index.hybrid.Index`) under
    ``~/.cache/evidence-press/bioasq-index/<corpus sha256[:16]>-<embedding model>/`` and
    reuses it on later runs. The optional second model's vectors (e5-small) are added to the
    same index by a second ``ingest`` with ``retrieval.second_model`` on, which embeds only
@@ -63,7 +63,7 @@ from common import (
 )
 
 if TYPE_CHECKING:
-    from pipeline.index import Index
+    from pipeline.index.hybrid import Index
     from pipeline.settings import RetrievalSettings, Settings
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -254,8 +254,8 @@ class BenchIndex:
 
 def open_index(corpus_path: Path, cache: Path, *, second: bool, e5_threads: int) -> BenchIndex:
     """Open (building or completing as needed) the cached index of the snippet corpus."""
-    from pipeline.index import Index
     from pipeline.index.embeddings import MINILM_NAME
+    from pipeline.index.hybrid import Index
     from pipeline.ingest.run import ingest
     from pipeline.settings import load_settings
     digest = sha256_of(corpus_path)
@@ -308,7 +308,7 @@ def open_index(corpus_path: Path, cache: Path, *, second: bool, e5_threads: int)
     if second:
         index.close()
         index = run(True, "ingest_e5_added")
-    counts = index.store.counts()
+    counts = index.passage_db.counts()
     log(f"index ready: {counts}")
     return BenchIndex(index, index.settings, folder, {**marker, "counts": counts})
 

@@ -23,7 +23,7 @@ from pipeline.build.manifest import Manifest
 from pipeline.build.report import BuildReport
 from pipeline.build.runner import BuildOptions, run_build
 from pipeline.evaluate.sets import load_set
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.ingest.run import ingest
 from pipeline.settings import LLMSettings, Settings, StoreSettings, load_settings
 from pipeline.store import Store

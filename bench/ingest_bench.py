@@ -71,7 +71,7 @@ kept one of them busy; about 10.5 CPU-minutes in all):
                  the shape of shared/data/citations/open_citations.jsonl) to a temp folder.
   2a. bare       the slice is loaded and chunked exactly as `ingest` does (Chunker with
                  the settings' chunking, passages de-duplicated by id, text =
-                 pipeline.index.index_text: title + newline + passage), then
+                 pipeline.index.passages.index_text: title + newline + passage), then
                  MiniLMOnnxEmbeddings(...).embed_array(texts) is timed, model load
                  included -> passages/s and word pieces/s.
   2b. pipeline   ingest([slice folder], Index(load_settings(home=EMPTY))) is timed ->
@@ -248,8 +248,7 @@ def _pipeline_texts(slice_file: Path, home: Path) -> tuple[list[str], int]:
     ids are dropped, passages are de-duplicated by id (first wins), the embedded text
     is ``index_text``.
     """
-    from pipeline.index import index_text
-    from pipeline.index.passages import StoredPassage
+    from pipeline.index.passages import PassageRow, index_text
     from pipeline.ingest.chunking import Chunker
     from pipeline.ingest.loaders import load_file
     settings = _settings(home)
@@ -261,7 +260,7 @@ def _pipeline_texts(slice_file: Path, home: Path) -> tuple[list[str], int]:
     passages: dict[str, Any] = {}
     for citation in citations.values():
         for passage in chunker.chunk(citation):
-            passages.setdefault(passage.id, StoredPassage(passage, citation))
+            passages.setdefault(passage.id, PassageRow(passage, citation))
     return [index_text(item) for item in passages.values()], len(citations)
 
 
@@ -522,9 +521,9 @@ def phase_stock(params: dict[str, Any]) -> dict[str, Any]:
 def _instrument(profiler: Profiler) -> None:
     """Wrap the pipeline's expensive calls (in this phase process only) for a breakdown."""
     import pipeline.ingest.run as run_module
-    from pipeline.index import Index
     from pipeline.index.embeddings import MiniLMOnnxEmbeddings
-    from pipeline.index.passages import PassageStore
+    from pipeline.index.hybrid import Index
+    from pipeline.index.passages import PassageDB
     from pipeline.index.vectors import VectorIndex
     from pipeline.ingest.chunking import Chunker
     profiler.patch(run_module, "load_file", "load_file (parse)")
@@ -536,19 +535,19 @@ def _instrument(profiler: Profiler) -> None:
     profiler.patch(VectorIndex, "upsert", "Chroma upsert")
     profiler.patch(VectorIndex, "ids", "Chroma ids (reconcile)")
     profiler.patch(VectorIndex, "delete", "Chroma delete")
-    profiler.patch(PassageStore, "__init__", "SQLite open")
-    profiler.patch(PassageStore, "replace_file", "SQLite replace_file")
-    profiler.patch(PassageStore, "citation_owner", "SQLite citation_owner")
-    profiler.patch(PassageStore, "passage_ids", "SQLite passage_ids")
-    profiler.patch(PassageStore, "file_sha", "SQLite file_sha")
-    profiler.patch(PassageStore, "get", "SQLite get")
-    profiler.patch(PassageStore, "corpus_version", "SQLite corpus_version")
+    profiler.patch(PassageDB, "__init__", "SQLite open")
+    profiler.patch(PassageDB, "replace_file", "SQLite replace_file")
+    profiler.patch(PassageDB, "citation_owner", "SQLite citation_owner")
+    profiler.patch(PassageDB, "passage_ids", "SQLite passage_ids")
+    profiler.patch(PassageDB, "file_sha", "SQLite file_sha")
+    profiler.patch(PassageDB, "get", "SQLite get")
+    profiler.patch(PassageDB, "corpus_version", "SQLite corpus_version")
     profiler.patch(Index, "refresh_lexical", "BM25 build + save")
 
 
 def phase_ingest(params: dict[str, Any]) -> dict[str, Any]:
     """2b/2d: time ``ingest`` into the given home (empty for 2b, filled for 2d)."""
-    from pipeline.index import Index
+    from pipeline.index.hybrid import Index
     from pipeline.ingest.run import ingest
     embed_calls: list[int] = []  # texts per Index.embed call, to rebuild the padding
     plain_embed = Index.embed

@@ -43,7 +43,7 @@ def main() -> None:
     from pipeline.draft.chain import LLMDrafter
     from pipeline.draft.local import LocalServer
     from pipeline.draft.structured import response_format
-    from pipeline.index import Index
+    from pipeline.index.hybrid import Index
     from pipeline.retrieve.retriever import HybridRetriever
     from pipeline.settings import LLMSettings, load_settings
     settings = load_settings(home=args.home)

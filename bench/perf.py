@@ -112,8 +112,8 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def indexed_passages(index: Any) -> Iterator[tuple[str, str, str]]:
     """(passage id, citation id, embedded text) of every passage in an index's store."""
-    from pipeline.index import index_text
-    for item in index.store.iter_all():
+    from pipeline.index.passages import index_text
+    for item in index.passage_db.iter_all():
         yield item.passage.id, item.citation.id, index_text(item)
 
 
@@ -121,10 +121,9 @@ def chunked_passages(paths: Sequence[Path], home: Path) -> list[tuple[str, str, 
     """(passage id, citation id, embedded text) exactly as ``ingest`` would index ``paths``.
 
     Same loader, chunker and de-duplication as the pipeline (first citation id and first
-    passage id win); the text is :func:`pipeline.index.index_text`.
+    passage id win); the text is :func:`pipeline.index.passages.index_text`.
     """
-    from pipeline.index import index_text
-    from pipeline.index.passages import StoredPassage
+    from pipeline.index.passages import PassageRow, index_text
     from pipeline.ingest.chunking import Chunker
     from pipeline.ingest.loaders import load_file
     from pipeline.ingest.run import discover
@@ -138,7 +137,7 @@ def chunked_passages(paths: Sequence[Path], home: Path) -> list[tuple[str, str, 
             seen_citations.add(citation.id)
             for passage in chunker.chunk(citation):
                 if passage.id not in out:
-                    text = index_text(StoredPassage(passage, citation))
+                    text = index_text(PassageRow(passage, citation))
                     out[passage.id] = (passage.id, citation.id, text)
     return list(out.values())
 
@@ -388,7 +387,7 @@ def phase_prepare(params: dict[str, Any]) -> dict[str, Any]:
 
 def phase_build_index(params: dict[str, Any]) -> dict[str, Any]:
     """Build a large index: 20k from p20k.jsonl; 50k = a copy of 20k + p50k-rest.jsonl."""
-    from pipeline.index import Index
+    from pipeline.index.hybrid import Index
     from pipeline.ingest.run import ingest
     name = params["name"]
     home = CACHE / f"pubmed-{name}"
@@ -410,7 +409,7 @@ def phase_build_index(params: dict[str, Any]) -> dict[str, Any]:
         report = ingest(paths, index)
     if report.failed:
         raise RuntimeError(f"ingest failed: {[f.messages for f in report.failed]}")
-    counts = index.store.counts()
+    counts = index.passage_db.counts()
     vectors = index.vectors.count()
     index.close()
     manifest = {
@@ -449,7 +448,7 @@ def phase_baseline_ingest(params: dict[str, Any]) -> dict[str, Any]:
 
 def phase_query(params: dict[str, Any]) -> dict[str, Any]:
     """Latency of hybrid, dense-only and the baseline's similarity_search, interleaved."""
-    from pipeline.index import Index
+    from pipeline.index.hybrid import Index
     from pipeline.retrieve.retriever import HybridRetriever
     home = Path(params["home"])
     settings = _settings(home)
@@ -468,7 +467,7 @@ def phase_query(params: dict[str, Any]) -> dict[str, Any]:
         "baseline": lambda q: store.similarity_search(q, k=k),
     }
     timing = time_interleaved(runners, queries, params["rounds"], params["warmup"])
-    counts = index.store.counts()
+    counts = index.passage_db.counts()
     result = {
         "passages": counts["passages"],
         "citations": counts["citations"],
@@ -517,7 +516,7 @@ def _quality_run(
 
 def phase_quality_demo(params: dict[str, Any]) -> dict[str, Any]:
     """Demo corpus: both sides build their index from scratch (timed), then the eval set."""
-    from pipeline.index import Index
+    from pipeline.index.hybrid import Index
     from pipeline.ingest.run import ingest
     work = Path(params["work"])
     home = work / "demo-home"
@@ -547,8 +546,8 @@ def phase_quality_bioasq(params: dict[str, Any]) -> dict[str, Any]:
     """BioASQ half B on bioasq_bench's cached index; baseline store built from its vectors."""
     from bioasq_bench import DEFAULT_CACHE, load_questions, sha256_of, slug
 
-    from pipeline.index import Index
     from pipeline.index.embeddings import MINILM_NAME
+    from pipeline.index.hybrid import Index
     corpus = Path(params["data"]) / "bioasq" / "snippets_corpus.jsonl"
     digest = sha256_of(corpus)
     folder = DEFAULT_CACHE / f"{digest[:16]}-{slug(MINILM_NAME)}"
@@ -568,7 +567,7 @@ def phase_quality_bioasq(params: dict[str, Any]) -> dict[str, Any]:
     if params.get("limit"):
         questions = questions[: params["limit"]]
     result = _quality_run(index, store, settings, [(q.text, q.gold) for q in questions])
-    counts = index.store.counts()
+    counts = index.passage_db.counts()
     index.close()
     return {
         "index": str(folder),

@@ -57,7 +57,7 @@ from common import (
 )
 
 if TYPE_CHECKING:
-    from pipeline.index import Index
+    from pipeline.index.hybrid import Index
     from pipeline.retrieve.retriever import HybridRetriever, Mode
     from pipeline.settings import Settings
 REPO = Path(__file__).resolve().parents[1]
@@ -175,7 +175,7 @@ def open_bench_index(
     source: Path, folder: Path, size: int, rebuild: bool
 ) -> tuple[Settings, Index, dict[str, Any]]:
     """Open (building or reusing) the PubMed benchmark index under ``folder``."""
-    from pipeline.index import Index
+    from pipeline.index.hybrid import Index
     from pipeline.ingest.run import ingest
     from pipeline.settings import load_settings
     if rebuild and folder.exists():
@@ -189,7 +189,7 @@ def open_bench_index(
         manifest = json.loads(manifest_path.read_text())
     settings = load_settings(home=folder, outputs=folder / "outputs")
     index = Index(settings)
-    counts = index.store.counts()
+    counts = index.passage_db.counts()
     info: dict[str, Any] = {"folder": str(folder), "size": size, "source": str(source)}
     expected = manifest.get("citations")
     reusable = (
@@ -224,7 +224,7 @@ def open_bench_index(
         report = ingest([corpus], index, on_event=on_event)
         if report.failed:
             raise BenchError(f"ingest failed: {[f.messages for f in report.failed]}")
-        counts = index.store.counts()
+        counts = index.passage_db.counts()
         manifest = {
             "size": size,
             "source": str(source),
@@ -256,7 +256,7 @@ def query_titles(queries_file: Path, index: Index, wanted: int) -> list[str]:
         title = citation.title.strip().rstrip(".").strip()
         if not title or title.lower() in seen:
             continue
-        if index.store.citation_owner(citation.id) is not None:
+        if index.passage_db.citation_owner(citation.id) is not None:
             continue  # the same PMID is already indexed: not an unseen record
         seen.add(title.lower())
         titles.append(title)
@@ -339,7 +339,9 @@ def diagnose(index: Index, retriever: HybridRetriever, queries: list[str]) -> di
     ids = list(lexical.ids[:100])
     for query in queries:
         vector = index.embed([query])[0]
-        rows["store.corpus_version (inside lexical_ms)"].append(timed(index.store.corpus_version))
+        rows["passage_db.corpus_version (inside lexical_ms)"].append(
+            timed(index.passage_db.corpus_version)
+        )
         rows["index.lexical() (version check, inside lexical_ms)"].append(timed(index.lexical))
         rows["bm25 search only (inside lexical_ms)"].append(
             timed(partial(lexical.search, query, n))
@@ -356,7 +358,7 @@ def diagnose(index: Index, retriever: HybridRetriever, queries: list[str]) -> di
             )
         )
         rows["embed 1 query (embed_ms)"].append(timed(partial(index.embed, [query])))
-        rows["store.get 100 ids (rest_ms)"].append(timed(partial(index.store.get, ids)))
+        rows["store.get 100 ids (rest_ms)"].append(timed(partial(index.passage_db.get, ids)))
     return {name: summary(values) for name, values in rows.items()}
 
 
@@ -420,7 +422,7 @@ def count_embedding_calls(index: Index) -> list[tuple[list[str], float]]:
 def bench_drafting(questions: list[str]) -> dict[str, Any]:
     """Warm extractive draft time and LLM prompt size on the demo corpus (temporary home)."""
     from pipeline.draft import draft_article
-    from pipeline.index import Index
+    from pipeline.index.hybrid import Index
     from pipeline.ingest.run import ingest
     from pipeline.settings import load_settings
     with tempfile.TemporaryDirectory(prefix="press-bench-demo-") as tmp:
@@ -432,7 +434,7 @@ def bench_drafting(questions: list[str]) -> dict[str, Any]:
         if report.failed:
             raise BenchError(f"demo ingest failed: {[f.messages for f in report.failed]}")
         ingest_s = time.perf_counter() - start
-        counts = index.store.counts()
+        counts = index.passage_db.counts()
         log(f"demo corpus ingested in {ingest_s:.1f} s: {counts}")
         draft_article(questions[0], settings=settings, index=index, use_llm=False)  # warm-up
         calls = count_embedding_calls(index)

@@ -39,7 +39,7 @@ from pipeline.evaluate.articles import evaluate_articles as _evaluate_articles
 from pipeline.evaluate.retrieval import RetrievalReport, open_corpus_index
 from pipeline.evaluate.retrieval import evaluate_retrieval as _evaluate_retrieval
 from pipeline.evaluate.sets import load_set
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.ingest.run import IngestReport
 from pipeline.ingest.run import ingest as _ingest
 from pipeline.models import Article, Audience, ScoredPassage
@@ -82,7 +82,7 @@ def _index(settings: Settings) -> Index:
 
 def _non_empty(settings: Settings) -> Index:
     index = _index(settings)
-    if index.store.counts()["passages"] == 0:
+    if index.passage_db.counts()["passages"] == 0:
         raise RetrievalError(
             f"The index at {settings.index_dir} is empty",
             "Call pipeline.api.ingest([...]) first (or `press ingest corpus/demo`).",

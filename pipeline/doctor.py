@@ -147,7 +147,7 @@ def check_index(settings: Settings) -> Check:
             "Ingest a corpus: `press ingest --demo` (the shipped demo corpus) or "
             "`press ingest PATH`.",
         )
-    from pipeline.index import Index
+    from pipeline.index.hybrid import Index
     counts = Index(settings).check()
     return Check(
         "index",

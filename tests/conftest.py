@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.settings import Settings
 from tests.support.demo_index import build_demo_index
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.settings import Settings
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 from tests.support.press_cli import press
@@ -48,7 +48,7 @@ def test_an_ingested_index_is_reported_with_its_counts(
     monkeypatch.setenv("PRESS_HOME", str(settings.home))
     _, checks = _doctor()
     assert checks["index"]["status"] == "ok"
-    assert f"{index.store.counts()['passages']} passages" in checks["index"]["detail"]
+    assert f"{index.passage_db.counts()['passages']} passages" in checks["index"]["detail"]
 
 
 def test_a_prompt_folder_without_the_prompts_is_a_problem(

@@ -187,7 +187,7 @@ def raising_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient
     store.close()
 
 
-def _no_index() -> pipeline.index.Index:
+def _no_index() -> pipeline.index.hybrid.Index:
     raise AssertionError("no index here")
 
 

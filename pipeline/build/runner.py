@@ -44,7 +44,7 @@ from pipeline.draft import DraftRun, draft_article, save_run
 from pipeline.draft.chain import LLMDrafter
 from pipeline.draft.llm import make_chat_model
 from pipeline.errors import ConfigError, NotFoundError, PressError, ReviewError
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.review import Role, Workflow
 from pipeline.review.machine import S
 from pipeline.settings import Settings, load_preset, settings_hash
@@ -106,14 +106,14 @@ def build_inputs(
         assert chat is not None
         drafter = LLMDrafter(chat, settings.llm, prompts_dir=settings.prompts.dir)
         return BuildInputs(
-            corpus_version=index.store.corpus_version(),
+            corpus_version=index.passage_db.corpus_version(),
             prompt_versions=drafter.prompt_versions,
             model=getattr(chat, "model_name", None) or settings.llm.model,
             drafter="llm",
             settings_hash=settings_hash(settings),
         )
     return BuildInputs(
-        corpus_version=index.store.corpus_version(),
+        corpus_version=index.passage_db.corpus_version(),
         prompt_versions={},
         model=None,
         drafter="extractive",

@@ -247,11 +247,11 @@ def corpus_stats(
     settings = current_settings()
     with handled():
         index = open_index(settings)
-        counts = index.store.counts()
+        counts = index.passage_db.counts()
         levels: Counter[str] = Counter()
         kinds: Counter[str] = Counter()
         seen: set[str] = set()
-        for item in index.store.iter_all():
+        for item in index.passage_db.iter_all():
             if item.citation.id in seen:
                 continue
             seen.add(item.citation.id)
@@ -259,7 +259,7 @@ def corpus_stats(
             kinds[item.citation.source_kind.value] += 1
         data = {
             **counts,
-            "corpus_version": index.store.corpus_version(),
+            "corpus_version": index.passage_db.corpus_version(),
             "evidence_levels": dict(levels),
             "source_kinds": dict(kinds),
             "index": str(settings.index_dir),

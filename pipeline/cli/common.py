@@ -59,9 +59,9 @@ def current_settings() -> Settings:
 def open_index(settings: Settings, *, require_passages: bool = False) -> Any:
     """Open the index; with ``require_passages``, refuse an empty one with a hint."""
     from pipeline.errors import IndexError_, RetrievalError
-    from pipeline.index import Index
+    from pipeline.index.hybrid import Index
     index = Index(settings)
-    passages = index.store.counts()["passages"] if require_passages else 0
+    passages = index.passage_db.counts()["passages"] if require_passages else 0
     if require_passages and passages == 0:
         raise RetrievalError(
             f"The index at {settings.index_dir} is empty",

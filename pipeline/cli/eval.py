@@ -67,9 +67,9 @@ TolVerdict = Annotated[float, typer.Option(help="Allowed drop of verdict agreeme
 def _open(settings: Settings, corpus: Path | None, progress: Progress) -> tuple[Any, str | None]:
     """The index to evaluate on, and the corpus path recorded in the report."""
     if corpus is None:
-        from pipeline.index import Index
+        from pipeline.index.hybrid import Index
         index = Index(settings)
-        if index.store.counts()["passages"] == 0:
+        if index.passage_db.counts()["passages"] == 0:
             raise RetrievalError(
                 f"The index at {settings.index_dir} is empty",
                 "Ingest a corpus first (`press ingest corpus/demo`) or pass --corpus FILE.",

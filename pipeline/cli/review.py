@@ -377,7 +377,7 @@ def stale(as_json: AsJson = False) -> None:
     from pipeline.store.publications import stale_articles
     settings = current_settings()
     with handled():
-        found = stale_articles(Store.from_settings(settings), open_index(settings).store.get)
+        found = stale_articles(Store.from_settings(settings), open_index(settings).passage_db.get)
     rows = [vars(item) for item in found]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))

@@ -32,8 +32,8 @@ from pipeline.draft.llm import make_chat_model
 from pipeline.draft.structured import ModeMemory, has_cited_bullet
 from pipeline.draft.transport import Progress
 from pipeline.errors import DraftFailed, InputError
-from pipeline.index import Index
 from pipeline.index.embeddings import embedding_name
+from pipeline.index.hybrid import Index
 from pipeline.models import (
     Article,
     Audience,

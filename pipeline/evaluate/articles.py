@@ -51,7 +51,7 @@ from pipeline.draft.llm import make_chat_model
 from pipeline.errors import DraftError, EvalSetError
 from pipeline.evaluate import metrics
 from pipeline.evaluate.sets import EvalQuestion
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.models import FIELD_LABELS, Article
 from pipeline.settings import Settings, settings_hash
 
@@ -370,7 +370,7 @@ def evaluate_articles(
         stages_s=_stage_times(results),
         set=set_name,
         corpus=corpus,
-        corpus_version=index.store.corpus_version(),
+        corpus_version=index.passage_db.corpus_version(),
         settings_hash=settings_hash(settings),
         seconds=round(time.perf_counter() - started, 3),
         per_question=results,

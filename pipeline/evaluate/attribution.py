@@ -51,7 +51,7 @@ from pipeline.models import Citation, Evidence, EvidenceSet, Passage, ScoredPass
 from pipeline.text import split_sentences, words
 
 if TYPE_CHECKING:
-    from pipeline.index import Index
+    from pipeline.index.hybrid import Index
     from pipeline.settings import Settings
 __all__ = [
     "MARGINS",

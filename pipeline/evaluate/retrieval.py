@@ -21,7 +21,7 @@ Design
   and reused while the corpus bytes and those settings are unchanged; a ``ready.json``
   marker naming the build is written only after a complete ingest, so an interrupted build
   is redone from scratch. A reused index is reconciled first
-  (:meth:`~pipeline.index.Index.reconcile`, cheap when nothing is missing), which also
+  (:meth:`~pipeline.index.hybrid.Index.reconcile`, cheap when nothing is missing), which also
   fills in vectors that an index option switched on since then needs. BM25 parameters are
   not part of the key because the index rebuilds its BM25 index when they differ.
   Evaluation indexes are always local
@@ -53,7 +53,7 @@ from pipeline import atomic
 from pipeline.errors import EvalSetError
 from pipeline.evaluate import metrics
 from pipeline.evaluate.sets import EvalQuestion, corpus_digest
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.ingest.run import EventFn, ingest
 from pipeline.models import short_hash
 from pipeline.retrieve.retriever import HybridRetriever, Mode
@@ -320,7 +320,7 @@ def evaluate_retrieval(
         methods=methods,
         set=set_name,
         corpus=corpus,
-        corpus_version=index.store.corpus_version(),
+        corpus_version=index.passage_db.corpus_version(),
         settings_hash=settings_hash(settings),
         n_unscored=len(questions) - len(scored),
         seconds=round(time.perf_counter() - started, 3),

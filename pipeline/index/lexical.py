@@ -1,6 +1,6 @@
 """The lexical side of the index: BM25 (bm25s) over stemmed tokens, persisted beside Chroma.
 
-The BM25 index is rebuilt from the passage store whenever the corpus version changes
+The BM25 index is rebuilt from the passage DB whenever the corpus version changes
 (rebuilding 20k passages takes seconds, incremental BM25 statistics would be a second
 source of truth). It is written to a temporary folder and renamed into place, and carries
 the corpus version it was built for, so a reader can tell a stale index from a fresh one.
@@ -30,6 +30,8 @@ from typing import Any
 import bm25s
 import numpy as np
 import Stemmer
+
+from pipeline.index.passages import PassageRow, index_text, passage_metadata
 
 _STATE = "state.json"
 
@@ -97,6 +99,24 @@ class LexicalIndex:
             retriever.index(tokens, show_progress=False)
         arrays = {name: np.asarray(values) for name, values in fields.items()}
         return cls(retriever, ids, arrays, corpus_version, stemmer)
+
+    @classmethod
+    def from_rows(
+        cls, rows: Iterable[PassageRow], *, corpus_version: str, k1: float, b: float, stemmer: str
+    ) -> LexicalIndex:
+        """Index passage-DB rows: their :func:`index_text` with the filter fields."""
+        ids: list[str] = []
+        texts: list[str] = []
+        fields: dict[str, list[Any]] = {"year": [], "evidence_rank": [], "source_kind": []}
+        for item in rows:
+            meta = passage_metadata(item)
+            ids.append(item.passage.id)
+            texts.append(index_text(item))
+            for name in fields:
+                fields[name].append(meta[name])
+        return cls.build(
+            ids, texts, fields, corpus_version=corpus_version, k1=k1, b=b, stemmer=stemmer
+        )
 
     def save(self, folder: Path) -> None:
         """Write the index to ``folder`` atomically (temp folder, then rename)."""

@@ -1,4 +1,9 @@
-"""The durable passage store: the source of truth the vector and lexical indexes derive from.
+"""The passage DB: the durable source of truth the vector and lexical indexes derive from.
+
+Called a *DB* (:class:`PassageDB`, rows :class:`PassageRow`), not a store: in this project
+"store" is the article store (:mod:`pipeline.store`, reviews and publications), a different
+file with a different lifecycle. :func:`index_text` and :func:`passage_metadata` say what a
+row contributes to the derived indexes (embedded/BM25 text; vector metadata and filter fields).
 
 A SQLite file (SQLAlchemy Core) beside the Chroma folder holds every ingested file's
 fingerprint, every citation's metadata and every passage's text. Each file is committed
@@ -6,7 +11,7 @@ in one transaction together with its citations and passages, so a file is either
 recorded or not at all; the Chroma collection and the BM25 index can always be rebuilt
 from here (``press index rebuild``). The corpus version is a hash over all passage ids.
 
-The tables below are the passage DB's one schema. Opening a :class:`PassageStore` applies any
+The tables below are the passage DB's one schema. Opening a :class:`PassageDB` applies any
 pending migration of :mod:`pipeline.index.migrations` (its own ``_migrations`` table, the
 article store's runner) in one ``BEGIN IMMEDIATE`` transaction, so a column change is a
 migration, not a rebuild; a DB from before versioning is adopted as it is.
@@ -40,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pipeline.index.migrations import PASSAGE_MIGRATIONS
-from pipeline.models import Citation, Passage
+from pipeline.models import Citation, EvidenceLevel, Passage
 from pipeline.store.migrations import upgrade
 from pipeline.store.timestamps import UTCDateTime
 
@@ -81,8 +86,9 @@ meta_table = Table(
 
 
 @dataclass(frozen=True)
-class StoredPassage:
-    """A passage joined with its citation, as the retriever and drafter need it."""
+class PassageRow:
+    """A passage joined with its citation (one row of the passage DB, as the retriever and
+    drafter need it)."""
 
     passage: Passage
     citation: Citation
@@ -97,8 +103,8 @@ class FileChange:
     unchanged: int
 
 
-class PassageStore:
-    """SQLite-backed store of files, citations and passages."""
+class PassageDB:
+    """The SQLite passage DB: files, citations and passages."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -202,10 +208,10 @@ class PassageStore:
             conn.execute(delete(files_table).where(files_table.c.path == path))
         return removed
 
-    def get(self, ids: Iterable[str]) -> dict[str, StoredPassage]:
+    def get(self, ids: Iterable[str]) -> dict[str, PassageRow]:
         """Passages (with their citations) by id; unknown ids are left out."""
         wanted = list(dict.fromkeys(ids))
-        found: dict[str, StoredPassage] = {}
+        found: dict[str, PassageRow] = {}
         citations: dict[str, Citation] = {}
         with self.engine.connect() as conn:
             for start in range(0, len(wanted), 500):
@@ -218,10 +224,10 @@ class PassageStore:
                     cid = row["citation_id"]
                     if cid not in citations:
                         citations[cid] = Citation.model_validate_json(row["data"])
-                    found[row["id"]] = StoredPassage(_row_passage(row), citations[cid])
+                    found[row["id"]] = PassageRow(_row_passage(row), citations[cid])
         return found
 
-    def iter_all(self, batch: int = 2000) -> Iterator[StoredPassage]:
+    def iter_all(self, batch: int = 2000) -> Iterator[PassageRow]:
         """Every passage with its citation, in a stable order (by passage id)."""
         citations: dict[str, Citation] = {}
         with self.engine.connect() as conn:
@@ -235,7 +241,7 @@ class PassageStore:
                 cid = row["citation_id"]
                 if cid not in citations:
                     citations[cid] = Citation.model_validate_json(row["data"])
-                yield StoredPassage(_row_passage(row), citations[cid])
+                yield PassageRow(_row_passage(row), citations[cid])
 
     def counts(self) -> dict[str, int]:
         """Numbers of files, citations and passages."""
@@ -281,6 +287,27 @@ class PassageStore:
         with self.engine.begin() as conn:
             conn.execute(delete(meta_table).where(meta_table.c.key == key))
             conn.execute(insert(meta_table), [{"key": key, "value": value}])
+
+
+def index_text(item: PassageRow) -> str:
+    """The text that is embedded and BM25-indexed: the citation title, then the passage."""
+    title = item.citation.title.strip()
+    return f"{title}\n{item.passage.text}" if title else item.passage.text
+
+
+def passage_metadata(item: PassageRow) -> dict[str, Any]:
+    """Flat metadata stored with a vector, used for filters and for display."""
+    citation = item.citation
+    level = citation.evidence_level or EvidenceLevel.OTHER
+    return {
+        "citation_id": citation.id,
+        "year": citation.year if citation.year is not None else -1,
+        "evidence_level": level.value,
+        "evidence_rank": level.rank,
+        "source_kind": citation.source_kind.value,
+        "section": item.passage.section[:200],
+        "source_file": citation.source_file or "",
+    }
 
 
 def _row_passage(row: object) -> Passage:

@@ -6,14 +6,21 @@ are always computed by our own embedding backend and passed in explicitly; the c
 records the embedding model's name and dimension, and opening it with another model is a
 clear error instead of silently meaningless distances.
 
-Shared server, several writers: each host keeps its own passage store (its source of truth)
-and reconciles Chroma against it, so on a shared collection a host must only ever touch
-the vectors it wrote. A :class:`VectorIndex` opened with an ``owner`` (the passage store's
-``store_id``, see :attr:`pipeline.index.Index.store_id`) stamps ``owner`` on every vector
-it writes, and its :meth:`~VectorIndex.ids`, :meth:`~VectorIndex.count`,
-:meth:`~VectorIndex.delete` and :meth:`~VectorIndex.reset` see only those vectors; queries
-still search the whole collection. Without an owner (the local folder, one host) the
-collection is the host's alone and every method covers all of it, as before.
+Shared server, several writers: each host keeps its own home (passage DB, BM25, lock),
+ingests its part of the corpus and reconciles Chroma against its passage DB (its source of
+truth), so on a shared collection a host must only ever touch the vectors it wrote:
+reconciling the whole collection would delete every other host's vectors (host B's first
+ingest removed all of host A's). Each passage DB therefore has a random id (a uuid under the
+meta key ``store_id``, created on first use; :attr:`pipeline.index.hybrid.Index.db_id`). A
+:class:`VectorIndex` opened with that ``owner`` stamps it on every vector it writes, and its
+:meth:`~VectorIndex.ids`, :meth:`~VectorIndex.count`, :meth:`~VectorIndex.delete` and
+:meth:`~VectorIndex.reset` see only those vectors, so reconcile, check, rebuild and the
+deletes of ingest stay within their owner. Queries still search the whole collection; a
+host's retriever keeps the hits its own passage DB can resolve. Hosts should ingest disjoint
+parts: a passage id two hosts both hold is owned by whichever wrote it last, and if that host
+later drops it the other's next ingest embeds it again. Without an owner (the local folder,
+``persistent``, the default: one home) the collection is the host's alone and every method
+covers all of it, as before.
 """
 
 from __future__ import annotations

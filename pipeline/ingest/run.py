@@ -3,7 +3,7 @@
 One file is the unit of work. A file whose fingerprint (sha256) is unchanged is skipped
 without parsing. A changed file is parsed completely, chunked, and only the passages whose
 ids are new are embedded; the vectors are written first and the file's rows are then
-committed to the passage store in one transaction, after which vectors of passages the
+committed to the passage DB in one transaction, after which vectors of passages the
 file no longer has are deleted. A crash at any point leaves at most vectors the store does
 not know (deleted by the next run's reconcile) or a file whose new rows were not committed
 (re-ingested by the next run, since its fingerprint was not recorded). So no file is ever
@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Literal
 
 from pipeline.errors import LoadError, UnknownFormatError
-from pipeline.index import Index
-from pipeline.index.passages import StoredPassage
+from pipeline.index.hybrid import Index
+from pipeline.index.passages import PassageRow
 from pipeline.ingest.chunking import Chunker
 from pipeline.ingest.loaders import detect_format, load_file
 from pipeline.ingest.trust import in_trusted_folder, verified
@@ -125,15 +125,15 @@ def ingest(
             emit("file_done", 1)
         if prune:
             seen = {str(p) for p, _ in targets}
-            for stored in index.store.files():
+            for stored in index.passage_db.files():
                 if stored not in seen and not Path(stored).exists():
-                    removed = index.store.remove_file(stored)
+                    removed = index.passage_db.remove_file(stored)
                     index.vectors.delete(removed)
                     report.files.append(FileOutcome(stored, "removed", removed=len(removed)))
-        stale = index.store.get_meta("corpus_version") != index.store.corpus_version()
+        stale = index.passage_db.get_meta("corpus_version") != index.passage_db.corpus_version()
         if stale or not (index.folder / "bm25").exists():
             index.refresh_lexical()
-        report.corpus_version = index.store.corpus_version()
+        report.corpus_version = index.passage_db.corpus_version()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -157,9 +157,9 @@ def _ingest_file(
         sha = fingerprint(path)
     except OSError as exc:
         return FileOutcome(key, "failed", messages=[f"cannot read file: {exc.strerror or exc}"])
-    previous = index.store.file_sha(key)
+    previous = index.passage_db.file_sha(key)
     if previous == sha and not force:
-        return FileOutcome(key, "unchanged", unchanged=len(index.store.passage_ids(key)))
+        return FileOutcome(key, "unchanged", unchanged=len(index.passage_db.passage_ids(key)))
     try:
         result = load_file(path, fmt)
     except UnknownFormatError as exc:
@@ -176,7 +176,7 @@ def _ingest_file(
     now = datetime.now(UTC).isoformat(timespec="seconds")
     for loaded in result.citations:
         citation = verified(loaded, name, trusted).model_copy(update={"ingested_at": now})
-        owner = claimed.get(citation.id) or index.store.citation_owner(citation.id)
+        owner = claimed.get(citation.id) or index.passage_db.citation_owner(citation.id)
         if owner is not None and owner != key:
             messages.append(f"skipped duplicate citation {citation.id} (already in {owner})")
             continue
@@ -186,16 +186,16 @@ def _ingest_file(
         claimed[citation.id] = key
         kept.add(citation.id)
         citations.append(citation)
-    passages: dict[str, StoredPassage] = {}
+    passages: dict[str, PassageRow] = {}
     by_id = {c.id: c for c in citations}
     for citation in citations:
         for passage in chunker.chunk(citation):
-            passages.setdefault(passage.id, StoredPassage(passage, by_id[citation.id]))
-    known = index.store.passage_ids(key)
+            passages.setdefault(passage.id, PassageRow(passage, by_id[citation.id]))
+    known = index.passage_db.passage_ids(key)
     fresh = [item for pid, item in passages.items() if pid not in known]
     index.embed_and_upsert(fresh, lambda n: emit("embedded", n))
     ordered: list[Passage] = [item.passage for item in passages.values()]
-    change = index.store.replace_file(key, sha, citations, ordered)
+    change = index.passage_db.replace_file(key, sha, citations, ordered)
     index.vectors.delete(change.removed)
     return FileOutcome(
         key,

@@ -35,7 +35,7 @@ import numpy as np
 from pipeline.train.manifest import MODEL_FILE, TOKENIZER_FILE, load_reranker_folder
 
 if TYPE_CHECKING:
-    from pipeline.index import Index
+    from pipeline.index.hybrid import Index
     from pipeline.settings import RetrievalSettings
 DEFAULT_MAX_TOKENS = 128
 _CACHE: dict[tuple[str, float, int], Reranker] = {}
@@ -139,7 +139,7 @@ def rerank_ranked(
         index.settings.models_dir, settings.rerank_model, index.settings.embeddings.threads
     )
     head = ranked[: settings.rerank_top_k]
-    stored = index.store.get(head)
+    stored = index.passage_db.get(head)
     known = [pid for pid in head if stored.get(pid) is not None]
     texts = [_text(stored[pid]) for pid in known]
     scores = reranker.score(query, texts)

@@ -48,9 +48,9 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
 from pipeline.errors import RetrievalError
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.index.lexical import LexicalIndex, tokenize
-from pipeline.index.passages import StoredPassage
+from pipeline.index.passages import PassageRow
 from pipeline.index.vectors import VectorIndex
 from pipeline.models import (
     Evidence,
@@ -231,7 +231,7 @@ def _mean_vector(vectors: VectorIndex, passage_ids: list[str]) -> np.ndarray | N
 
 
 class HybridRetriever(BaseRetriever):
-    """Dense + BM25 retrieval over an :class:`~pipeline.index.Index` (a LangChain retriever)."""
+    """Dense + BM25 retrieval over a hybrid :class:`~pipeline.index.hybrid.Index` (LangChain)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -340,7 +340,7 @@ class HybridRetriever(BaseRetriever):
         self.last_timings = timings
         return results
 
-    def _stored(self, ranked: list[str], k: int) -> Iterator[tuple[str, StoredPassage | None]]:
+    def _stored(self, ranked: list[str], k: int) -> Iterator[tuple[str, PassageRow | None]]:
         """Passages of ``ranked`` in order, fetched from the store a slice at a time.
 
         Deep candidate lists fuse into hundreds of ids, but usually only the first ``k``
@@ -349,7 +349,7 @@ class HybridRetriever(BaseRetriever):
         size = k + 4
         for start in range(0, len(ranked), size):
             chunk = ranked[start : start + size]
-            stored = self.index.store.get(chunk)
+            stored = self.index.passage_db.get(chunk)
             for pid in chunk:
                 yield pid, stored.get(pid)
             size *= 2
@@ -533,7 +533,7 @@ class HybridRetriever(BaseRetriever):
             items=list(items.values()),
             filters=filters or self.filters,
             method=self.mode,
-            corpus_version=self.index.store.corpus_version(),
+            corpus_version=self.index.passage_db.corpus_version(),
             token_count=used,
             best_similarity=best,
             sufficient=sufficient,

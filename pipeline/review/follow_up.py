@@ -32,7 +32,7 @@ from langchain_core.language_models import BaseChatModel
 
 from pipeline.draft import DraftRun, Stage, draft_article
 from pipeline.errors import InputError, InvalidTransition, NotFoundError, ReviewError
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.models import Audience, SearchFilters
 from pipeline.review import Workflow
 from pipeline.settings import Settings

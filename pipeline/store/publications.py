@@ -8,7 +8,7 @@ and hash, by someone other than its author. An entry failing any check is left o
 reported, so the site can never show a revision that was not approved as it stands.
 
 :func:`stale_articles` compares the passages an approved revision cites (every passage of
-every evidence item its references name) with the current passage store. Passage ids hash
+every evidence item its references name) with the current passage DB. Passage ids hash
 the citation id and the passage text, so changed text shows up as a vanished id; a passage
 whose citation metadata changed (a correction, a retraction notice) is reported too.
 """
@@ -27,7 +27,7 @@ from pipeline.store.timestamps import iso
 
 APPROVE = "review.approve"
 PassageLookup = Callable[[Iterable[str]], Mapping[str, Any]]
-"""``ids → {id: StoredPassage}`` (e.g. ``Index(settings).store.get``); unknown ids left out."""
+"""``ids → {id: PassageRow}`` (e.g. ``Index(settings).passage_db.get``); unknown ids left out."""
 
 
 @dataclass(frozen=True)

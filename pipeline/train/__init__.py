@@ -43,7 +43,7 @@ from pipeline.train.manifest import (
 )
 
 if TYPE_CHECKING:
-    from pipeline.index import Index
+    from pipeline.index.hybrid import Index
     from pipeline.settings import RetrievalSettings
     from pipeline.train.query_encoder import TrainConfig, TrainResult
     from pipeline.train.reranker import RerankConfig
@@ -102,7 +102,7 @@ def train_model(
         passage_model=embedding_name(index.embeddings),
         data_source=source,
         data_hash=digest,
-        corpus_version=index.store.corpus_version(),
+        corpus_version=index.passage_db.corpus_version(),
         half=half,
         n_train=len(train),
         n_validation=len(validation),
@@ -200,7 +200,7 @@ def train_reranker_model(
         passage_model=embedding_name(index.embeddings),
         data_source=source,
         data_hash=digest,
-        corpus_version=index.store.corpus_version(),
+        corpus_version=index.passage_db.corpus_version(),
         half=half,
         n_train=len(train),
         n_validation=len(validation),

@@ -24,7 +24,7 @@ import numpy as np
 from pipeline.train.data import TrainingQuestion
 
 if TYPE_CHECKING:
-    from pipeline.index import Index
+    from pipeline.index.hybrid import Index
     from pipeline.settings import RetrievalSettings
 TOP = 10
 

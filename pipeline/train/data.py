@@ -33,7 +33,7 @@ import numpy as np
 from pipeline.errors import ConfigError
 
 if TYPE_CHECKING:
-    from pipeline.index import Index
+    from pipeline.index.hybrid import Index
     from pipeline.store import Store
 Half = Literal["A", "B", "all"]
 

@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from pipeline.errors import LoginRequired, PressError
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.settings import Settings
 from pipeline.store import Store, User
 from pipeline.web import sessions

@@ -21,7 +21,7 @@ from langchain_core.language_models import BaseChatModel
 from starlette.templating import Jinja2Templates
 
 from pipeline.errors import LoginRequired
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.review import Role, Workflow, utc_now
 from pipeline.settings import Settings
 from pipeline.store import Store, User

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.settings import LLMSettings, Settings, StoreSettings
 from tests.support.openai_server import Reply
 

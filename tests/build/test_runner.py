@@ -18,7 +18,7 @@ from pipeline.build.report import BuildReport
 from pipeline.build.runner import BuildOptions, run_build
 from pipeline.draft.structured import MODES
 from pipeline.errors import BuildBusyError, ConfigError
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.review import Workflow
 from pipeline.settings import Settings, load_settings
 from pipeline.store import Store

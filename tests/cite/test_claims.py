@@ -14,7 +14,7 @@ from pipeline.cite import check as cite
 from pipeline.cite import claims
 from pipeline.draft import MemoEmbed, draft_article
 from pipeline.evaluate.sets import load_set
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.models import Bullet, BulletCheck, Draft, DraftSection, EvidenceSet
 from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import Settings

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.settings import Settings
 from tests.support.demo_index import REFERENCE_QUESTION
 

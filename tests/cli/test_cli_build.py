@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from pipeline.build.lock import build_lock
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.settings import Settings
 from pipeline.store import Store
 from tests.build.helpers import QUESTIONS, build_settings, draft_reply, write_manifest

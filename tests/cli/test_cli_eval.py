@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli.app import app
 from pipeline.evaluate.sets import load_set
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]

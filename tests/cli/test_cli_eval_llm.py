@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.settings import Settings
 from tests.cli.test_cli_eval import DEMO_SET, _env
 from tests.evaluate.test_eval_articles import _draft_args

@@ -8,7 +8,7 @@ from pipeline.article import render
 from pipeline.cite.check import extract_markers
 from pipeline.draft import draft_article, save_run
 from pipeline.draft.extractive import question_topic, section_group
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.models import EvidenceLevel, SourceKind
 from pipeline.settings import Settings
 from tests.support.demo_index import REFERENCE_QUESTION

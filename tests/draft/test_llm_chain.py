@@ -12,7 +12,7 @@ from pipeline.cite.check import check_citations
 from pipeline.draft import draft_article
 from pipeline.draft.chain import LLMDrafter, format_evidence
 from pipeline.errors import DraftError
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.models import Citation, Evidence, EvidenceSet, Passage, ScoredPassage, Section
 from pipeline.settings import LLMSettings, Settings
 from tests.support.demo_index import REFERENCE_QUESTION

@@ -12,7 +12,7 @@ import pytest
 from pipeline.draft import draft_article
 from pipeline.draft.prompts import PROMPT_NAMES, PROMPTS_DIR, load_prompt
 from pipeline.errors import PromptError
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.resources import packaged_prompts_dir
 from pipeline.settings import LLMSettings, PromptSettings, Settings, describe, load_settings
 from tests.support.demo_index import REFERENCE_QUESTION

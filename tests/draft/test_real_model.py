@@ -22,7 +22,7 @@ import pytest
 from pipeline.cite.claims import attribution_score
 from pipeline.draft import DraftRun, draft_article
 from pipeline.draft.local import LocalServer, check_local_model
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.models import Bullet, DraftSection
 from pipeline.review import ReviewStatus
 from pipeline.settings import LLMSettings, Settings, load_settings

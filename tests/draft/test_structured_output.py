@@ -15,7 +15,7 @@ from pipeline.draft import draft_article
 from pipeline.draft.chain import LLMDrafter, parse_reply
 from pipeline.draft.structured import ModeMemory, draft_schema, extract_json, house_violations
 from pipeline.errors import DraftError, DraftFailed
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.models import Citation, Draft, Evidence, EvidenceSet, Passage, ScoredPassage
 from pipeline.settings import LLMSettings, Settings
 from tests.support.demo_index import REFERENCE_QUESTION

@@ -26,7 +26,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from pipeline.cli.app import app
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from pipeline.article.check import STRUCTURE_PARTS, structure_check
 from pipeline.draft import draft_article
 from pipeline.evaluate.articles import evaluate_articles
 from pipeline.evaluate.sets import EvalQuestion, load_set
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import Settings
 from tests.support.demo_index import REFERENCE_QUESTION

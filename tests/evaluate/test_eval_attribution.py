@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from pipeline.cli.app import app
 from pipeline.errors import EvalSetError
 from pipeline.evaluate import attribution as bench
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.models import EvidenceSet
 from pipeline.settings import Settings
 from pipeline.text import normalize_space

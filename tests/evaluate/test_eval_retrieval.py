@@ -16,7 +16,7 @@ from pipeline.evaluate.retrieval import (
     open_corpus_index,
 )
 from pipeline.evaluate.sets import EvalQuestion, load_set
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,13 +109,13 @@ def test_corpus_index_is_built_once_and_reused(tmp_path: Path) -> None:
     settings = load_settings(home=tmp_path / "home")
     corpus = _corpus(tmp_path / "c.jsonl", CARDS)
     first = open_corpus_index(corpus, settings)
-    assert not first.reused and first.index.store.counts()["citations"] == 2
-    version = first.index.store.corpus_version()
+    assert not first.reused and first.index.passage_db.counts()["citations"] == 2
+    version = first.index.passage_db.corpus_version()
     first.index.close()
     copy = _corpus(tmp_path / "copy.jsonl", CARDS)  # same bytes elsewhere: same index
     second = open_corpus_index(copy, settings)
     assert second.reused and second.settings.home == first.settings.home
-    assert second.index.store.corpus_version() == version
+    assert second.index.passage_db.corpus_version() == version
     questions = [
         EvalQuestion(id="q", question="first drug for type 2 diabetes", relevant=["t:metformin"])
     ]
@@ -135,7 +135,7 @@ def test_an_interrupted_build_is_redone(tmp_path: Path) -> None:
     built.index.close()
     (built.settings.home.parent / "ready.json").unlink()
     again = open_corpus_index(corpus, settings)
-    assert not again.reused and again.index.store.counts()["citations"] == 2
+    assert not again.reused and again.index.passage_db.counts()["citations"] == 2
     assert again.settings.home != built.settings.home and not built.settings.home.exists()
     again.index.close()
 

@@ -1,6 +1,6 @@
 """Several hosts, one Chroma server (``chroma run``): nothing a host wrote is lost.
 
-Each host has its own home (passage store, BM25, writer lock) and ingests its own part of
+Each host has its own home (passage DB, BM25, writer lock) and ingests its own part of
 the corpus into the same server collection, as in a real scale-out. The fixture starts a
 throwaway ``chroma run`` on 127.0.0.1 and always stops it.
 """
@@ -22,8 +22,8 @@ import httpx
 import numpy as np
 import pytest
 
-from pipeline.index import Index
 from pipeline.index.embeddings import make_embeddings
+from pipeline.index.hybrid import Index
 from pipeline.ingest.run import ingest
 from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import Settings, load_settings
@@ -135,20 +135,20 @@ def test_a_second_host_keeps_the_first_hosts_vectors(
     (part_a / "a1.jsonl").unlink()
     ingest([part_a], a, prune=True)  # deletes a1's vectors, none of b's
     a.rebuild()  # re-embeds a's vectors only
-    assert a.store_id != b.store_id
+    assert a.db_id != b.db_id
     assert (a.check()["vectors"], b.check()["vectors"]) == (6, 10)
     collection = a.vectors.collection
     assert collection.count() == 16
     for host in (a, b):
-        got = collection.get(ids=sorted(host.store.passage_ids()), include=["metadatas"])
-        assert {m["owner"] for m in got["metadatas"] or []} == {host.store_id}
-        assert len(got["ids"]) == len(host.store.passage_ids())
+        got = collection.get(ids=sorted(host.passage_db.passage_ids()), include=["metadatas"])
+        assert {m["owner"] for m in got["metadatas"] or []} == {host.db_id}
+        assert len(got["ids"]) == len(host.passage_db.passage_ids())
         # Nearest neighbours come from the host's own vectors only (all of them, nothing else).
         retriever = HybridRetriever(index=host, settings=host.settings.retrieval, mode="dense")
         hits = retriever.search("trial outcome", k=16)
-        assert {h.passage.id for h in hits} == host.store.passage_ids()
+        assert {h.passage.id for h in hits} == host.passage_db.passage_ids()
         nearest = host.vectors.query(np.asarray(embeddings.embed_query("trial outcome")), 16)
-        assert {hit.passage_id for hit in nearest} == host.store.passage_ids()
+        assert {hit.passage_id for hit in nearest} == host.passage_db.passage_ids()
 
 
 def test_two_hosts_ingest_at_once_and_nothing_is_lost(
@@ -180,7 +180,7 @@ def test_two_hosts_ingest_at_once_and_nothing_is_lost(
     outputs = [w.communicate(timeout=120)[0] for w in writers]
     assert [w.returncode for w in writers] == [0, 0], outputs
     indexes = {part: Index(_host(tmp_path / f"host-{part}", chroma_server)) for part in "ab"}
-    stored = {part: index.store.passage_ids() for part, index in indexes.items()}
+    stored = {part: index.passage_db.passage_ids() for part, index in indexes.items()}
     assert {part: len(ids) for part, ids in stored.items()} == {"a": 60, "b": 60}
     collection = indexes["a"].vectors.collection
     assert collection.count() == len(stored["a"] | stored["b"]) == 120
@@ -188,7 +188,7 @@ def test_two_hosts_ingest_at_once_and_nothing_is_lost(
         assert index.check()["vectors"] == 60
         got = collection.get(ids=sorted(stored[part]), include=["metadatas"])
         assert sorted(got["ids"]) == sorted(stored[part])
-        assert {m["owner"] for m in got["metadatas"] or []} == {index.store_id}
+        assert {m["owner"] for m in got["metadatas"] or []} == {index.db_id}
         retriever = HybridRetriever(index=index, settings=index.settings.retrieval, mode="dense")
         word = _TOPICS[part][0]
         hits = retriever.search(f"{word} trial outcome", k=5)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.ingest.run import ingest
 from pipeline.settings import load_settings
 

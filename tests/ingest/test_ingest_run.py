@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import IndexBusyError, IndexError_
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.ingest.run import ingest
 from pipeline.settings import load_settings
 
@@ -89,7 +89,7 @@ def test_bad_files_get_one_message_and_the_rest_is_ingested(index: Index, corpus
     failed = {Path(f.path).name: f.messages for f in report.failed}
     assert set(failed) == {"empty.jsonl", "broken.jsonl"}
     assert all(len(m) == 1 for m in failed.values())
-    assert index.store.counts()["citations"] == 3
+    assert index.passage_db.counts()["citations"] == 3
 
 
 def test_a_file_that_turns_bad_keeps_its_previous_content(index: Index, corpus: Path) -> None:
@@ -97,7 +97,7 @@ def test_a_file_that_turns_bad_keeps_its_previous_content(index: Index, corpus: 
     (corpus / "b.jsonl").write_text('{"pmid": "3", "title": truncated')
     report = ingest([corpus], index)
     assert [Path(f.path).name for f in report.failed] == ["b.jsonl"]
-    assert index.store.citation_owner("pmid:3") is not None
+    assert index.passage_db.citation_owner("pmid:3") is not None
     assert index.check()["vectors"] == 3
 
 
@@ -106,7 +106,7 @@ def test_duplicate_citations_across_files_are_reported_once(index: Index, corpus
     report = ingest([corpus], index)
     messages = [m for f in report.files for m in f.messages]
     assert any("duplicate citation pmid:3" in m for m in messages)
-    assert index.store.counts()["citations"] == 3
+    assert index.passage_db.counts()["citations"] == 3
 
 
 def test_prune_removes_passages_of_vanished_files(index: Index, corpus: Path) -> None:

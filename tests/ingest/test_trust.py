@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.ingest.run import ingest
 from pipeline.models import EvidenceLevel, SourceKind
 from pipeline.settings import load_settings
@@ -59,7 +59,7 @@ def _corpus(folder: Path) -> Path:
 
 
 def _levels(index: Index) -> dict[str, tuple[EvidenceLevel | None, SourceKind, str, str]]:
-    citations = {stored.citation.id: stored.citation for stored in index.store.iter_all()}
+    citations = {stored.citation.id: stored.citation for stored in index.passage_db.iter_all()}
     return {
         cid: (c.evidence_level, c.source_kind, c.source_file or "", c.ingested_at or "")
         for cid, c in citations.items()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.settings import load_settings
 from tests.support import tally
 from tests.support.openai_server import ScriptedOpenAIServer
@@ -58,14 +58,14 @@ def state(home: Path, env: dict[str, str]) -> dict[str, object]:
     try:
         index = Index(load_settings(home=home))
         lexical_ids = index.lexical().ids
-        stored = index.store.passage_ids()
+        stored = index.passage_db.passage_ids()
         return {
             "passages": sorted(stored),
             "vectors": sorted(index.vectors.ids()),
             "bm25": sorted(lexical_ids),
             "bm25 duplicates": [i for i, n in Counter(lexical_ids).items() if n > 1],
             "counts": index.check(),
-            "files": sorted(Path(f).name for f in index.store.files()),
+            "files": sorted(Path(f).name for f in index.passage_db.files()),
         }
     finally:
         for key, value in saved.items():
@@ -99,7 +99,7 @@ def test_kill_9_during_ingest_then_rerun_converges_to_a_clean_run(
             )
 
     def wait_for_store(home: Path, proc: subprocess.Popen[bytes]) -> float:
-        """Seconds until the run opened its passage store (startup is not worth killing)."""
+        """Seconds until the run opened its passage DB (startup is not worth killing)."""
         started = time.monotonic()
         while proc.poll() is None and not (home / "index" / "passages.sqlite").exists():
             time.sleep(0.02)

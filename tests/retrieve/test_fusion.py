@@ -17,7 +17,7 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from pipeline.errors import RetrievalError
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.index.lexical import LexicalIndex, tokenize
 from pipeline.ingest.run import ingest
 from pipeline.retrieve.retriever import HybridRetriever, blend, fuse_scores

@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 
 from pipeline.cli.app import app
 from pipeline.errors import ConfigError
-from pipeline.index import Index
 from pipeline.index.embeddings import MINILM_NAME
+from pipeline.index.hybrid import Index
 from pipeline.retrieve import rerank
 from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import RetrievalSettings, Settings, load_settings

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.draft.chain import format_evidence
 from pipeline.errors import RetrievalError
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.models import EvidenceLevel, SearchFilters
 from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import Settings

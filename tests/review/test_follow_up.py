@@ -16,7 +16,7 @@ from pipeline.errors import (
     NotFoundError,
     PermissionDenied,
 )
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.ingest.run import ingest
 from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.review import Workflow, views

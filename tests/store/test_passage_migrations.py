@@ -13,7 +13,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, Text, create_en
 
 from pipeline.index import passages
 from pipeline.index.migrations import PASSAGE_MIGRATIONS
-from pipeline.index.passages import PassageStore
+from pipeline.index.passages import PassageDB
 from pipeline.models import Citation, Passage
 from pipeline.store.migrations import migrate
 from tests.store.test_migrations import schema_differences
@@ -91,12 +91,12 @@ def test_a_passage_db_migrated_step_by_step_is_exactly_its_schema(tmp_path: Path
 
 
 def test_a_new_passage_db_is_created_from_its_schema_and_stamped(tmp_path: Path) -> None:
-    store = PassageStore(tmp_path / "passages.sqlite")
+    store = PassageDB(tmp_path / "passages.sqlite")
     assert store.migrated == NAMES
     with store.engine.connect() as conn:
         assert schema_differences(conn, passages._metadata) == []
     store.close()
-    again = PassageStore(tmp_path / "passages.sqlite")
+    again = PassageDB(tmp_path / "passages.sqlite")
     assert again.migrated == []
     again.close()
 
@@ -104,7 +104,7 @@ def test_a_new_passage_db_is_created_from_its_schema_and_stamped(tmp_path: Path)
 def test_a_passage_db_from_before_versioning_is_adopted_with_its_rows(tmp_path: Path) -> None:
     path = tmp_path / "passages.sqlite"
     write_unversioned_db(path)
-    store = PassageStore(path)
+    store = PassageDB(path)
     assert store.migrated == NAMES
     with store.engine.connect() as conn:
         assert schema_differences(conn, passages._metadata) == []
@@ -121,7 +121,7 @@ def test_a_passage_db_from_before_versioning_is_adopted_with_its_rows(tmp_path: 
 
 
 def test_new_ingests_record_an_aware_utc_time(tmp_path: Path) -> None:
-    store = PassageStore(tmp_path / "passages.sqlite")
+    store = PassageDB(tmp_path / "passages.sqlite")
     before = datetime.now(UTC)
     store.replace_file("b.jsonl", "def", [], [])
     with store.engine.connect() as conn:

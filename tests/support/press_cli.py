@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from pipeline.cli.app import app
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.settings import Settings
 
 STAFF = [("ann", "author"), ("rex", "reviewer"), ("pam", "publisher"), ("ada", "admin")]

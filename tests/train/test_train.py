@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 from pipeline.cli.app import app
 from pipeline.errors import ConfigError, InputError
-from pipeline.index import Index
 from pipeline.index.embeddings import MINILM_NAME, MiniLMOnnxEmbeddings
+from pipeline.index.hybrid import Index
 from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import Settings, load_settings
 from pipeline.train.data import PassageMatrix, TrainingQuestion, half_of, validation_split

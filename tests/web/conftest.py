@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.review import Workflow
 from pipeline.settings import Settings, load_settings
 from pipeline.store import Store

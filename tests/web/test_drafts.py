@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from pipeline.index import Index
+from pipeline.index.hybrid import Index
 from pipeline.review import Workflow
 from pipeline.settings import Settings
 from tests.support.demo_index import REFERENCE_QUESTION
