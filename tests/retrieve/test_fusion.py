@@ -20,7 +20,8 @@ from pipeline.errors import RetrievalError
 from pipeline.index.hybrid import Index
 from pipeline.index.lexical import LexicalIndex, tokenize
 from pipeline.ingest.run import ingest
-from pipeline.retrieve.retriever import HybridRetriever, blend, fuse_scores
+from pipeline.retrieve.fusion import fuse_scores
+from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import RetrievalSettings, Settings, load_settings
 
 # ----------------------------------------------------------------------------- fusion math
@@ -65,17 +66,6 @@ def test_weights_scale_each_side_and_zero_drops_it() -> None:
     assert max(lexical_heavy, key=lexical_heavy.__getitem__) == "b"
     dense_only = fuse_scores(lists, {"dense": 1.0, "lexical": 0.0}, "zscore")
     assert set(dense_only) == {"a", "b"}  # "c" came only from the zero-weight side
-
-
-def test_blend_adds_the_weighted_first_pass_and_floors_missing_passages() -> None:
-    second = {"a": 2.0, "b": 1.0}
-    first = {"a": 0.0, "c": 3.0}
-    assert blend(second, first, 0.0) == second
-    mixed = blend(second, first, 0.5)
-    assert mixed["a"] == pytest.approx(2.0 + 0.5 * 0.0)
-    assert mixed["b"] == pytest.approx(1.0 + 0.5 * 0.0)  # missing from the first pass: its low
-    assert mixed["c"] == pytest.approx(1.0 + 0.5 * 3.0)  # missing from the second: its low
-    assert max(mixed, key=mixed.__getitem__) == "c"
 
 
 def test_a_side_with_equal_scores_contributes_zero() -> None:
