@@ -152,7 +152,7 @@ class HybridRetriever(BaseRetriever):
                 fused = blend(fuse_sides(cfg, sides, hints), fused, cfg.prf_keep_weight)
             timings["prf_ms"] = (time.perf_counter() - start) * 1000
         ranked = sorted(fused, key=lambda pid: (-fused[pid], pid))
-        if cfg.rerank_model:  # opt-in cross-encoder over the fused head (pipeline/retrieve/rerank.py)
+        if cfg.rerank_model:  # opt-in cross-encoder over the fused head (retrieve/rerank.py)
             ranked = rerank_ranked(self.index, cfg, query, ranked, fused, timings)
         lexical_hits = sides.get("lexical", SideScores()).hits
         per_citation: dict[str, int] = {}

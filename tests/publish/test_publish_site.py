@@ -442,14 +442,14 @@ def test_crash_while_rendering_keeps_the_old_site(
             raise RuntimeError("renderer crashed")
         return real(article)
 
-    monkeypatch.setattr("pipeline.publish.site.to_html_fragment", flaky)
+    monkeypatch.setattr("pipeline.publish.pages.to_html_fragment", flaky)
     with pytest.raises(RuntimeError, match="renderer crashed"):
         build_site(entries(), site)
     assert snapshot(site) == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".site")) == [
         ".site.lock"
     ]
-    monkeypatch.setattr("pipeline.publish.site.to_html_fragment", real)
+    monkeypatch.setattr("pipeline.publish.pages.to_html_fragment", real)
     assert build_site(entries(), site).articles == 6
     assert len(list((site / "articles").iterdir())) == 6
 
@@ -457,18 +457,18 @@ def test_crash_while_rendering_keeps_the_old_site(
 CRASH = """
 import os, sys
 from pathlib import Path
-from pipeline.publish import site as publish
+from pipeline.publish import pages, site as publish
 from tests.publish.test_publish_site import entries
 mode = sys.argv[1]
 if mode == "render":
-    real = publish.to_html_fragment
+    real = pages.to_html_fragment
     calls = []
     def dying(article):
         calls.append(1)
         if len(calls) > 2:
             os._exit(9)
         return real(article)
-    publish.to_html_fragment = dying
+    pages.to_html_fragment = dying
 else:
     import pipeline.atomic as atomic_dir
     real_rename = atomic_dir.rename
