@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.cite.check import Embed, embedding_once, support_best
 from pipeline.cite.claims import better_source
+from pipeline.draft import draft_article
 from pipeline.errors import EvalSetError
 from pipeline.evaluate.sets import EvalQuestion
 from pipeline.models import Citation, Evidence, EvidenceSet, Passage, ScoredPassage
@@ -167,7 +168,6 @@ def drafted_runs(
     questions: Sequence[EvalQuestion], settings: Settings, index: Index
 ) -> list[tuple[str, EvidenceSet, list[tuple[str, int]]]]:
     """The extractive drafter's bullets per question, with their evidence (for demo pairs)."""
-    from pipeline.draft import draft_article
     runs = []
     for question in questions:
         run = draft_article(question.question, settings=settings, index=index,

