@@ -4,7 +4,7 @@ The passage DB (:mod:`pipeline.index.passages`) is a file of its own with its ow
 ``_migrations`` table, run by the same :func:`pipeline.store.migrations.migrate`, so a
 future column change is a migration here rather than a re-ingest. Its tables are defined
 once, in :mod:`pipeline.index.passages`; these migrations are the history leading there, and
-``tests/store/test_passage_migrations.py`` compares the two.
+``tests/index/test_migrations.py`` compares the two.
 
 Passage DBs written before versioning (``create_all``, no ``_migrations`` table) are
 *adopted*: ``p001_initial`` finds their tables, creates nothing and is recorded as applied,
