@@ -167,7 +167,7 @@ def drafted_runs(
     questions: Sequence[EvalQuestion], settings: Settings, index: Index
 ) -> list[tuple[str, EvidenceSet, list[tuple[str, int]]]]:
     """The extractive drafter's bullets per question, with their evidence (for demo pairs)."""
-    from pipeline.draft import draft_article
+    from pipeline.draft.engine import draft_article
     runs = []
     for question in questions:
         run = draft_article(question.question, settings=settings, index=index,
