@@ -41,7 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -67,6 +67,21 @@ class TrainResult:
     best: dict[str, float]
 
 
+class Pacing(Protocol):
+    """The settings every trainer's config has that pace a run."""
+
+    @property
+    def epochs(self) -> int: ...
+    @property
+    def warmup_steps(self) -> int: ...
+    @property
+    def checkpoint_every(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def threads(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class Schedule:
     """How many items make an epoch and a step, and how a run is paced."""
@@ -78,6 +93,15 @@ class Schedule:
     checkpoint_every: int
     seed: int
     threads: int
+
+    @classmethod
+    def of(cls, config: Pacing, *, items: int, per_step: int) -> Schedule:
+        """The schedule of a trainer's ``config`` over ``items`` training items."""
+        return cls(
+            epochs=config.epochs, items=items, per_step=per_step,
+            warmup_steps=config.warmup_steps, checkpoint_every=config.checkpoint_every,
+            seed=config.seed, threads=config.threads,
+        )  # fmt: skip
 
     @property
     def steps_per_epoch(self) -> int:

@@ -261,11 +261,7 @@ def train_query_encoder(
 ) -> TrainResult:
     """Train (or resume training) in ``folder``; export the best weights to ONNX there."""
     usable = sum(1 for q in train if passages.positives(q))
-    schedule = Schedule(
-        epochs=config.epochs, items=usable, per_step=config.batch_size,
-        warmup_steps=config.warmup_steps, checkpoint_every=config.checkpoint_every,
-        seed=config.seed, threads=config.threads,
-    )  # fmt: skip
+    schedule = Schedule.of(config, items=usable, per_step=config.batch_size)
     return loop.run(
         folder,
         schedule,

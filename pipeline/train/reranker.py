@@ -298,11 +298,7 @@ def train_reranker(
             "No training question has both a gold and a non-gold passage among its candidates",
             "Check that the question set's 'relevant' ids are citations of this index.",
         )
-    schedule = Schedule(
-        epochs=config.epochs, items=len(groups), per_step=config.questions_per_step,
-        warmup_steps=config.warmup_steps, checkpoint_every=config.checkpoint_every,
-        seed=config.seed, threads=config.threads,
-    )  # fmt: skip
+    schedule = Schedule.of(config, items=len(groups), per_step=config.questions_per_step)
     mined = [[c.passage_id for c in candidates.get(q.id, [])] for q in train + validation]
     return loop.run(
         folder,
