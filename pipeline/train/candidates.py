@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.train.data import TrainingQuestion
 
 if TYPE_CHECKING:
@@ -47,7 +48,6 @@ def mine_candidates(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, list[Candidate]]:
     """The retriever's first ``depth`` passages for every question (id -> candidates)."""
-    from pipeline.retrieve.retriever import HybridRetriever
     plain = settings.model_copy(update={"rerank_model": None})
     retriever = HybridRetriever(index=index, settings=plain)
     found: dict[str, list[Candidate]] = {}
