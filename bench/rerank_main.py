@@ -1,6 +1,6 @@
 """``train_bench.py --reranker NAME``: train the reranker on half A, measure, write the table.
 
-Training goes through :func:`pipeline.train.train_reranker_model` (what ``press train
+Training goes through :func:`pipeline.train.jobs.train_reranker_model` (what ``press train
 --kind reranker`` runs) over the candidates of the default retriever + the trained question
 encoder ``--name`` (the best first stage so far), bounded by ``--max-minutes``; an
 unfinished run is resumed only when ``--max-minutes`` is given again (otherwise its exported
@@ -26,8 +26,8 @@ from rerank_rows import rerank_rows
 def run(args: argparse.Namespace, bench: bb.BenchIndex, questions_path: Path) -> int:
     """Train (or resume) ``args.reranker``, then write the reranker table."""
     from pipeline.settings import RetrievalSettings
-    from pipeline.train import train_reranker_model
     from pipeline.train.data import questions_from_set
+    from pipeline.train.jobs import train_reranker_model
     from pipeline.train.manifest import model_dir, read_manifest
     from pipeline.train.reranker import RerankConfig
     folder = model_dir(bench.settings.models_dir, args.reranker)

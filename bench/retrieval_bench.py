@@ -15,7 +15,7 @@ What it measures (see ``--help`` for the options):
    ``retriever.last_timings`` gives the parts
    (embed, dense, lexical); a short diagnostic pass times the index calls that sit inside
    those parts (corpus-version hash, Chroma count, BM25 scoring, passage fetch).
-2. **Extractive draft time** of :func:`pipeline.draft.draft_article` (``use_llm=False``) per
+2. **Extractive draft time** of :func:`pipeline.draft.engine.draft_article` (``use_llm=False``) per
    article, warm, for ten clinical questions on the demo corpus (ingested into a temporary
    home).
 3. **Prompt tokens per LLM draft**: the messages :meth:`LLMDrafter.messages` builds for the
@@ -421,7 +421,7 @@ def count_embedding_calls(index: Index) -> list[tuple[list[str], float]]:
 
 def bench_drafting(questions: list[str]) -> dict[str, Any]:
     """Warm extractive draft time and LLM prompt size on the demo corpus (temporary home)."""
-    from pipeline.draft import draft_article
+    from pipeline.draft.engine import draft_article
     from pipeline.index.hybrid import Index
     from pipeline.ingest.run import ingest
     from pipeline.settings import load_settings

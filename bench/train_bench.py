@@ -86,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"data not found under {args.data}", file=sys.stderr)
         return 2
     isolate_settings()
-    from pipeline.train import train_model
     from pipeline.train.data import questions_from_set
+    from pipeline.train.jobs import train_model
     from pipeline.train.manifest import model_dir, read_manifest
     from pipeline.train.query_encoder import TrainConfig
     started = time.perf_counter()

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
-from pipeline.draft import draft_article
+from pipeline.draft.engine import draft_article
 from pipeline.errors import ConfigError, PressError, RetrievalError
 from pipeline.evaluate.articles import ArticleReport
 from pipeline.evaluate.articles import evaluate_articles as _evaluate_articles

@@ -181,7 +181,7 @@ class DraftFailed(DraftError):
     """The model's reply still missed the house format after one repair round.
 
     ``violations`` lists exactly what is missing; ``draft`` is the last reply that parsed
-    (or None) and ``usage`` the tokens spent. :func:`pipeline.draft.draft_article` turns
+    (or None) and ``usage`` the tokens spent. :func:`pipeline.draft.engine.draft_article` turns
     it into a revision stored as *failed — needs redraft*, never as a normal draft.
     """
 

@@ -227,7 +227,7 @@ def test_build_lock_busy_is_its_own_class(tmp_path: Path) -> None:
 
 
 def test_an_empty_question_is_bad_input_not_configuration(tmp_path: Path) -> None:
-    from pipeline.draft import draft_article
+    from pipeline.draft.engine import draft_article
     settings = load_settings(home=tmp_path / "home", outputs=tmp_path / "outputs")
     with pytest.raises(errors.InputError) as info:
         draft_article("   ", settings=settings, index=None, use_llm=False)  # type: ignore[arg-type]

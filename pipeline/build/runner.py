@@ -40,8 +40,8 @@ from pipeline.build.manifest import BuildQuestion, Manifest
 from pipeline.build.ratelimit import TokenBudget, request_limiter
 from pipeline.build.report import BuildReport, EvalOutcome, QuestionRow
 from pipeline.build.shard import Shard, select
-from pipeline.draft import DraftRun, draft_article, save_run
 from pipeline.draft.chain import LLMDrafter
+from pipeline.draft.engine import DraftRun, draft_article, save_run
 from pipeline.draft.llm import make_chat_model
 from pipeline.errors import ConfigError, NotFoundError, PressError, ReviewError
 from pipeline.index.hybrid import Index

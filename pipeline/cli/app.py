@@ -353,7 +353,7 @@ def draft(
     with the same question and audience) authored by --as USER.
     """
     from pipeline.cli.review import draft_author, store_draft_run
-    from pipeline.draft import draft_article, save_run
+    from pipeline.draft.engine import draft_article, save_run
     if audience not in (None, "clinician", "patient"):
         err_console.print("[bold red]error:[/] --audience must be clinician or patient")
         raise typer.Exit(2)

@@ -71,7 +71,7 @@ def draft_author(settings: Settings, as_user: str | None) -> str:
 
 
 def store_draft_run(settings: Settings, run: Any, author: str) -> RevisionRecord:
-    """Store a :class:`~pipeline.draft.DraftRun` as a draft revision; prints one line."""
+    """Store a :class:`~pipeline.draft.engine.DraftRun` as a draft revision; prints one line."""
     flow = workflow(settings)
     before = flow.store.find_article(question=run.article.question, audience=run.article.audience)
     revision = flow.store_draft(author, run.article, run.evidence)
@@ -108,7 +108,7 @@ def store_follow_up(
     k: int | None,
 ) -> Any:
     """Draft, store and link a follow-up of ``parent`` (``press draft --follow-up``); prints
-    one line and returns the :class:`~pipeline.draft.DraftRun`."""
+    one line and returns the :class:`~pipeline.draft.engine.DraftRun`."""
     from pipeline.review.follow_up import draft_follow_up
     done = draft_follow_up(
         settings,

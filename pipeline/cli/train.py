@@ -1,7 +1,7 @@
 """``press train``: fine-tune the question encoder (or a reranker) on question -> evidence pairs.
 
-A thin shell over :func:`pipeline.train.train_model` (``--kind query-encoder``, the
-default) and :func:`pipeline.train.train_reranker_model` (``--kind reranker``: a
+A thin shell over :func:`pipeline.train.jobs.train_model` (``--kind query-encoder``, the
+default) and :func:`pipeline.train.jobs.train_reranker_model` (``--kind reranker``: a
 cross-encoder trained on the configured retriever's own top ``--depth`` candidates, gold
 against ``--negatives`` hard negatives; use it with ``PRESS_RETRIEVAL__RERANK_MODEL=NAME``).
 It reads the pairs (a question set in
@@ -66,8 +66,8 @@ def train(
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
 ) -> None:
     """Fine-tune the question encoder or a reranker on question -> evidence pairs (train extra)."""
-    from pipeline.train import require_torch, train_model, train_reranker_model
     from pipeline.train.data import pairs_from_store, questions_from_set
+    from pipeline.train.jobs import require_torch, train_model, train_reranker_model
     settings = current_settings()
     with handled():
         if half not in ("A", "B", "all"):

@@ -22,17 +22,16 @@ import atexit
 import contextlib
 import threading
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
+import openai
 from langchain_core.language_models import BaseChatModel
 
+from pipeline.draft.local import LocalServer
 from pipeline.errors import ConfigError
 from pipeline.models import Usage
 from pipeline.settings import LLMSettings
 from pipeline.tokens import prepare_cache
-
-if TYPE_CHECKING:
-    from openai import DefaultAsyncHttpxClient
 
 
 def make_chat_model(settings: LLMSettings) -> BaseChatModel:
@@ -44,7 +43,6 @@ def make_chat_model(settings: LLMSettings) -> BaseChatModel:
     base_url = settings.base_url
     extra_body: dict[str, Any] | None = None
     if settings.provider == "local":
-        from pipeline.draft.local import LocalServer
         base_url = LocalServer.for_settings(settings).base_url
         # llama.cpp: cache_prompt lets a repair turn skip re-reading the prompt; n_predict
         # caps the reply whichever of max_tokens / max_completion_tokens the server reads.
@@ -55,6 +53,8 @@ def make_chat_model(settings: LLMSettings) -> BaseChatModel:
             "Set OPENAI_API_KEY (and OPENAI_BASE_URL or PRESS_LLM__BASE_URL for a local "
             "server such as vLLM, Ollama or llama.cpp), or draft with --no-llm.",
         )
+    # Lazy: langchain-openai adds 0.3-0.6 s to importing the drafting engine (measured), and
+    # extractive drafting (no endpoint configured) never needs it.
     from langchain_openai import ChatOpenAI
 
     prepare_cache()  # token counting inside langchain-openai uses tiktoken
@@ -99,7 +99,7 @@ class _LoopThread:
 
     _lock = threading.Lock()
     _loop: asyncio.AbstractEventLoop | None = None
-    _clients: ClassVar[dict[float, DefaultAsyncHttpxClient]] = {}
+    _clients: ClassVar[dict[float, openai.DefaultAsyncHttpxClient]] = {}
 
     @classmethod
     def loop(cls) -> asyncio.AbstractEventLoop:
@@ -112,9 +112,7 @@ class _LoopThread:
             return cls._loop
 
     @classmethod
-    def http_client(cls, timeout_s: float) -> DefaultAsyncHttpxClient:
-        import openai
-
+    def http_client(cls, timeout_s: float) -> openai.DefaultAsyncHttpxClient:
         with cls._lock:
             if timeout_s not in cls._clients:
                 cls._clients[timeout_s] = openai.DefaultAsyncHttpxClient(timeout=timeout_s)

@@ -2,7 +2,7 @@
 
 Design
 ------
-Each question goes through the real drafting stage (:func:`pipeline.draft.draft_article`,
+Each question goes through the real drafting stage (:func:`pipeline.draft.engine.draft_article`,
 extractive or LLM) and the real renderer, and is scored from those outputs only:
 
 * **Citation validity**: the citation markers in the rendered Markdown body (everything
@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.article import render
 from pipeline.article.check import STRUCTURE_PARTS, structure_check
 from pipeline.cite.check import extract_markers
-from pipeline.draft import draft_article
+from pipeline.draft.engine import draft_article
 from pipeline.draft.llm import make_chat_model
 from pipeline.errors import DraftError, EvalSetError
 from pipeline.evaluate import metrics

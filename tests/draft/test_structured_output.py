@@ -11,8 +11,8 @@ import pytest
 from langchain_core.messages import AIMessage
 from langchain_openai import ChatOpenAI
 
-from pipeline.draft import draft_article
 from pipeline.draft.chain import LLMDrafter, parse_reply
+from pipeline.draft.engine import draft_article
 from pipeline.draft.structured import ModeMemory, draft_schema, extract_json, house_violations
 from pipeline.errors import DraftError, DraftFailed
 from pipeline.index.hybrid import Index

@@ -10,7 +10,7 @@ from langchain_openai import ChatOpenAI
 
 from pipeline.article import render
 from pipeline.article.check import STRUCTURE_PARTS, structure_check
-from pipeline.draft import draft_article
+from pipeline.draft.engine import draft_article
 from pipeline.evaluate.articles import evaluate_articles
 from pipeline.evaluate.sets import EvalQuestion, load_set
 from pipeline.index.hybrid import Index

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import pipeline.review.follow_up as follow_up_module
-from pipeline.draft import draft_article
+from pipeline.draft.engine import draft_article
 from pipeline.errors import (
     InputError,
     InvalidTransition,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.cite import check as cite
-from pipeline.draft import slugify
+from pipeline.draft.engine import slugify
 from pipeline.models import (
     Article,
     Audience,

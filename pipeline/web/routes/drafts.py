@@ -1,8 +1,8 @@
 """New drafts and follow-up questions, run as background jobs, and the job pages.
 
-A new draft runs the same stages as ``press draft``: :func:`pipeline.draft.draft_article`,
+A new draft runs the same stages as ``press draft``: :func:`pipeline.draft.engine.draft_article`,
 then :meth:`Workflow.store_draft` (a new article, or a new revision of the article with the
-same question and audience) and :func:`pipeline.draft.save_run`. The author is checked
+same question and audience) and :func:`pipeline.draft.engine.save_run`. The author is checked
 (:meth:`Workflow.draft_author`) before anything is queued. A follow-up calls
 :func:`pipeline.review.follow_up.request_follow_up`, which links the new draft to its parent.
 """
@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from pipeline.draft import draft_article, save_run
+from pipeline.draft.engine import draft_article, save_run
 from pipeline.errors import InvalidTransition
 from pipeline.review.follow_up import request_follow_up
 from pipeline.store import ArticleRecord

