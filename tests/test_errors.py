@@ -23,7 +23,7 @@ from pipeline import errors
 from pipeline.cli.common import handled
 from pipeline.errors import ControlFlow, PressError
 from pipeline.settings import load_settings
-from pipeline.store import Store
+from pipeline.store.db import Store
 from pipeline.web.app import create_app
 
 PACKAGE = Path(pipeline.__file__).parent

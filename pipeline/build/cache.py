@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import and_, delete, insert, select
 
-from pipeline.store import RevisionRecord, Store
+from pipeline.store.db import Store
+from pipeline.store.records import RevisionRecord
 from pipeline.store.schema import build_state
 
 

@@ -48,7 +48,7 @@ from pipeline.index import Index
 from pipeline.review import Role, Workflow
 from pipeline.review.machine import S
 from pipeline.settings import Settings, load_preset, settings_hash
-from pipeline.store import Store
+from pipeline.store.db import Store
 
 EventFn = Callable[..., None]
 

@@ -30,7 +30,8 @@ from pipeline.cli.common import console, current_settings, err_console, handled,
 from pipeline.errors import ConfigError
 from pipeline.review import Action, Role, Workflow, views
 from pipeline.settings import Settings
-from pipeline.store import RevisionRecord, Store
+from pipeline.store.db import Store
+from pipeline.store.records import RevisionRecord
 from pipeline.store.timestamps import iso
 
 AsUser = Annotated[

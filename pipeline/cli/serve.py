@@ -14,7 +14,7 @@ import typer
 
 from pipeline.cli.common import console, current_settings, err_console, handled
 from pipeline.cli.review import users_app
-from pipeline.store import Store
+from pipeline.store.db import Store
 
 
 def serve(

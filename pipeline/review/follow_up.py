@@ -36,8 +36,9 @@ from pipeline.index import Index
 from pipeline.models import Audience, SearchFilters
 from pipeline.review import Workflow
 from pipeline.settings import Settings
-from pipeline.store import ArticleRecord, RevisionRecord, Store
+from pipeline.store.db import Store
 from pipeline.store.follow_ups import FollowUps
+from pipeline.store.records import ArticleRecord, RevisionRecord
 
 
 @dataclass(frozen=True)

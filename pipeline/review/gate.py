@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pipeline.errors import InvalidTransition
 from pipeline.models import FIELD_LABELS, Article, BulletCheck
 from pipeline.review.machine import Action
-from pipeline.store import RevisionRecord, Store
+from pipeline.store.db import Store
+from pipeline.store.records import RevisionRecord
 
 DeskItem = tuple[int | None, str, str, str, str | None]
 """(check index or ``None`` for a placeholder, where, text, reason, who acknowledged it)."""

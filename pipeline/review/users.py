@@ -19,7 +19,9 @@ from sqlalchemy import and_, delete, insert, select, update
 
 from pipeline.errors import PermissionDenied, ReviewError
 from pipeline.review.machine import Role, utc_now
-from pipeline.store import Store, User, schema
+from pipeline.store import schema
+from pipeline.store.db import Store
+from pipeline.store.records import User
 from pipeline.store.sessions import Sessions
 
 

@@ -3,7 +3,7 @@
 Each method reads the article, checks the guard (:func:`pipeline.review.machine.check`),
 computes the new state with :func:`pipeline.review.machine.apply` and writes the new revision
 (if any), exactly one review-log row and the new state in one transaction that holds the
-article's optimistic lock (:meth:`pipeline.store.Store.update_article`). A refusal carries
+article's optimistic lock (:meth:`pipeline.store.db.Store.update_article`). A refusal carries
 a hint listing what the acting user may do and who may take each next step.
 """
 
@@ -35,12 +35,13 @@ from pipeline.review.machine import (
     status_refusal,
     utc_now,
 )
-from pipeline.store import ArticleRecord, LogEntry, RevisionRecord, Store, User
 from pipeline.store.content import content_hash
+from pipeline.store.db import Store
+from pipeline.store.records import ArticleRecord, LogEntry, RevisionRecord, User
 
 
 class Workflow:
-    """The guarded transitions, on top of a :class:`~pipeline.store.Store`.
+    """The guarded transitions, on top of a :class:`~pipeline.store.db.Store`.
 
     Every method that changes an article reads it, checks the guard, computes the new state
     with :func:`apply` and writes the revision (if any), one log row and the state in one

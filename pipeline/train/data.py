@@ -34,7 +34,7 @@ from pipeline.errors import ConfigError
 
 if TYPE_CHECKING:
     from pipeline.index import Index
-    from pipeline.store import Store
+    from pipeline.store.db import Store
 Half = Literal["A", "B", "all"]
 
 

@@ -14,8 +14,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from pipeline.errors import ReviewError
 from pipeline.review import utc_now
-from pipeline.store import Store, User
 from pipeline.store.credentials import Credentials
+from pipeline.store.db import Store
+from pipeline.store.records import User
 from pipeline.store.sessions import Sessions
 
 MIN_LENGTH = 8

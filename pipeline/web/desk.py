@@ -24,7 +24,8 @@ from pipeline.errors import LoginRequired
 from pipeline.index import Index
 from pipeline.review import Role, Workflow, utc_now
 from pipeline.settings import Settings
-from pipeline.store import Store, User
+from pipeline.store.db import Store
+from pipeline.store.records import User
 from pipeline.store.sessions import Sessions
 from pipeline.templating import FOLDERS, environment
 from pipeline.web import csrf, sessions

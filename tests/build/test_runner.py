@@ -21,7 +21,7 @@ from pipeline.errors import BuildBusyError, ConfigError
 from pipeline.index import Index
 from pipeline.review import Workflow
 from pipeline.settings import Settings, load_settings
-from pipeline.store import Store
+from pipeline.store.db import Store
 from tests.build.helpers import QUESTIONS, build_settings, draft_reply, write_manifest
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 

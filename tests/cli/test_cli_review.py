@@ -31,7 +31,7 @@ def ready(slug: str, author: str = "ann") -> None:
     extractive drafter leaves open (the publish gate refuses approval before): r2."""
     from pipeline.review import Workflow
     from pipeline.settings import load_settings
-    from pipeline.store import Store
+    from pipeline.store.db import Store
     from tests.support.review_factories import write_verdict
 
     store = Store.from_settings(load_settings())

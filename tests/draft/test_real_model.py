@@ -26,8 +26,8 @@ from pipeline.index import Index
 from pipeline.models import Bullet, DraftSection
 from pipeline.review import ReviewStatus
 from pipeline.settings import LLMSettings, Settings, load_settings
-from pipeline.store import Store
 from pipeline.store.content import align_evidence, edited_article
+from pipeline.store.db import Store
 from pipeline.text import is_yes_no_question, split_sentences
 from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.review_factories import staffed

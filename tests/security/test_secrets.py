@@ -22,7 +22,7 @@ import yaml
 
 from pipeline.review import Workflow
 from pipeline.settings import load_settings
-from pipeline.store import Store
+from pipeline.store.db import Store
 from tests.support import tally
 from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.openai_server import Reply, ScriptedOpenAIServer

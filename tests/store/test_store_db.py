@@ -12,9 +12,11 @@ from pipeline.errors import ConcurrentUpdateError, NotFoundError, StoreError
 from pipeline.models import Bullet
 from pipeline.review import Action, Workflow, replay
 from pipeline.settings import load_settings
-from pipeline.store import Store, Transaction, schema, store_url
+from pipeline.store import schema
 from pipeline.store.content import align_evidence, canonical_content, content_hash
+from pipeline.store.db import Store, store_url
 from pipeline.store.migrations import MIGRATIONS
+from pipeline.store.transaction import Transaction
 from tests.support.review_factories import make_article, staffed
 
 AT = "2026-01-05T09:30:00.123456+00:00"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.review import utc_now
-from pipeline.store import Store
+from pipeline.store.db import Store
 from pipeline.store.publications import site_entries
 from pipeline.store.timestamps import iso, parse
 from tests.support.review_factories import make_article, staffed

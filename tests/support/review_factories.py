@@ -19,7 +19,7 @@ from pipeline.models import (
     Section,
 )
 from pipeline.review import Role, Workflow
-from pipeline.store import Store
+from pipeline.store.db import Store
 
 QUESTION = "Does drug X help condition Y?"
 PASSAGES = {
