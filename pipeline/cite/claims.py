@@ -13,7 +13,7 @@ the article's :class:`~pipeline.models.BulletCheck` list, one entry per finding:
   least ``margin``, the bullet is flagged "better supported by
   [k]", where ``k`` is the number an editor would cite that source by (referenced sources
   keep their reference number; the others are numbered after them in retrieval order, as
-  :func:`pipeline.store.content.align_evidence` does), and ``better_citation_id`` names it.
+  :func:`pipeline.review.editing.align_evidence` does), and ``better_citation_id`` names it.
 * **Summary and Bottom Line** are split into sentences. A sentence's *claim terms* are its
   content terms minus the question's own terms and the article's editorial vocabulary
   (:data:`EDITORIAL_TERMS`: "draft", "source", "reviewer" …): a sentence that only restates
@@ -420,7 +420,7 @@ def reattributed(draft: Draft, check: BulletCheck) -> Draft:
     """``draft`` with the checked bullet citing only the better source ``[check.better]``.
 
     The one-action fix the desk offers for a "better supported by [k]" flag; the result is
-    an edit, checked again like any other (:func:`pipeline.store.content.edited_article`).
+    an edit, checked again like any other (:func:`pipeline.review.editing.edited_article`).
     """
     if not check.is_bullet or check.better is None:
         raise ValueError("only a bullet flagged 'better supported by [k]' can be reattributed")

@@ -332,7 +332,7 @@ def edit(
 ) -> None:
     """Edit the current revision's Markdown in $EDITOR; store it as a new draft revision."""
     from pipeline.article.parse import parse_article_markdown, read_markdown_file
-    from pipeline.store.content import edited_article
+    from pipeline.review.editing import edited_article
     settings = current_settings()
     with handled():
         flow = workflow(settings)

@@ -25,8 +25,8 @@ from pipeline.draft.local import LocalServer, check_local_model
 from pipeline.index import Index
 from pipeline.models import Bullet, DraftSection
 from pipeline.review import ReviewStatus
+from pipeline.review.editing import align_evidence, edited_article
 from pipeline.settings import LLMSettings, Settings, load_settings
-from pipeline.store.content import align_evidence, edited_article
 from pipeline.store.db import Store
 from pipeline.text import is_yes_no_question, split_sentences
 from tests.support.demo_index import REFERENCE_QUESTION

@@ -15,7 +15,7 @@ import pytest
 from pipeline.errors import InvalidTransition, PermissionDenied
 from pipeline.models import Article, BulletCheck
 from pipeline.review import Action, ReviewStatus, Role, Workflow, replay
-from pipeline.store.content import edited_article
+from pipeline.review.editing import edited_article
 from pipeline.store.db import Store
 from tests.support.review_factories import make_article, staffed
 

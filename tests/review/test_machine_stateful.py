@@ -24,7 +24,8 @@ from pipeline.review import (
     allowed_actions,
     replay,
 )
-from pipeline.store.content import content_hash, edited_article
+from pipeline.review.editing import edited_article
+from pipeline.store.content import content_hash
 from pipeline.store.db import Store
 from pipeline.store.publications import site_entries
 from tests.support.review_factories import make_article, staffed

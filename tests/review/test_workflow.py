@@ -21,7 +21,7 @@ from pipeline.errors import (
 )
 from pipeline.models import Bullet
 from pipeline.review import Action, ReviewStatus, Role, Workflow, allowed_actions, replay
-from pipeline.store.content import edited_article
+from pipeline.review.editing import edited_article
 from pipeline.store.db import Store
 from pipeline.store.publications import site_entries, stale_articles
 from pipeline.store.records import ArticleRecord, LogEntry, User

@@ -299,7 +299,7 @@ def edit(
 ) -> Response:
     """Store the edited Markdown as a new draft revision (re-checked against its evidence)."""
     from pipeline.article.parse import parse_article_markdown
-    from pipeline.store.content import edited_article
+    from pipeline.review.editing import edited_article
     desk = desk_of(request)
     user = desk.user(request)
     desk.flow.require(user.name, slug, Action.DRAFT)
@@ -345,7 +345,7 @@ def reattribute(
 ) -> Response:
     """Cite the source that supports a flagged bullet better, as one logged edit."""
     from pipeline.cite.claims import reattributed
-    from pipeline.store.content import edited_article
+    from pipeline.review.editing import edited_article
     desk = desk_of(request)
     user = desk.user(request)
     desk.flow.require(user.name, slug, Action.DRAFT)
