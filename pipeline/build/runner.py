@@ -35,7 +35,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from pipeline.build.cache import BuildInputs, CacheKey, confirm_key, confirmed_key, differences
+from pipeline.build.cache import BuildInputs, CacheKey, differences
 from pipeline.build.manifest import BuildQuestion, Manifest
 from pipeline.build.ratelimit import TokenBudget, request_limiter
 from pipeline.build.report import BuildReport, EvalOutcome, QuestionRow
@@ -48,6 +48,7 @@ from pipeline.index import Index
 from pipeline.review import Role, Workflow
 from pipeline.review.machine import S
 from pipeline.settings import Settings, load_preset, settings_hash
+from pipeline.store.build_state import confirm_key, confirmed_key
 from pipeline.store.db import Store
 
 EventFn = Callable[..., None]
