@@ -235,8 +235,8 @@ def test_an_empty_question_is_bad_input_not_configuration(tmp_path: Path) -> Non
 
 
 def test_an_empty_follow_up_question_is_bad_input(tmp_path: Path) -> None:
-    from pipeline.review import Workflow
     from pipeline.review.follow_up import draft_follow_up
+    from pipeline.review.workflow import Workflow
     settings = load_settings(home=tmp_path / "home", outputs=tmp_path / "outputs")
     store = Store.from_settings(settings)
     try:

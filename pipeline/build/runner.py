@@ -21,7 +21,7 @@ Flow of :func:`run_build`:
 5. **Publish** the candidates as the manifest's publisher and rebuild the site.
 
 Nothing here publishes a revision no reviewer approved: publishing goes through
-:meth:`~pipeline.review.Workflow.publish`, whose guard requires a matching approval.
+:meth:`~pipeline.review.workflow.Workflow.publish`, whose guard requires a matching approval.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ from pipeline.draft.chain import LLMDrafter
 from pipeline.draft.llm import make_chat_model
 from pipeline.errors import ConfigError, NotFoundError, PressError, ReviewError
 from pipeline.index import Index
-from pipeline.review import Role, Workflow
-from pipeline.review.machine import S
+from pipeline.review.machine import Role, S
+from pipeline.review.workflow import Workflow
 from pipeline.settings import Settings, load_preset, settings_hash
 from pipeline.store.build_state import confirm_key, confirmed_key
 from pipeline.store.db import Store

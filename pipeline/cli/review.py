@@ -2,7 +2,7 @@
 
 ``pipeline.cli.app`` calls :func:`register` at the end of its module, so import ``pipeline.cli.app``
 (not this module) to get the full app. Each command is a thin shell over
-:class:`~pipeline.review.Workflow`: it resolves the acting user (``--as USER``, else
+:class:`~pipeline.review.workflow.Workflow`: it resolves the acting user (``--as USER``, else
 ``review.default_user``, else the login name), calls one workflow method, and prints the
 article's new status with what the user may do next (``--json`` for scripts). Refusals are
 :class:`~pipeline.errors.ReviewError` s, printed by ``handled()`` with their hint (who may do
@@ -28,7 +28,9 @@ from rich.text import Text
 from pipeline.article import render
 from pipeline.cli.common import console, current_settings, err_console, handled, open_index
 from pipeline.errors import ConfigError
-from pipeline.review import Action, Role, Workflow, views
+from pipeline.review import views
+from pipeline.review.machine import Action, Role
+from pipeline.review.workflow import Workflow
 from pipeline.settings import Settings
 from pipeline.store.db import Store
 from pipeline.store.records import RevisionRecord

@@ -16,11 +16,11 @@ import typer
 
 from pipeline.cli.common import console, current_settings, handled
 from pipeline.cli.review import AsJson, AsUser, acting_user, users_app, workflow
-from pipeline.review import Role, utc_now
+from pipeline.review.machine import Role
 from pipeline.review.users import UserAdmin
 from pipeline.store.db import Store
 from pipeline.store.sessions import Sessions
-from pipeline.store.timestamps import iso
+from pipeline.store.timestamps import iso, utc_now
 
 Name = Annotated[str, typer.Argument(help="The user's name.")]
 

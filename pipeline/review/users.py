@@ -1,4 +1,4 @@
-"""Managing who may act: disable, enable, remove a user, change their roles.
+"""Managing who may act: which names are allowed; disable, enable, remove a user, change roles.
 
 Only an admin may do any of this (as for adding users), and nobody may take the last active
 admin away. Every change that narrows what a user may do ends their desk sessions at once
@@ -13,16 +13,21 @@ and can be enabled again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import and_, delete, insert, select, update
 
 from pipeline.errors import PermissionDenied, ReviewError
-from pipeline.review.machine import Role, utc_now
+from pipeline.review.machine import Role
 from pipeline.store import schema
 from pipeline.store.db import Store
 from pipeline.store.records import User
 from pipeline.store.sessions import Sessions
+from pipeline.store.timestamps import utc_now
+
+USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
+"""Allowed user names: letters, digits and ``. _ @ -``, up to 100 characters."""
 
 
 class UserAdmin:

@@ -24,7 +24,6 @@ from pipeline.review.machine import (
     NEEDS_COMMENT,
     NEW_REVISION,
     QUEUE_ACTIONS,
-    USER_NAME,
     Action,
     Role,
     S,
@@ -33,11 +32,12 @@ from pipeline.review.machine import (
     check,
     role_refusal,
     status_refusal,
-    utc_now,
 )
+from pipeline.review.users import USER_NAME
 from pipeline.store.content import content_hash
 from pipeline.store.db import Store
 from pipeline.store.records import ArticleRecord, LogEntry, RevisionRecord, User
+from pipeline.store.timestamps import utc_now
 
 
 class Workflow:

@@ -24,8 +24,8 @@ from pipeline.draft import DraftRun, draft_article
 from pipeline.draft.local import LocalServer, check_local_model
 from pipeline.index import Index
 from pipeline.models import Bullet, DraftSection
-from pipeline.review import ReviewStatus
 from pipeline.review.editing import align_evidence, edited_article
+from pipeline.review.machine import ReviewStatus
 from pipeline.settings import LLMSettings, Settings, load_settings
 from pipeline.store.db import Store
 from pipeline.text import is_yes_no_question, split_sentences

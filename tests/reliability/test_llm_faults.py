@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.review import Workflow
+from pipeline.review.workflow import Workflow
 from pipeline.store.db import Store
 from tests.support import tally
 from tests.support.demo_index import REFERENCE_QUESTION

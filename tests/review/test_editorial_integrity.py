@@ -14,8 +14,9 @@ import pytest
 
 from pipeline.errors import InvalidTransition, PermissionDenied
 from pipeline.models import Article, BulletCheck
-from pipeline.review import Action, ReviewStatus, Role, Workflow, replay
 from pipeline.review.editing import edited_article
+from pipeline.review.machine import Action, ReviewStatus, Role, replay
+from pipeline.review.workflow import Workflow
 from pipeline.store.db import Store
 from tests.support.review_factories import make_article, staffed
 

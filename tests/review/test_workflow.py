@@ -20,8 +20,9 @@ from pipeline.errors import (
     StoreError,
 )
 from pipeline.models import Bullet
-from pipeline.review import Action, ReviewStatus, Role, Workflow, allowed_actions, replay
 from pipeline.review.editing import edited_article
+from pipeline.review.machine import Action, ReviewStatus, Role, allowed_actions, replay
+from pipeline.review.workflow import Workflow
 from pipeline.store.db import Store
 from pipeline.store.publications import site_entries, stale_articles
 from pipeline.store.records import ArticleRecord, LogEntry, User

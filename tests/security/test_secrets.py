@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline.review import Workflow
+from pipeline.review.workflow import Workflow
 from pipeline.settings import load_settings
 from pipeline.store.db import Store
 from tests.support import tally

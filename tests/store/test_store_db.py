@@ -10,7 +10,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from pipeline.errors import ConcurrentUpdateError, NotFoundError, StoreError
 from pipeline.models import Bullet
-from pipeline.review import Action, Workflow, replay
+from pipeline.review.machine import Action, replay
+from pipeline.review.workflow import Workflow
 from pipeline.settings import load_settings
 from pipeline.store import schema
 from pipeline.store.content import canonical_content, content_hash

@@ -20,7 +20,8 @@ import pytest
 
 from pipeline.errors import BuildBusyError, ConcurrentUpdateError
 from pipeline.models import Bullet
-from pipeline.review import Action, Role, Workflow, replay
+from pipeline.review.machine import Action, Role, replay
+from pipeline.review.workflow import Workflow
 from pipeline.store.db import Store
 from pipeline.store.records import ArticleRecord
 from pipeline.store.transaction import Transaction

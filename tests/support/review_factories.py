@@ -18,7 +18,8 @@ from pipeline.models import (
     ScoredPassage,
     Section,
 )
-from pipeline.review import Role, Workflow
+from pipeline.review.machine import Role
+from pipeline.review.workflow import Workflow
 from pipeline.store.db import Store
 
 QUESTION = "Does drug X help condition Y?"

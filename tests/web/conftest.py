@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from pipeline.index import Index
-from pipeline.review import Workflow
+from pipeline.review.workflow import Workflow
 from pipeline.settings import Settings, load_settings
 from pipeline.store.db import Store
 from pipeline.web import auth

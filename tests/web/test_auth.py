@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pipeline.errors import NotFoundError, ReviewError
-from pipeline.review import Workflow
+from pipeline.review.workflow import Workflow
 from pipeline.settings import Settings, load_settings
 from pipeline.store.credentials import Credentials
 from pipeline.store.db import Store
