@@ -45,6 +45,7 @@ from pipeline.draft.chain import LLMDrafter
 from pipeline.draft.llm import make_chat_model
 from pipeline.errors import ConfigError, NotFoundError, PressError, ReviewError
 from pipeline.index import Index
+from pipeline.review.drafts import store_run
 from pipeline.review.machine import Role, S
 from pipeline.review.workflow import Workflow
 from pipeline.settings import Settings, load_preset, settings_hash
@@ -311,15 +312,15 @@ def _commit(
     digest: str,
 ) -> bool:
     """Store (and submit) one result; True when it is a republish candidate."""
-    before = flow.store.find_article(question=row.question, audience=row.audience)
-    revision = flow.store_draft(manifest.author, run.article, run.evidence)
+    stored = store_run(flow, manifest.author, run.article, run.evidence)
+    revision = stored.revision
     confirm_key(flow.store, revision.article_id, revision.id, digest)
-    slug = revision.article().slug
+    slug = stored.article.slug
     run.article.slug = slug
     save_run(run, settings.outputs)
     row.slug, row.revision = slug, revision.label
-    if before is not None and revision.id == before.state.revision_id:
-        state = flow.store.article(slug).state
+    if stored.unchanged:
+        state = stored.article.state
         row.status = state.status
         row.note = f"re-draft identical to {revision.label}; kept"
         return (
