@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -235,6 +236,13 @@ def content_terms(text: str) -> set[str]:
     """Stemmed, lower-cased words of ``text`` without stop words (hyphenated parts split)."""
     tokens = [p for w in words(text) for p in re.split(r"[-']", w) if p and p not in _STOP_WORDS]
     return set(_stemmer().stemWords(tokens))
+
+
+@lru_cache(maxsize=65536)
+def term_set(text: str) -> frozenset[str]:
+    """:func:`content_terms` as a frozen set, cached (claim checks score the same passages
+    for every bullet and sentence)."""
+    return frozenset(content_terms(text))
 
 
 def embedding_once(embed: Embed) -> Embed:

@@ -18,8 +18,8 @@ same question. Pairs come from real evidence, two sets:
 
 The detector is the drafting check itself: a pair is *flagged* when the cited item's
 support (:func:`pipeline.cite.check.support_score`) is under the support threshold, or when
-another item backs the claim better by the margin (:func:`pipeline.cite.claims.better_source`,
-comparing :func:`pipeline.cite.claims.attribution_score`).
+another item backs the claim better by the margin (:func:`pipeline.cite.attribution.better_source`,
+comparing :func:`pipeline.cite.attribution.attribution_score`).
 **Detection** is the share of misattributed pairs flagged, **false flags** the share of
 correct pairs flagged. The margin is chosen on one half of the questions (``sha256(id)``
 even): the *largest* margin whose detection there is ≥ 0.95 with false flags ≤ 0.05 (a
@@ -43,8 +43,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.cite.attribution import better_source
 from pipeline.cite.check import Embed, embedding_once, support_best
-from pipeline.cite.claims import better_source
 from pipeline.errors import EvalSetError
 from pipeline.evaluate.sets import EvalQuestion
 from pipeline.models import Citation, Evidence, EvidenceSet, Passage, ScoredPassage

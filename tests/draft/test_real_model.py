@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cite.claims import attribution_score
+from pipeline.cite.attribution import attribution_score
 from pipeline.draft import DraftRun, draft_article
 from pipeline.draft.local import LocalServer, check_local_model
 from pipeline.index import Index

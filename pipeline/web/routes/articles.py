@@ -345,7 +345,7 @@ def reattribute(
     bullet: Annotated[int, Form()],
 ) -> Response:
     """Cite the source that supports a flagged bullet better, as one logged edit."""
-    from pipeline.cite.claims import reattributed
+    from pipeline.cite.attribution import reattributed
     from pipeline.review.editing import edited_article
     desk = desk_of(request)
     user = desk.user(request)
