@@ -31,7 +31,7 @@ from pipeline.models import (
     Reference,
 )
 from pipeline.review.editing import edited_article
-from pipeline.review.workflow import unresolved_citations
+from pipeline.review.gate import unresolved_citations
 from tests.article.test_render import make_article
 from tests.support import tally
 from tests.support.tally import examples
