@@ -26,6 +26,7 @@ import typer
 from rich.markup import escape
 
 from pipeline.article import render
+from pipeline.article.parse import parse_article_markdown, read_markdown_file
 from pipeline.cli.acting import AsJson, AsUser, acting_user, workflow
 from pipeline.cli.common import (
     console,
@@ -283,8 +284,7 @@ def edit(
     as_json: AsJson = False,
 ) -> None:
     """Edit the current revision's Markdown in $EDITOR; store it as a new draft revision."""
-    # Lazy: both load the citation check (numpy, the stemmer), +0.35 s on `press` start-up.
-    from pipeline.article.parse import parse_article_markdown, read_markdown_file
+    # Lazy: loads the citation check (numpy, the stemmer), +0.35 s on `press` start-up.
     from pipeline.review.editing import edited_article
 
     settings = current_settings()

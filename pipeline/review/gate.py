@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.cite.markers import extract_markers
 from pipeline.errors import InvalidTransition, StoreError
 from pipeline.models import FIELD_LABELS, Article, BulletCheck
 from pipeline.review.machine import Action
@@ -136,10 +137,6 @@ def unresolved_citations(article: Article) -> list[int]:
     Drafting and editing run the citation check, which removes such numbers; a revision that
     still has one was stored around the check and must not reach readers.
     """
-    # Lazy: pipeline.cite.check loads numpy and the stemmer, +0.2 s on every `press`
-    # start-up (the CLI imports the workflow, which imports this module); measured.
-    from pipeline.cite.check import extract_markers
-
     draft = article.draft
     texts = [draft.headline, draft.summary, draft.bottom_line]
     numbers: set[int] = set()
