@@ -26,7 +26,7 @@ from pipeline.evaluate.sets import load_set
 from pipeline.index.hybrid import Index
 from pipeline.ingest.run import ingest
 from pipeline.settings import LLMSettings, Settings, StoreSettings, load_settings
-from pipeline.store import Store
+from pipeline.store.db import Store
 from tests.build.helpers import draft_reply
 from tests.support.openai_server import ScriptedOpenAIServer
 

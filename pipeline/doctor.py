@@ -159,7 +159,7 @@ def check_index(settings: Settings) -> Check:
 
 def check_store(settings: Settings) -> Check:
     """The article store opens and is migrated (a SQLite file not created yet is a note)."""
-    from pipeline.store import Store, store_url
+    from pipeline.store.db import Store, store_url
     url = store_url(settings)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         return Check("store", "note", f"{url} (created on first use)")

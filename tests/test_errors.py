@@ -23,7 +23,7 @@ from pipeline import errors
 from pipeline.cli.common import handled
 from pipeline.errors import ControlFlow, PressError
 from pipeline.settings import load_settings
-from pipeline.store import Store
+from pipeline.store.db import Store
 from pipeline.web.app import create_app
 
 PACKAGE = Path(pipeline.__file__).parent
@@ -235,8 +235,8 @@ def test_an_empty_question_is_bad_input_not_configuration(tmp_path: Path) -> Non
 
 
 def test_an_empty_follow_up_question_is_bad_input(tmp_path: Path) -> None:
-    from pipeline.review import Workflow
     from pipeline.review.follow_up import draft_follow_up
+    from pipeline.review.workflow import Workflow
     settings = load_settings(home=tmp_path / "home", outputs=tmp_path / "outputs")
     store = Store.from_settings(settings)
     try:

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from pipeline.article import spec
 from pipeline.article.spec import unescape_markdown
-from pipeline.cite.check import extract_markers
+from pipeline.cite.markers import extract_markers
 from pipeline.errors import EditError
 from pipeline.models import Article, Bullet, Draft, DraftSection
 
@@ -152,7 +152,7 @@ def _citations(rest: str, line: int) -> tuple[str, list[int]]:
     """Split a bullet's raw text into (escaped text, reference numbers), peeling end groups.
 
     The renderer writes one ``[1, 2]`` group; hand edits may write ``[1] [2]``, ``[1,2]``,
-    ``[1-3]`` or ``[1; 2]`` (read by :func:`pipeline.cite.check.extract_markers`). A bracket that
+    ``[1-3]`` or ``[1; 2]`` (read by :func:`pipeline.cite.markers.extract_markers`). A bracket that
     holds no citation numbers (``[sic]``) stays part of the text.
     """
     numbers: list[int] = []

@@ -12,9 +12,10 @@ per question.
 
 When a re-draft produces exactly the current text, the workflow keeps the existing
 (immutable) revision — and its approval — whose provenance still records the older inputs.
-The ``build_state`` table (migration ``m004_build_state``) then records the key that
-revision was confirmed under, so the next build finds it unchanged instead of paying for
-the same draft every night.
+The store then records the key that revision was confirmed under
+(:mod:`pipeline.store.build_state`), so the next build finds it unchanged instead of paying
+for the same draft every night. This module only computes and compares keys; it reads and
+writes no table.
 """
 
 from __future__ import annotations
@@ -22,12 +23,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from sqlalchemy import and_, delete, insert, select
-
-from pipeline.store import RevisionRecord, Store
-from pipeline.store.schema import build_state
+from pipeline.store.records import RevisionRecord
 
 
 @dataclass(frozen=True)
@@ -85,28 +82,3 @@ def differences(key: CacheKey, revision: RevisionRecord) -> list[str]:
         "settings_hash": inputs.settings_hash,
     }
     return [name for name in expected if expected[name] != recorded[name]]
-
-
-def confirmed_key(store: Store, article_id: int, revision_id: int) -> str | None:
-    """The key digest a build confirmed for this revision of the article, if any."""
-    table = build_state
-    query = select(table.c.build_key).where(
-        and_(table.c.article_id == article_id, table.c.revision_id == revision_id)
-    )
-    with store.engine.connect() as conn:
-        return conn.execute(query).scalar_one_or_none()
-
-
-def confirm_key(store: Store, article_id: int, revision_id: int, digest: str) -> None:
-    """Record that ``revision_id`` is what the inputs of key ``digest`` produce."""
-    table = build_state
-    at = datetime.now(UTC)
-    with store.engine.connect() as conn:
-        conn.execution_options(sqlite_begin="IMMEDIATE")  # a writer, as the store's own
-        with conn.begin():
-            conn.execute(delete(table).where(table.c.article_id == article_id))
-            conn.execute(
-                insert(table).values(
-                    article_id=article_id, revision_id=revision_id, build_key=digest, updated_at=at
-                )
-            )

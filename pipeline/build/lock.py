@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from pipeline.errors import BuildBusyError, ConfigError
-from pipeline.store import Store
+from pipeline.store.db import Store
 
 # A fixed 63-bit key: every press build on one PostgreSQL database contends for it.
 ADVISORY_KEY = int.from_bytes(hashlib.sha256(b"evidence-press build").digest()[:8], "big") >> 1

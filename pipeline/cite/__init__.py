@@ -1,6 +1,8 @@
-"""Citations: numbering and support checks, claim checks, and reference formatting.
+"""Citations: inline markers, numbering and support checks, claim checks, misattribution,
+and reference formatting.
 
-``check`` cleans and renumbers a draft's markers and scores each bullet's support; ``claims``
-checks every other field and flags misattributed citations; ``references`` formats a source as an
-AMA/Vancouver reference.
+``markers`` reads and removes inline ``[n]`` markers; ``check`` cleans and renumbers a draft's
+citations and scores each bullet's support; ``claims`` checks every other field;
+``attribution`` flags a bullet another retrieved source supports better; ``references``
+formats a source as an AMA/Vancouver reference.
 """

@@ -20,7 +20,8 @@ storm's ``reorder_reference_index``:
    ``max(lexical, cosine)`` against the cited passages' best-matching sentence, which
    rescues faithful paraphrases. Bullets under ``support_threshold`` are flagged.
 
-References are formatted AMA/Vancouver style by :mod:`pipeline.cite.references`.
+Inline markers are read and removed by :mod:`pipeline.cite.markers`; references are
+formatted AMA/Vancouver style by :mod:`pipeline.cite.references`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,7 @@ import Stemmer
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
+from pipeline.cite.markers import pull_markers, strip_markers
 from pipeline.cite.references import format_reference, reference_url
 from pipeline.models import (
     Bullet,
@@ -50,18 +53,6 @@ from pipeline.text import split_sentences, words
 
 Embed = Callable[[list[str]], NDArray[Any]]
 """Texts → one unit vector per row (the project's embedding model)."""
-
-MAX_RANGE = 50
-"""A range marker such as ``[1-300]`` expands to at most this many numbers."""
-
-_NUMBER = r"\d{1,3}"  # four digits and more are years or quantities, not citations
-_ITEM = rf"{_NUMBER}(?:\s*[-–—]\s*{_NUMBER})?"
-_MARKER = re.compile(rf"\[\s*({_ITEM}(?:\s*[,;]\s*{_ITEM})*)\s*\]")
-_RUN = rf"{_MARKER.pattern}(?:[^\S\n]*,?[^\S\n]*{_MARKER.pattern})*"
-# A run at a line start takes the spaces after it; elsewhere it takes the spaces before it,
-# so "claim [1]." becomes "claim." and "[2] Claim" becomes "Claim".
-_MARKER_RUN = re.compile(rf"(?m)^[^\S\n]*{_RUN}[^\S\n]*|[^\S\n]*{_RUN}")
-_RANGE = re.compile(r"(\d+)\s*[-–—]\s*(\d+)")
 
 _STOP_WORDS = frozenset((
     "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and",
@@ -130,68 +121,19 @@ class CitationCheck(_Record):
     prose_markers: list[ProseMarker]
 
 
-def _expand(group: str) -> list[int]:
-    numbers: list[int] = []
-    for item in re.split(r"\s*[,;]\s*", group.strip()):
-        bounds = _RANGE.fullmatch(item)
-        if not bounds:
-            numbers.append(int(item))
-            continue
-        low, high = int(bounds[1]), int(bounds[2])
-        # A descending "range" is a typo we cannot read either way; keep both ends.
-        numbers.extend(
-            range(low, min(high, low + MAX_RANGE - 1) + 1) if low <= high else [low, high]
-        )
-    return numbers
-
-
-def extract_markers(text: str) -> list[int]:
-    """Citation numbers in ``text`` in order, repeats kept; ranges expanded.
-
-    Reads ``[1]``, ``[1, 2]``, ``[1;2]``, ``[1-3]``, ``[1–3]`` and ``[1][2]``. Brackets
-    holding anything else (``[sic]``, ``[a]``) or a number above 999 (``[2019]``) are
-    not citations.
-    """
-    return [n for match in _MARKER.finditer(text) for n in _expand(match[1])]
-
-
-def _replace_run(match: re.Match[str]) -> str:
-    text = match.string
-    before = text[match.start() - 1] if match.start() else " "
-    after = text[match.end()] if match.end() < len(text) else " "
-    return " " if not before.isspace() and (after.isalnum() or after in "([") else ""
-
-
-def _pull_markers(text: str) -> tuple[str, list[int]]:
-    """``text`` without markers, and their numbers.
-
-    Repeats until no marker is left, because removing ``[1]`` from ``[[1]2]`` leaves ``[2]``.
-    """
-    numbers: list[int] = []
-    while found := extract_markers(text):
-        numbers += found
-        text = _MARKER_RUN.sub(_replace_run, text)
-    return text, numbers
-
-
-def strip_markers(text: str) -> str:
-    """``text`` without citation markers or the spaces they leave before punctuation."""
-    return _pull_markers(text)[0]
-
-
 def _unique(numbers: Sequence[int]) -> list[int]:
     return list(dict.fromkeys(numbers))
 
 
 def _raw_numbers(bullet: Bullet) -> list[int]:
-    return [*bullet.citations, *_pull_markers(bullet.text)[1]]
+    return [*bullet.citations, *pull_markers(bullet.text)[1]]
 
 
 def _normalize(draft: Draft) -> tuple[Draft, list[ProseMarker]]:
     found: list[ProseMarker] = []
 
     def prose(field: str, text: str) -> str:
-        text, numbers = _pull_markers(text)
+        text, numbers = pull_markers(text)
         if numbers:
             found.append(ProseMarker(field=field, numbers=numbers))
         return text
@@ -235,6 +177,13 @@ def content_terms(text: str) -> set[str]:
     """Stemmed, lower-cased words of ``text`` without stop words (hyphenated parts split)."""
     tokens = [p for w in words(text) for p in re.split(r"[-']", w) if p and p not in _STOP_WORDS]
     return set(_stemmer().stemWords(tokens))
+
+
+@lru_cache(maxsize=65536)
+def term_set(text: str) -> frozenset[str]:
+    """:func:`content_terms` as a frozen set, cached (claim checks score the same passages
+    for every bullet and sentence)."""
+    return frozenset(content_terms(text))
 
 
 def embedding_once(embed: Embed) -> Embed:

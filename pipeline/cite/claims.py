@@ -7,13 +7,9 @@ headline that the ``verdict`` field contradicts; and it cites a source next to t
 copied from. :func:`article_checks` turns a :class:`~pipeline.cite.check.CitationCheck` into
 the article's :class:`~pipeline.models.BulletCheck` list, one entry per finding:
 
-* **Bullets** keep their support score (``field="bullet"``). Each is also scored against
-  *every other* retrieved source (:func:`better_source`, scored by
-  :func:`attribution_score`): when one supports it better than its cited sources by at
-  least ``margin``, the bullet is flagged "better supported by
-  [k]", where ``k`` is the number an editor would cite that source by (referenced sources
-  keep their reference number; the others are numbered after them in retrieval order, as
-  :func:`pipeline.store.content.align_evidence` does), and ``better_citation_id`` names it.
+* **Bullets** keep their support score (``field="bullet"``); a bullet another retrieved
+  source supports better is flagged "better supported by [k]"
+  (:mod:`pipeline.cite.attribution`).
 * **Summary and Bottom Line** are split into sentences. A sentence's *claim terms* are its
   content terms minus the question's own terms and the article's editorial vocabulary
   (:data:`EDITORIAL_TERMS`: "draft", "source", "reviewer" …): a sentence that only restates
@@ -41,25 +37,20 @@ measures the misattribution check on real evidence.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
-from pipeline.cite.check import CitationCheck, Embed, content_terms, embedding_once
-from pipeline.models import BulletCheck, ClaimField, Draft, Evidence, EvidenceSet, Verdict
+from pipeline.cite.attribution import flag_misattributed, item_texts
+from pipeline.cite.check import CitationCheck, Embed, content_terms, embedding_once, term_set
+from pipeline.models import BulletCheck, ClaimField, Draft, EvidenceSet, Verdict
 from pipeline.text import is_yes_no_question, split_sentences, words
 
 __all__ = [
     "EDITORIAL_TERMS",
-    "BetterSource",
     "article_checks",
-    "attribution_score",
-    "better_source",
     "headline_verdicts",
     "is_yes_no_question",
     "prose_checks",
-    "reattributed",
 ]
 
 EDITORIAL_TERMS = content_terms(
@@ -108,11 +99,6 @@ _PREMISE = re.compile(
 )
 
 
-@lru_cache(maxsize=65536)
-def _terms(text: str) -> frozenset[str]:
-    return frozenset(content_terms(text))
-
-
 def headline_verdicts(headline: str, question: str = "") -> frozenset[Verdict | None] | None:
     """The verdicts a headline allows, or ``None`` when it implies none.
 
@@ -138,78 +124,6 @@ def headline_verdicts(headline: str, question: str = "") -> frozenset[Verdict | 
     return None
 
 
-class BetterSource:
-    """An evidence item that supports a claim better than its cited ones."""
-
-    __slots__ = ("citation_id", "number", "score")
-
-    def __init__(self, number: int, citation_id: str, score: float) -> None:
-        self.number = number
-        self.citation_id = citation_id
-        self.score = score
-
-
-def _item_texts(item: Evidence) -> list[str]:
-    return [p.passage.text for p in item.passages]
-
-
-def _editor_numbers(evidence: EvidenceSet, references: dict[str, int]) -> dict[str, int]:
-    """citation id → the number an editor cites it by (see the module docstring)."""
-    numbers = dict(references)
-    following = max(references.values(), default=0) + 1
-    for item in evidence.items:
-        if item.citation.id not in numbers:
-            numbers[item.citation.id] = following
-            following += 1
-    return numbers
-
-
-def attribution_score(claim: str, passages: Sequence[str], embed: Embed | None) -> float:
-    """How specifically ``passages`` back ``claim``, for comparing sources with each other.
-
-    The mean of the lexical share of the claim's content terms found in the passages and
-    the cosine to their best-matching sentence (the lexical share alone without ``embed``).
-    Unlike the support score's maximum, the mean does not saturate: a source holding every
-    word of the claim scattered over several sentences scores below the source the sentence
-    was copied from. Measured with ``press eval attribution`` (BioASQ test half at margin
-    0.15: detection 0.967 with the mean, 0.893 with the maximum, no false flag either way).
-    """
-    terms = _terms(claim)
-    if not terms or not passages:
-        return 0.0
-    found = frozenset[str]().union(*(_terms(p) for p in passages))
-    lexical = len(terms & found) / len(terms)
-    if embed is None:
-        return lexical
-    sentences = [s for p in passages for s in split_sentences(p)]
-    if not sentences:
-        return lexical / 2
-    vectors = embed([claim, *sentences])
-    return (lexical + float(np.clip(vectors[1:] @ vectors[0], 0.0, 1.0).max())) / 2
-
-
-def better_source(
-    claim: str,
-    cited_passages: Sequence[str],
-    candidates: Sequence[tuple[int, Evidence]],
-    *,
-    margin: float,
-    embed: Embed | None = None,
-) -> tuple[float, BetterSource | None]:
-    """The cited passages' :func:`attribution_score`, and the best candidate if it wins.
-
-    ``candidates`` are (editor number, evidence item) pairs the claim does not cite; the
-    best is returned when its score beats the cited one by at least ``margin``.
-    """
-    cited = attribution_score(claim, cited_passages, embed)
-    best: BetterSource | None = None
-    for number, item in candidates:
-        score = attribution_score(claim, _item_texts(item), embed)
-        if best is None or score > best.score:
-            best = BetterSource(number, item.citation.id, score)
-    return cited, best if best is not None and best.score - cited >= margin else None
-
-
 def _cited_texts(evidence: EvidenceSet, cited_ids: set[str]) -> list[str]:
     texts: list[str] = []
     for item in evidence.items:
@@ -217,7 +131,7 @@ def _cited_texts(evidence: EvidenceSet, cited_ids: set[str]) -> list[str]:
             citation = item.citation
             level = citation.evidence_level.label if citation.evidence_level else ""
             meta = ". ".join(x for x in (citation.title, level, *citation.publication_types) if x)
-            texts += [meta, *_item_texts(item)]
+            texts += [meta, *item_texts(item)]
     return texts
 
 
@@ -238,12 +152,12 @@ def _prose_score(
     sentence: str, question_terms: frozenset[str], cited: list[str], embed: Embed | None
 ) -> tuple[float, list[str]] | None:
     """The sentence's support and the specifics missing from ``cited`` (None: no claim)."""
-    claim = _terms(sentence) - question_terms - EDITORIAL_TERMS
+    claim = term_set(sentence) - question_terms - EDITORIAL_TERMS
     if not claim:
         return None
     if not cited:
         return 0.0, []
-    found = frozenset[str]().union(*(_terms(t) for t in cited))
+    found = frozenset[str]().union(*(term_set(t) for t in cited))
     cited_words = {t for text in cited for w in words(text) for t in re.split(r"[-'/]", w)}
     missing = sorted(
         x for x in _specifics(sentence) if x not in found and x not in cited_words
@@ -286,7 +200,7 @@ def prose_checks(
     ``cited`` holds the texts of the article's cited evidence. Only findings and scored
     sentences are returned; a sentence that makes no claim gets no entry.
     """
-    question_terms = _terms(question)
+    question_terms = term_set(question)
     checks: list[BulletCheck] = []
 
     def score(field: ClaimField, index: int, sentence: str) -> None:
@@ -389,42 +303,9 @@ def article_checks(
     ``margin`` is how much better an uncited source must support a bullet to flag it.
     """
     cached = embedding_once(embed) if embed is not None else None
-    references = {r.citation_id: r.number for r in check.references}
-    editor = _editor_numbers(evidence, references)
-    by_id = {item.citation.id: item for item in evidence.items}
-    by_ref = {number: cid for cid, number in references.items()}
-    sections = check.draft.sections
     checks = bullet_checks(check, support_threshold)
-    for item in checks:
-        if not item.numbers:  # uncited: already flagged, nothing to compare against
-            continue
-        cited_ids = {by_ref[n] for n in item.numbers if n in by_ref}
-        others = [(editor[cid], it) for cid, it in by_id.items() if cid not in cited_ids]
-        text = sections[item.section].bullets[item.bullet].text
-        cited_texts = [t for cid in cited_ids for t in _item_texts(by_id[cid])]
-        own, better = better_source(text, cited_texts, others, margin=margin, embed=cached)
-        if better is not None:
-            note = f"better supported by [{better.number}] ({better.score:.2f} vs {own:.2f})"
-            item.flagged = True
-            item.reason = f"{item.reason}; {note}" if item.reason else note
-            item.better = better.number
-            item.better_citation_id = better.citation_id
-            item.better_support = round(better.score, 3)
-    cited = _cited_texts(evidence, set(references))
+    flag_misattributed(checks, check, evidence, margin=margin, embed=cached)
+    cited = _cited_texts(evidence, {r.citation_id for r in check.references})
     return checks + prose_checks(
         check.draft, evidence.question, cited, threshold=support_threshold, embed=cached
     )
-
-
-def reattributed(draft: Draft, check: BulletCheck) -> Draft:
-    """``draft`` with the checked bullet citing only the better source ``[check.better]``.
-
-    The one-action fix the desk offers for a "better supported by [k]" flag; the result is
-    an edit, checked again like any other (:func:`pipeline.store.content.edited_article`).
-    """
-    if not check.is_bullet or check.better is None:
-        raise ValueError("only a bullet flagged 'better supported by [k]' can be reattributed")
-    sections = [section.model_copy(deep=True) for section in draft.sections]
-    bullet = sections[check.section].bullets[check.bullet]
-    bullet.citations = [check.better]
-    return draft.model_copy(update={"sections": sections})

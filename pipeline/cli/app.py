@@ -352,7 +352,8 @@ def draft(
     the review store as a draft revision (a new article, or a new revision of the article
     with the same question and audience) authored by --as USER.
     """
-    from pipeline.cli.review import draft_author, store_draft_run
+    from pipeline.cli.acting import draft_author
+    from pipeline.cli.review import store_draft_run
     from pipeline.draft.engine import draft_article, save_run
     if audience not in (None, "clinician", "patient"):
         err_console.print("[bold red]error:[/] --audience must be clinician or patient")

@@ -82,7 +82,7 @@ def build(
     from pipeline.build.report import EventLog, summary_table
     from pipeline.build.runner import BuildOptions, manifest_settings, run_build
     from pipeline.build.shard import parse_shard
-    from pipeline.store import Store
+    from pipeline.store.db import Store
     events = EventLog(log_jsonl)
     with handled():
         options = BuildOptions(

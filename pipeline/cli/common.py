@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
 
 from pipeline.errors import PressError
 from pipeline.settings import Settings, load_settings
@@ -76,3 +78,20 @@ def open_index(settings: Settings, *, require_passages: bool = False) -> Any:
             "Run `press index rebuild` to recreate it from the passage store.",
         )
     return index
+
+
+def print_table(title: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    """Print ``rows`` as a table of ``columns``; cells are plain text, never rich markup."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        cells = (row[c] for c in columns)
+        table.add_row(*(Text(_cell(v)) for v in cells))  # Text: comments are not markup
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return ", ".join(value) if isinstance(value, list) else str(value or "")

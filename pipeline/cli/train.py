@@ -82,7 +82,7 @@ def train(
         questions = questions_from_set(set_path) if set_path is not None else []
         sources = [str(set_path)] if set_path is not None else []
         if from_store:
-            from pipeline.store import Store
+            from pipeline.store.db import Store
             store = Store.from_settings(settings)
             try:
                 questions += pairs_from_store(store)

@@ -1,10 +1,10 @@
-"""``press users disable|enable|remove|role|sessions`` and ``press acknowledge``.
+"""``press users add|list|disable|enable|remove|role|sessions`` and ``press acknowledge``.
 
 User changes are admin-only and end the user's desk sessions at once
 (:class:`pipeline.review.users.UserAdmin`); ``sessions`` lists open desk sessions and, with
 ``--revoke``, ends them. ``acknowledge`` records a reviewer's reason for letting a flagged
-check stand (the publish gate, :mod:`pipeline.review.gate`). ``pipeline.cli.app`` calls
-:func:`register` after the review commands exist, so these join the ``press users`` group.
+check stand (the publish gate, :mod:`pipeline.review.gate`). The ``press users`` group is
+defined here; ``press users password`` joins it from :mod:`pipeline.cli.serve`.
 """
 
 from __future__ import annotations
@@ -14,20 +14,52 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.common import console, current_settings, handled
-from pipeline.cli.review import AsJson, AsUser, acting_user, users_app, workflow
-from pipeline.review import Role, utc_now
+from pipeline.cli.acting import AsJson, AsUser, acting_user, workflow
+from pipeline.cli.common import console, current_settings, handled, print_table
+from pipeline.review.machine import Role
 from pipeline.review.users import UserAdmin
-from pipeline.store import Store
+from pipeline.store.db import Store
 from pipeline.store.sessions import Sessions
-from pipeline.store.timestamps import iso
+from pipeline.store.timestamps import iso, utc_now
 
 Name = Annotated[str, typer.Argument(help="The user's name.")]
+
+users_app = typer.Typer(help="Manage who may author, review and publish.", no_args_is_help=True)
 
 
 def _admin(as_user: str | None) -> tuple[UserAdmin, str]:
     settings = current_settings()
     return UserAdmin(Store.from_settings(settings)), acting_user(settings, as_user)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The user's name (letters, digits, . _ @ -).")],
+    role: Annotated[list[Role], typer.Option("--role", help="Role to grant (repeatable).")],
+    as_user: AsUser = None,
+) -> None:
+    """Add a user or grant roles (once an admin exists, only admins may)."""
+    settings = current_settings()
+    with handled():
+        flow = workflow(settings)
+        by = acting_user(settings, as_user) if flow.store.users() else None
+        user = flow.add_user(name, [r.value for r in role], by=by)
+    console.print(f"{user.name}: {', '.join(sorted(user.roles))}", highlight=False)
+
+
+@users_app.command("list")
+def users_list(as_json: AsJson = False) -> None:
+    """Every user and their roles."""
+    settings = current_settings()
+    with handled():
+        users = [
+            {"name": u.name, "roles": sorted(u.roles), "since": iso(u.created_at)}
+            for u in Store.from_settings(settings).users()
+        ]
+    if as_json:
+        typer.echo(json.dumps(users, indent=2))
+        return
+    print_table("Users", ["name", "roles", "since"], users)
 
 
 def users_disable(name: Name, as_user: AsUser = None) -> None:

@@ -6,7 +6,7 @@ Each question goes through the real drafting stage (:func:`pipeline.draft.engine
 extractive or LLM) and the real renderer, and is scored from those outputs only:
 
 * **Citation validity**: the citation markers in the rendered Markdown body (everything
-  before ``## References``, read with :func:`pipeline.cite.check.extract_markers`) that match a
+  before ``## References``, read with :func:`pipeline.cite.markers.extract_markers`) that match a
   numbered reference, over all markers. Pooled over the set (micro average); it must be
   1.0 because the citation check removes every marker it cannot resolve.
 * **Citation support**: the article's :class:`~pipeline.models.BulletCheck` flags, i.e.
@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.article import render
 from pipeline.article.check import STRUCTURE_PARTS, structure_check
-from pipeline.cite.check import extract_markers
+from pipeline.cite.markers import extract_markers
 from pipeline.draft.engine import draft_article
 from pipeline.draft.llm import make_chat_model
 from pipeline.errors import DraftError, EvalSetError

@@ -18,8 +18,8 @@ same question. Pairs come from real evidence, two sets:
 
 The detector is the drafting check itself: a pair is *flagged* when the cited item's
 support (:func:`pipeline.cite.check.support_score`) is under the support threshold, or when
-another item backs the claim better by the margin (:func:`pipeline.cite.claims.better_source`,
-comparing :func:`pipeline.cite.claims.attribution_score`).
+another item backs the claim better by the margin (:func:`pipeline.cite.attribution.better_source`,
+comparing :func:`pipeline.cite.attribution.attribution_score`).
 **Detection** is the share of misattributed pairs flagged, **false flags** the share of
 correct pairs flagged. The margin is chosen on one half of the questions (``sha256(id)``
 even): the *largest* margin whose detection there is ≥ 0.95 with false flags ≤ 0.05 (a
@@ -43,9 +43,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.cite.attribution import better_source
 from pipeline.cite.check import Embed, embedding_once, support_best
-from pipeline.cite.claims import better_source
-from pipeline.draft.engine import draft_article
 from pipeline.errors import EvalSetError
 from pipeline.evaluate.sets import EvalQuestion
 from pipeline.models import Citation, Evidence, EvidenceSet, Passage, ScoredPassage
@@ -168,6 +167,7 @@ def drafted_runs(
     questions: Sequence[EvalQuestion], settings: Settings, index: Index
 ) -> list[tuple[str, EvidenceSet, list[tuple[str, int]]]]:
     """The extractive drafter's bullets per question, with their evidence (for demo pairs)."""
+    from pipeline.draft.engine import draft_article
     runs = []
     for question in questions:
         run = draft_article(question.question, settings=settings, index=index,

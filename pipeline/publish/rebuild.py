@@ -14,7 +14,7 @@ from langchain_core.embeddings import Embeddings
 
 from pipeline.publish.site import SiteReport, build_site
 from pipeline.settings import Settings
-from pipeline.store import Store
+from pipeline.store.db import Store
 from pipeline.store.publications import site_entries
 
 

@@ -31,56 +31,25 @@ text being published. The status belongs to an article's *current* revision::
   approved one. A live publication stays live while a newer revision is in review (readers
   keep the approved text); retracting it removes it, and only turns the status to
   ``retracted`` when the current revision is the published one.
-* **One guarded method per transition** (:meth:`Workflow.submit` …). A refusal raises
-  :class:`~pipeline.errors.InvalidTransition` (the status does not allow it) or
-  :class:`~pipeline.errors.PermissionDenied` (the user may not); the hint lists what the user
-  may do and who may take each next step. :func:`allowed_actions` answers "what may this
-  user do now" for the CLI and any UI, from the same guard.
-* **Audit.** Every transition writes exactly one ``review_log`` row (namespaced action such
-  as ``review.approve``, actor, revision, content hash, comment, time) in the transaction
-  that changes the state, under the article's optimistic lock. :func:`apply` is the pure
-  transition function the workflow uses to compute the new state, and :func:`replay` folds
-  a log through it: replaying an article's log reproduces its stored state. A new revision
-  is itself a logged transition (``review.draft``), so the log alone rebuilds the state.
+* **One guarded method per transition** (:meth:`~pipeline.review.workflow.Workflow.submit` …).
+  A refusal raises :class:`~pipeline.errors.InvalidTransition` (the status does not allow it)
+  or :class:`~pipeline.errors.PermissionDenied` (the user may not); the hint lists what the
+  user may do and who may take each next step. :func:`~pipeline.review.machine.allowed_actions`
+  answers "what may this user do now" for the CLI and any UI, from the same guard.
+* **Audit.** Every transition writes exactly one ``review_log`` row (namespaced action such as
+  ``review.approve``, actor, revision, content hash, comment, time) in the transaction that
+  changes the state, under the article's optimistic lock.
+  :func:`~pipeline.review.machine.apply` is the pure transition function the workflow uses to
+  compute the new state, and :func:`~pipeline.review.machine.replay` folds a log through it:
+  replaying an article's log reproduces its stored state. A new revision is itself a logged
+  transition (``review.draft``), so the log alone rebuilds the state.
 
 Modules: :mod:`~pipeline.review.machine` (the pure state machine: statuses, roles, the
-transition table, guards, :func:`apply`, :func:`replay`), :mod:`~pipeline.review.workflow`
-(:class:`Workflow`: the guarded methods on the store) and :mod:`~pipeline.review.views`
-(status, history, queue and diff as plain data for the CLI and a UI).
+transition table, guards, ``apply``, ``replay``), :mod:`~pipeline.review.workflow`
+(``Workflow``: the guarded methods on the store), :mod:`~pipeline.review.gate` (what must be
+settled before approving or publishing), :mod:`~pipeline.review.editing` (re-checking an
+edit against its revision's evidence), :mod:`~pipeline.review.users` (allowed user names,
+admin changes to users), :mod:`~pipeline.review.follow_up` (follow-up questions),
+:mod:`~pipeline.review.views` (status, history, queue and diff as plain data for the CLI and
+a UI). This ``__init__`` only documents the package: import names from their modules.
 """
-
-from pipeline.review.machine import (
-    NEEDS_COMMENT,
-    QUEUE_ACTIONS,
-    RULES,
-    Action,
-    ReviewStatus,
-    Role,
-    Rule,
-    allowed_actions,
-    apply,
-    check,
-    replay,
-    role_refusal,
-    status_refusal,
-    utc_now,
-)
-from pipeline.review.workflow import Workflow
-
-__all__ = [
-    "NEEDS_COMMENT",
-    "QUEUE_ACTIONS",
-    "RULES",
-    "Action",
-    "ReviewStatus",
-    "Role",
-    "Rule",
-    "Workflow",
-    "allowed_actions",
-    "apply",
-    "check",
-    "replay",
-    "role_refusal",
-    "status_refusal",
-    "utc_now",
-]

@@ -12,9 +12,9 @@ box, the desk, or ``press draft "QUESTION" --follow-up SLUG``). :func:`request_f
    in); and the parent's question is appended to the follow-up for retrieval (not for
    drafting), because a follow-up is often elliptical ("Are there alternatives if it stops
    working?" found nothing sufficient on the demo corpus alone);
-3. stores the result through :meth:`pipeline.review.Workflow.store_draft` — the same code as
-   ``press draft`` — so it lands in the authors' queue as a draft and goes through the same
-   review;
+3. stores the result through :meth:`pipeline.review.workflow.Workflow.store_draft` — the same
+   code as ``press draft`` — so it lands in the authors' queue as a draft and goes through the
+   same review;
 4. links it to its parent (:class:`pipeline.store.follow_ups.FollowUps`).
 
 The audience defaults to the parent's. The link is written after the draft, in its own
@@ -34,10 +34,11 @@ from pipeline.draft.engine import DraftRun, Stage, draft_article
 from pipeline.errors import InputError, InvalidTransition, NotFoundError, ReviewError
 from pipeline.index.hybrid import Index
 from pipeline.models import Audience, SearchFilters
-from pipeline.review import Workflow
+from pipeline.review.workflow import Workflow
 from pipeline.settings import Settings
-from pipeline.store import ArticleRecord, RevisionRecord, Store
+from pipeline.store.db import Store
 from pipeline.store.follow_ups import FollowUps
+from pipeline.store.records import ArticleRecord, RevisionRecord
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ A revision is *unfinished* while it still has
 
 :func:`open_items` lists what is unfinished; the workflow refuses ``approve`` and
 ``publish`` while the list is not empty (:func:`gate_refusal` says what and how to settle it).
+Publishing also needs :func:`verified_approval`: the stored text re-hashed, every citation
+number resolved, and an approval of exactly that text.
 Acknowledgements are workflow actions (``review.acknowledge``), logged like any other.
 """
 
@@ -22,10 +24,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.errors import InvalidTransition
+from pipeline.cite.markers import extract_markers
+from pipeline.errors import InvalidTransition, StoreError
 from pipeline.models import FIELD_LABELS, Article, BulletCheck
 from pipeline.review.machine import Action
-from pipeline.store import RevisionRecord, Store
+from pipeline.store.content import content_hash
+from pipeline.store.db import Store
+from pipeline.store.records import ArticleRecord, LogEntry, RevisionRecord
 
 DeskItem = tuple[int | None, str, str, str, str | None]
 """(check index or ``None`` for a placeholder, where, text, reason, who acknowledged it)."""
@@ -132,7 +137,6 @@ def unresolved_citations(article: Article) -> list[int]:
     Drafting and editing run the citation check, which removes such numbers; a revision that
     still has one was stored around the check and must not reach readers.
     """
-    from pipeline.cite.check import extract_markers
     draft = article.draft
     texts = [draft.headline, draft.summary, draft.bottom_line]
     numbers: set[int] = set()
@@ -182,3 +186,36 @@ def desk_items(store: Store, current: RevisionRecord) -> list[DeskItem]:
             reason = f"{article.checks[index].reason}; acknowledged: {entry.comment}"
             rows.append((index, "", "", reason, entry.actor))
     return rows
+
+
+def verified_approval(store: Store, article: ArticleRecord, revision: RevisionRecord) -> LogEntry:
+    """The approval log row behind publishing ``revision``, after re-hashing its text.
+
+    Refuses (:class:`~pipeline.errors.StoreError`) a revision whose stored text no longer
+    matches its content hash, and (:class:`InvalidTransition`) one that cites a number no
+    reference resolves or has no approval of exactly this text.
+    """
+    if content_hash(revision.article()) != revision.content_hash:
+        raise StoreError(
+            f"Revision {revision.label} of {article.slug!r} does not match its content hash",
+            "The stored text was altered outside the workflow; do not publish it.",
+        )
+    unresolved = unresolved_citations(revision.article())
+    if unresolved:
+        numbers = ", ".join(f"[{n}]" for n in unresolved)
+        raise InvalidTransition(
+            f"cannot publish {article.slug!r}: {revision.label} cites {numbers}, "
+            "which no reference resolves",
+            f"Edit it (`press edit {article.slug}`): an edit is checked again and removes "
+            "numbers that point nowhere; then review and approve it again.",
+        )
+    approvals = [
+        e
+        for e in store.log(article)
+        if e.action == Action.APPROVE
+        and e.revision_id == revision.id
+        and e.content_hash == revision.content_hash == article.state.approved_hash
+    ]
+    if not approvals:
+        raise InvalidTransition(f"cannot publish {article.slug!r}: no matching approval")
+    return approvals[-1]

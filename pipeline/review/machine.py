@@ -8,10 +8,8 @@ the audit log. See :mod:`pipeline.review` for the diagram and the rules.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from enum import StrEnum
 
 from pipeline.errors import InvalidTransition, PermissionDenied, ReviewError, StoreError
@@ -331,12 +329,3 @@ def _acted_on(action: Action, state: ArticleState | None) -> int | None:
     if state is None or action in NEW_REVISION:
         return None
     return state.published_revision_id if action is Action.RETRACT else state.revision_id
-
-
-def utc_now() -> str:
-    """The current time as an ISO-8601 UTC timestamp (microseconds, so log order is visible)."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
-"""Allowed user names: letters, digits and ``. _ @ -``, up to 100 characters."""

@@ -1,7 +1,8 @@
-"""Managing who may act: disable, enable, remove a user, change their roles.
+"""Managing who may act: add a user, disable, enable, remove one, change their roles.
 
-Only an admin may do any of this (as for adding users), and nobody may take the last active
-admin away. Every change that narrows what a user may do ends their desk sessions at once
+User names are letters, digits and ``. _ @ -`` (:data:`USER_NAME`). Only an admin may do any
+of this — adding users too, once the store has an admin — and nobody may take the last
+active admin away. Every change that narrows what a user may do ends their desk sessions at once
 (:class:`~pipeline.store.sessions.Sessions`), so a browser that is still signed in cannot
 keep using rights the user no longer has; a role *grant* ends them too, so each session's
 rights are always the ones its sign-in saw.
@@ -13,22 +14,59 @@ and can be enabled again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import and_, delete, insert, select, update
 
 from pipeline.errors import PermissionDenied, ReviewError
-from pipeline.review.machine import Role, utc_now
-from pipeline.store import Store, User, schema
+from pipeline.review.machine import Role
+from pipeline.store import schema
+from pipeline.store.db import Store
+from pipeline.store.records import User
 from pipeline.store.sessions import Sessions
+from pipeline.store.timestamps import utc_now
+
+USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
+"""Allowed user names: letters, digits and ``. _ @ -``, up to 100 characters."""
 
 
 class UserAdmin:
-    """Admin-only changes to users, each ending the user's sessions."""
+    """Adding users and admin-only changes to them, each ending the user's sessions."""
 
     def __init__(self, store: Store, *, clock: Callable[[], str] = utc_now) -> None:
         self.store = store
         self.clock = clock
+
+    def add(self, name: str, roles: Iterable[str], *, by: str | None = None) -> User:
+        """Create ``name`` (or grant more roles). Once an admin exists only admins may do this;
+        before that anyone may (someone has to create the first admin)."""
+        wanted = set(roles)
+        unknown = wanted - set(Role.__members__.values())
+        if not USER_NAME.match(name) or unknown or not wanted:
+            raise ReviewError(
+                f"Cannot add user {name!r} with roles {sorted(wanted)}",
+                "Names use letters, digits and . _ @ -; roles are "
+                + ", ".join(r.value for r in Role)
+                + ".",
+            )
+        admins = [u.name for u in self.store.users() if Role.ADMIN in u.roles]
+        actor = self.store.find_user(by) if by is not None else None
+        if admins and (actor is None or Role.ADMIN not in actor.roles):
+            raise PermissionDenied(
+                f"Only an admin may add users or grant roles (admins: {', '.join(admins)})",
+                f"Ask an admin to run `press users add {name} --role … --as ADMIN`.",
+            )
+        existing = self.store.find_user(name)
+        if existing is not None and existing.status == "removed":
+            raise ReviewError(f"{name} was removed", "Add the user under a new name instead.")
+        at = self.clock()
+        user = self.store.add_user(
+            name, wanted, granted_by=None if actor is None else actor.id, at=at
+        )
+        if existing is not None and user.roles != existing.roles:
+            Sessions(self.store).end_for_user(name, reason="roles changed", at=at)
+        return user
 
     def disable(self, name: str, *, by: str) -> User:
         """Stop ``name`` from signing in or acting (reversible with :meth:`enable`)."""

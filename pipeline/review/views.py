@@ -15,8 +15,8 @@ from pipeline.article import render
 from pipeline.errors import NotFoundError, ReviewError
 from pipeline.review.machine import Action, apply
 from pipeline.review.workflow import Workflow
-from pipeline.store import ArticleRecord, ArticleState, RevisionRecord
 from pipeline.store.follow_ups import FollowUps
+from pipeline.store.records import ArticleRecord, ArticleState, RevisionRecord
 from pipeline.store.timestamps import iso
 
 

@@ -3,7 +3,7 @@
 Each method reads the article, checks the guard (:func:`pipeline.review.machine.check`),
 computes the new state with :func:`pipeline.review.machine.apply` and writes the new revision
 (if any), exactly one review-log row and the new state in one transaction that holds the
-article's optimistic lock (:meth:`pipeline.store.Store.update_article`). A refusal carries
+article's optimistic lock (:meth:`pipeline.store.db.Store.update_article`). A refusal carries
 a hint listing what the acting user may do and who may take each next step.
 """
 
@@ -16,15 +16,13 @@ from pipeline.errors import (
     InvalidTransition,
     PermissionDenied,
     ReviewError,
-    StoreError,
 )
 from pipeline.models import Article, EvidenceSet
-from pipeline.review.gate import DeskItem, desk_items, gate, unresolved_citations
+from pipeline.review.gate import DeskItem, desk_items, gate, verified_approval
 from pipeline.review.machine import (
     NEEDS_COMMENT,
     NEW_REVISION,
     QUEUE_ACTIONS,
-    USER_NAME,
     Action,
     Role,
     S,
@@ -33,14 +31,16 @@ from pipeline.review.machine import (
     check,
     role_refusal,
     status_refusal,
-    utc_now,
 )
-from pipeline.store import ArticleRecord, LogEntry, RevisionRecord, Store, User
+from pipeline.review.users import USER_NAME, UserAdmin
 from pipeline.store.content import content_hash
+from pipeline.store.db import Store
+from pipeline.store.records import ArticleRecord, RevisionRecord, User
+from pipeline.store.timestamps import utc_now
 
 
 class Workflow:
-    """The guarded transitions, on top of a :class:`~pipeline.store.Store`.
+    """The guarded transitions, on top of a :class:`~pipeline.store.db.Store`.
 
     Every method that changes an article reads it, checks the guard, computes the new state
     with :func:`apply` and writes the revision (if any), one log row and the state in one
@@ -54,34 +54,9 @@ class Workflow:
     # users -------------------------------------------------------------------------------
 
     def add_user(self, name: str, roles: Iterable[str], *, by: str | None = None) -> User:
-        """Create ``name`` (or grant more roles). Once an admin exists only admins may do this."""
-        wanted = set(roles)
-        unknown = wanted - set(Role.__members__.values())
-        if not USER_NAME.match(name) or unknown or not wanted:
-            raise ReviewError(
-                f"Cannot add user {name!r} with roles {sorted(wanted)}",
-                "Names use letters, digits and . _ @ -; roles are "
-                + ", ".join(r.value for r in Role)
-                + ".",
-            )
-        admins = [u.name for u in self.store.users() if Role.ADMIN in u.roles]
-        actor = self.store.find_user(by) if by is not None else None
-        if admins and (actor is None or Role.ADMIN not in actor.roles):
-            raise PermissionDenied(
-                f"Only an admin may add users or grant roles (admins: {', '.join(admins)})",
-                f"Ask an admin to run `press users add {name} --role … --as ADMIN`.",
-            )
-        existing = self.store.find_user(name)
-        if existing is not None and existing.status == "removed":
-            raise ReviewError(f"{name} was removed", "Add the user under a new name instead.")
-        at = self.clock()
-        user = self.store.add_user(
-            name, wanted, granted_by=None if actor is None else actor.id, at=at
-        )
-        if existing is not None and user.roles != existing.roles:
-            from pipeline.store.sessions import Sessions
-            Sessions(self.store).end_for_user(name, reason="roles changed", at=at)
-        return user
+        """Create ``name`` (or grant more roles). Once an admin exists only admins may do this
+        (:meth:`pipeline.review.users.UserAdmin.add`)."""
+        return UserAdmin(self.store, clock=self.clock).add(name, roles, by=by)
 
     def draft_author(self, name: str) -> User:
         """The user storing a new draft, checked before drafting is paid for.
@@ -299,7 +274,9 @@ class Workflow:
         if action is Action.RETRACT:
             assert article.state.published_revision_id is not None
             target = self.store.revision(article.state.published_revision_id)
-        approval = self._verified_approval(article, current) if action is Action.PUBLISH else None
+        approval = None
+        if action is Action.PUBLISH:
+            approval = verified_approval(self.store, article, current)
         state = apply(article.state, action, target.id, target.content_hash)
         with self.store.update_article(article, at=self.clock()) as tx:
             log_id = tx.append_log(
@@ -379,33 +356,6 @@ class Workflow:
             n += 1
             slug = f"{base}-{n}"
         return slug
-
-    def _verified_approval(self, article: ArticleRecord, revision: RevisionRecord) -> LogEntry:
-        """The approval log row behind publishing ``revision``, after re-hashing its text."""
-        if content_hash(revision.article()) != revision.content_hash:
-            raise StoreError(
-                f"Revision {revision.label} of {article.slug!r} does not match its content hash",
-                "The stored text was altered outside the workflow; do not publish it.",
-            )
-        unresolved = unresolved_citations(revision.article())
-        if unresolved:
-            numbers = ", ".join(f"[{n}]" for n in unresolved)
-            raise InvalidTransition(
-                f"cannot publish {article.slug!r}: {revision.label} cites {numbers}, "
-                "which no reference resolves",
-                f"Edit it (`press edit {article.slug}`): an edit is checked again and removes "
-                "numbers that point nowhere; then review and approve it again.",
-            )
-        approvals = [
-            e
-            for e in self.store.log(article)
-            if e.action == Action.APPROVE
-            and e.revision_id == revision.id
-            and e.content_hash == revision.content_hash == article.state.approved_hash
-        ]
-        if not approvals:
-            raise InvalidTransition(f"cannot publish {article.slug!r}: no matching approval")
-        return approvals[-1]
 
     def _guard(
         self,

@@ -2,7 +2,7 @@
 
 One row per user who may sign in: the password *hash* (argon2, computed by
 :mod:`pipeline.web.auth`; this module never sees a password) and when it was set. Kept apart
-from :class:`~pipeline.store.Store` so the core store stays about articles and reviews; it
+from :class:`~pipeline.store.db.Store` so the core store stays about articles and reviews; it
 uses the store's engine and its read/write helpers, so SQLite locking and error messages
 are the same.
 """
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from sqlalchemy import insert, select, update
 
-from pipeline.store import Store, schema
+from pipeline.store import schema
+from pipeline.store.db import Store
 
 
 class Credentials:

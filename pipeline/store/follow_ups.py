@@ -13,12 +13,14 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from pipeline.store import ArticleRecord, Store, schema
+from pipeline.store import schema
+from pipeline.store.db import Store
+from pipeline.store.records import ArticleRecord
 from pipeline.store.rows import article_record
 
 
 class FollowUps:
-    """Reads and writes the follow-up links of one :class:`~pipeline.store.Store`."""
+    """Reads and writes the follow-up links of one :class:`~pipeline.store.db.Store`."""
 
     def __init__(self, store: Store) -> None:
         self.store = store

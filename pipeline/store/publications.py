@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.models import Article, SiteEntry
-from pipeline.store import ArticleRecord, Publication, RevisionRecord, Store
 from pipeline.store.content import content_hash
+from pipeline.store.db import Store
+from pipeline.store.records import ArticleRecord, Publication, RevisionRecord
 from pipeline.store.timestamps import iso
 
 APPROVE = "review.approve"

@@ -11,7 +11,8 @@ Every time column is a :class:`~pipeline.store.timestamps.UTCDateTime` (aware, U
 
 ``articles.revision_id`` and ``articles.published_revision_id`` point at ``revisions`` but
 carry no foreign key: the two tables would reference each other, and every write goes
-through :class:`pipeline.store.Transaction`, which inserts the revision before pointing at it.
+through :class:`pipeline.store.transaction.Transaction`, which inserts the revision before
+pointing at it.
 """
 
 from __future__ import annotations

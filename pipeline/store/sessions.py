@@ -7,7 +7,7 @@ it was seen within the idle timeout and started within the absolute timeout. End
 (logout, password change, a role change, disabling or removing the user) takes effect on
 the very next request, whatever copies of the cookie exist.
 
-Kept apart from :class:`~pipeline.store.Store` like :mod:`pipeline.store.credentials`: it
+Kept apart from :class:`~pipeline.store.db.Store` like :mod:`pipeline.store.credentials`: it
 uses the store's engine and its read/write helpers.
 """
 
@@ -20,7 +20,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, insert, select, update
 
-from pipeline.store import Store, User, schema
+from pipeline.store import schema
+from pipeline.store.db import Store
+from pipeline.store.records import User
 from pipeline.store.rows import user_record
 from pipeline.store.timestamps import parse
 

@@ -4,7 +4,7 @@ Every time column of the article store and the passage DB is a :class:`UTCDateTi
 ``TIMESTAMP WITH TIME ZONE`` on PostgreSQL and SQLite's ``DATETIME`` (text in SQLAlchemy's
 fixed ``YYYY-MM-DD HH:MM:SS.ffffff`` layout, in UTC, so text order is time order) on SQLite.
 Reads return aware datetimes in UTC whatever the engine; writes take an aware datetime or an
-ISO-8601 string (what :func:`pipeline.review.utc_now` returns), normalised to UTC and
+ISO-8601 string (what :func:`utc_now` returns), normalised to UTC and
 microseconds. Naive values are refused: a time without a zone is a bug in the caller.
 
 Before migration ``m006`` these columns were strings written at three precisions (seconds,
@@ -22,6 +22,11 @@ from typing import Any
 
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
+
+
+def utc_now() -> str:
+    """The current time as an ISO-8601 UTC timestamp (microseconds, so log order is visible)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def parse(value: datetime | str) -> datetime:

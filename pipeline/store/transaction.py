@@ -1,7 +1,7 @@
 """The only way to change an article: one database transaction holding its optimistic lock.
 
-A :class:`Transaction` is handed out by :meth:`pipeline.store.Store.create_article` or
-:meth:`pipeline.store.Store.update_article` after the article row has been inserted or its
+A :class:`Transaction` is handed out by :meth:`pipeline.store.db.Store.create_article` or
+:meth:`pipeline.store.db.Store.update_article` after the article row has been inserted or its
 version bumped, so everything written through it commits together or not at all. It can
 insert a revision, append a log row, set the article's review state and record or retract a
 publication; it has no method that changes or removes a revision or a log row.

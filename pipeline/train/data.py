@@ -31,11 +31,10 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from pipeline.errors import ConfigError
-from pipeline.evaluate.sets import load_set
 
 if TYPE_CHECKING:
     from pipeline.index.hybrid import Index
-    from pipeline.store import Store
+    from pipeline.store.db import Store
 Half = Literal["A", "B", "all"]
 
 
@@ -93,6 +92,7 @@ def validation_split(
 
 def questions_from_set(path: Path) -> list[TrainingQuestion]:
     """Questions with gold ids from an evaluation-format question set."""
+    from pipeline.evaluate.sets import load_set
     return [
         TrainingQuestion(q.id, q.question, frozenset(q.relevant))
         for q in load_set(path)

@@ -29,7 +29,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from pipeline.errors import LoginRequired, PressError
 from pipeline.index.hybrid import Index
 from pipeline.settings import Settings
-from pipeline.store import Store, User
+from pipeline.store.db import Store
+from pipeline.store.records import User
 from pipeline.web import sessions
 from pipeline.web.desk import STATIC, Desk
 from pipeline.web.hints import browser_hint

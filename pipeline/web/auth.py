@@ -13,10 +13,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from pipeline.errors import ReviewError
-from pipeline.review import utc_now
-from pipeline.store import Store, User
 from pipeline.store.credentials import Credentials
+from pipeline.store.db import Store
+from pipeline.store.records import User
 from pipeline.store.sessions import Sessions
+from pipeline.store.timestamps import utc_now
 
 MIN_LENGTH = 8
 """Shortest password accepted."""

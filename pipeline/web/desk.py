@@ -22,10 +22,13 @@ from starlette.templating import Jinja2Templates
 
 from pipeline.errors import LoginRequired
 from pipeline.index.hybrid import Index
-from pipeline.review import Role, Workflow, utc_now
+from pipeline.review.machine import Role
+from pipeline.review.workflow import Workflow
 from pipeline.settings import Settings
-from pipeline.store import Store, User
+from pipeline.store.db import Store
+from pipeline.store.records import User
 from pipeline.store.sessions import Sessions
+from pipeline.store.timestamps import utc_now
 from pipeline.templating import FOLDERS, environment
 from pipeline.web import csrf, sessions
 from pipeline.web.jobs import Jobs

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.review import Action
+from pipeline.review.machine import Action
 
 _COMMANDS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(pattern), text)

@@ -30,8 +30,8 @@ from pipeline.models import (
     Provenance,
     Reference,
 )
-from pipeline.review.workflow import unresolved_citations
-from pipeline.store.content import edited_article
+from pipeline.review.editing import edited_article
+from pipeline.review.gate import unresolved_citations
 from tests.article.test_render import make_article
 from tests.support import tally
 from tests.support.tally import examples

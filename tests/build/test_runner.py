@@ -19,9 +19,9 @@ from pipeline.build.runner import BuildOptions, run_build
 from pipeline.draft.structured import MODES
 from pipeline.errors import BuildBusyError, ConfigError
 from pipeline.index.hybrid import Index
-from pipeline.review import Workflow
+from pipeline.review.workflow import Workflow
 from pipeline.settings import Settings, load_settings
-from pipeline.store import Store
+from pipeline.store.db import Store
 from tests.build.helpers import QUESTIONS, build_settings, draft_reply, write_manifest
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 

@@ -1,4 +1,4 @@
-"""Unit tests for pipeline.cite.check: markers, normalization, renumbering, support, references."""
+"""Unit tests for pipeline.cite.check: normalization, renumbering, support, references."""
 
 from __future__ import annotations
 
@@ -6,13 +6,10 @@ import numpy as np
 import pytest
 
 from pipeline.cite.check import (
-    MAX_RANGE,
     check_citations,
     cited_evidence,
     content_terms,
-    extract_markers,
     normalize_draft,
-    strip_markers,
     support_score,
 )
 from pipeline.cite.references import expand_page_range, format_reference, reference_url
@@ -71,89 +68,6 @@ def bullet(*numbers: int, text: str = "IVIG reduced stiffness in stiff-person sy
 def citations_of(result: Draft) -> list[list[int]]:
     """Every bullet's citations, in reading order."""
     return [b.citations for s in result.sections for b in s.bullets]
-
-
-# extract_markers
-
-
-def test_single_marker() -> None:
-    assert extract_markers("Claim [1].") == [1]
-
-
-def test_comma_list_with_space() -> None:
-    assert extract_markers("Claim [1, 2].") == [1, 2]
-
-
-def test_comma_list_without_space() -> None:
-    assert extract_markers("Claim [1,2].") == [1, 2]
-
-
-def test_hyphen_range_expands() -> None:
-    assert extract_markers("Claim [1-3].") == [1, 2, 3]
-
-
-def test_en_dash_range_expands() -> None:
-    assert extract_markers("Claim [1–3].") == [1, 2, 3]
-
-
-def test_adjacent_markers() -> None:
-    assert extract_markers("Claim [1][2].") == [1, 2]
-
-
-def test_mixed_list_and_range() -> None:
-    assert extract_markers("Claim [1, 4-6].") == [1, 4, 5, 6]
-
-
-def test_markers_keep_order_and_repeats() -> None:
-    assert extract_markers("A [3] then B [1] and C [3]") == [3, 1, 3]
-
-
-def test_range_is_capped() -> None:
-    assert extract_markers("[1-500]") == list(range(1, MAX_RANGE + 1))
-
-
-def test_descending_range_keeps_both_ends() -> None:
-    assert extract_markers("[5-2]") == [5, 2]
-
-
-@pytest.mark.parametrize("text", ["[sic]", "[a]", "[2019]", "[1, 2019]", "[1a]", "[]", "(1)"])
-def test_non_markers_are_ignored(text: str) -> None:
-    assert extract_markers(text) == []
-
-
-# strip_markers
-
-
-def test_strip_before_period() -> None:
-    assert strip_markers("Claim [1].") == "Claim."
-
-
-def test_strip_before_comma() -> None:
-    assert strip_markers("Claim [1, 2], which holds") == "Claim, which holds"
-
-
-def test_strip_mid_sentence() -> None:
-    assert strip_markers("Claim [1] holds") == "Claim holds"
-
-
-def test_strip_adjacent_run() -> None:
-    assert strip_markers("Claim [1][2] [3].") == "Claim."
-
-
-def test_strip_leading_marker() -> None:
-    assert strip_markers("[2] Claim") == "Claim"
-
-
-def test_strip_keeps_words_apart() -> None:
-    assert strip_markers("dose[1]response") == "dose response"
-
-
-def test_strip_keeps_non_markers() -> None:
-    assert strip_markers("As written [sic] in [2019] [1].") == "As written [sic] in [2019]."
-
-
-def test_strip_leaves_text_without_markers_alone() -> None:
-    assert strip_markers("  spaced  text ") == "  spaced  text "
 
 
 # normalize_draft

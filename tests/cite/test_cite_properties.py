@@ -11,13 +11,8 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.cite.check import (
-    CitationCheck,
-    check_citations,
-    cited_evidence,
-    extract_markers,
-    strip_markers,
-)
+from pipeline.cite.check import CitationCheck, check_citations, cited_evidence
+from pipeline.cite.markers import extract_markers, strip_markers
 from pipeline.models import (
     Bullet,
     Citation,

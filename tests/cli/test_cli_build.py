@@ -17,7 +17,7 @@ from pathlib import Path
 from pipeline.build.lock import build_lock
 from pipeline.index.hybrid import Index
 from pipeline.settings import Settings
-from pipeline.store import Store
+from pipeline.store.db import Store
 from tests.build.helpers import QUESTIONS, build_settings, draft_reply, write_manifest
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 

@@ -29,9 +29,9 @@ def draft(author: str = "ann") -> str:
 def ready(slug: str, author: str = "ann") -> None:
     """Store the author's edit that writes the verdict, summary and Bottom Line the
     extractive drafter leaves open (the publish gate refuses approval before): r2."""
-    from pipeline.review import Workflow
+    from pipeline.review.workflow import Workflow
     from pipeline.settings import load_settings
-    from pipeline.store import Store
+    from pipeline.store.db import Store
     from tests.support.review_factories import write_verdict
 
     store = Store.from_settings(load_settings())

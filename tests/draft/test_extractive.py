@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.article import render
-from pipeline.cite.check import extract_markers
+from pipeline.cite.markers import extract_markers
 from pipeline.draft.engine import draft_article, save_run
 from pipeline.draft.extractive import question_topic, section_group
 from pipeline.index.hybrid import Index

@@ -19,7 +19,7 @@ import pytest
 
 from pipeline.models import Article, EvidenceSet
 from pipeline.settings import load_settings
-from pipeline.store import Store
+from pipeline.store.db import Store
 from tests.e2e.conftest import PASSWORD, DeskServer
 from tests.support.demo_index import REFERENCE_QUESTION
 

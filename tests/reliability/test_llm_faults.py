@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.review import Workflow
-from pipeline.store import Store
+from pipeline.review.workflow import Workflow
+from pipeline.store.db import Store
 from tests.support import tally
 from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.openai_server import Reply, ScriptedOpenAIServer

@@ -14,9 +14,10 @@ import pytest
 
 from pipeline.errors import InvalidTransition, PermissionDenied
 from pipeline.models import Article, BulletCheck
-from pipeline.review import Action, ReviewStatus, Role, Workflow, replay
-from pipeline.store import Store
-from pipeline.store.content import edited_article
+from pipeline.review.editing import edited_article
+from pipeline.review.machine import Action, ReviewStatus, Role, replay
+from pipeline.review.workflow import Workflow
+from pipeline.store.db import Store
 from tests.support.review_factories import make_article, staffed
 
 S = ReviewStatus

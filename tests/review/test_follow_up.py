@@ -19,10 +19,11 @@ from pipeline.errors import (
 from pipeline.index.hybrid import Index
 from pipeline.ingest.run import ingest
 from pipeline.retrieve.retriever import HybridRetriever
-from pipeline.review import Workflow, views
+from pipeline.review import views
 from pipeline.review.follow_up import draft_follow_up, parent_hint_ids, request_follow_up
+from pipeline.review.workflow import Workflow
 from pipeline.settings import Settings, load_settings
-from pipeline.store import Store
+from pipeline.store.db import Store
 from pipeline.store.follow_ups import FollowUps
 from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.review_factories import acknowledge_flags, make_article, staffed, write_verdict

@@ -16,7 +16,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from pipeline.errors import ConcurrentUpdateError, ReviewError
 from pipeline.models import Bullet
-from pipeline.review import (
+from pipeline.review.editing import edited_article
+from pipeline.review.machine import (
     QUEUE_ACTIONS,
     Action,
     ReviewStatus,
@@ -24,8 +25,8 @@ from pipeline.review import (
     allowed_actions,
     replay,
 )
-from pipeline.store import Store
-from pipeline.store.content import content_hash, edited_article
+from pipeline.store.content import content_hash
+from pipeline.store.db import Store
 from pipeline.store.publications import site_entries
 from tests.support.review_factories import make_article, staffed
 
@@ -39,7 +40,7 @@ TEXTS = st.sampled_from(TEXT_LIST)
 
 
 class ReviewMachine(RuleBasedStateMachine):
-    """Drives a :class:`~pipeline.review.Workflow` on an in-memory SQLite store."""
+    """Drives a :class:`~pipeline.review.workflow.Workflow` on an in-memory SQLite store."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -13,8 +13,9 @@ import pytest
 
 from pipeline.errors import InvalidTransition
 from pipeline.models import Article, EvidenceSet
-from pipeline.review import Action, ReviewStatus, Workflow, replay
-from pipeline.store import Store
+from pipeline.review.machine import Action, ReviewStatus, replay
+from pipeline.review.workflow import Workflow
+from pipeline.store.db import Store
 from tests.support.review_factories import make_article, staffed
 
 S = ReviewStatus

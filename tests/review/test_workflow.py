@@ -20,10 +20,12 @@ from pipeline.errors import (
     StoreError,
 )
 from pipeline.models import Bullet
-from pipeline.review import Action, ReviewStatus, Role, Workflow, allowed_actions, replay
-from pipeline.store import ArticleRecord, LogEntry, Store, User
-from pipeline.store.content import edited_article
+from pipeline.review.editing import edited_article
+from pipeline.review.machine import Action, ReviewStatus, Role, allowed_actions, replay
+from pipeline.review.workflow import Workflow
+from pipeline.store.db import Store
 from pipeline.store.publications import site_entries, stale_articles
+from pipeline.store.records import ArticleRecord, LogEntry, User
 from tests.support.review_factories import make_article, staffed
 
 S = ReviewStatus

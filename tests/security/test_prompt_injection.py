@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from pipeline.models import Article
-from pipeline.review.workflow import unresolved_citations
+from pipeline.review.gate import unresolved_citations
 from tests.support import tally
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 from tests.support.press_cli import STAFF, ok, press

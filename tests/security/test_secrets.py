@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline.review import Workflow
+from pipeline.review.workflow import Workflow
 from pipeline.settings import load_settings
-from pipeline.store import Store
+from pipeline.store.db import Store
 from tests.support import tally
 from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.openai_server import Reply, ScriptedOpenAIServer

@@ -61,9 +61,9 @@ def llm_draft(question_payload: str) -> dict[str, Any]:
 
 
 def publish(slug: str) -> None:
-    from pipeline.review import Workflow
+    from pipeline.review.workflow import Workflow
     from pipeline.settings import load_settings
-    from pipeline.store import Store
+    from pipeline.store.db import Store
     from tests.support.review_factories import acknowledge_flags, write_verdict
 
     flow = Workflow(Store.from_settings(load_settings()))

@@ -19,7 +19,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, create_engine, insert, inspect, select
 
 from pipeline.errors import StoreError
-from pipeline.store import Store, schema
+from pipeline.store import schema
+from pipeline.store.db import Store
 from pipeline.store.migrations import MIGRATIONS, migrate
 
 # the three precisions earlier builds wrote (utc_now, build reports, ingest / build cache)

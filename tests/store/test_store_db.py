@@ -10,11 +10,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from pipeline.errors import ConcurrentUpdateError, NotFoundError, StoreError
 from pipeline.models import Bullet
-from pipeline.review import Action, Workflow, replay
+from pipeline.review.machine import Action, replay
+from pipeline.review.workflow import Workflow
 from pipeline.settings import load_settings
-from pipeline.store import Store, Transaction, schema, store_url
-from pipeline.store.content import align_evidence, canonical_content, content_hash
+from pipeline.store import schema
+from pipeline.store.content import canonical_content, content_hash
+from pipeline.store.db import Store, store_url
 from pipeline.store.migrations import MIGRATIONS
+from pipeline.store.transaction import Transaction
 from tests.support.review_factories import make_article, staffed
 
 AT = "2026-01-05T09:30:00.123456+00:00"
@@ -102,17 +105,6 @@ def test_the_content_hash_covers_what_readers_see_only() -> None:
     relinked.references[0].url = "https://example.org"
     assert content_hash(relinked) != digest
     assert canonical_content(article) == canonical_content(article.model_copy(deep=True))
-
-
-def test_align_evidence_gives_cited_sources_their_reference_numbers() -> None:
-    article, evidence = make_article()
-    swapped = [r.model_copy(update={"number": 3 - r.number}) for r in article.references]
-    article = article.model_copy(update={"references": swapped})
-    aligned = align_evidence(evidence, article)
-    assert [(item.number, item.citation.id) for item in aligned.items] == [
-        (1, "pmid:2"),
-        (2, "pmid:1"),
-    ]
 
 
 def test_a_stale_version_is_refused_and_writes_nothing(store: Store) -> None:

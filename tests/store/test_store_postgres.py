@@ -20,9 +20,11 @@ import pytest
 
 from pipeline.errors import BuildBusyError, ConcurrentUpdateError
 from pipeline.models import Bullet
-from pipeline.review import Action, Role, Workflow, replay
-from pipeline.store import Store, Transaction
+from pipeline.review.machine import Action, Role, replay
+from pipeline.review.workflow import Workflow
+from pipeline.store.db import Store
 from pipeline.store.records import ArticleRecord
+from pipeline.store.transaction import Transaction
 from tests.support.review_factories import QUESTION, make_article, staffed
 
 
@@ -184,7 +186,7 @@ def test_the_build_lock_on_postgresql_admits_one_holder_and_dies_with_it(pg_url:
             sys.executable,
             "-c",
             "import sys, time\n"
-            "from pipeline.store import Store\n"
+            "from pipeline.store.db import Store\n"
             "from pipeline.build.lock import build_lock\n"
             "with build_lock(Store(sys.argv[1])):\n"
             "    print('held', flush=True)\n"

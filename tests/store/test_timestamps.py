@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.review import utc_now
-from pipeline.store import Store
+from pipeline.store.db import Store
 from pipeline.store.publications import site_entries
-from pipeline.store.timestamps import iso, parse
+from pipeline.store.timestamps import iso, parse, utc_now
 from tests.support.review_factories import make_article, staffed
 
 

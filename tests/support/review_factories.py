@@ -18,8 +18,9 @@ from pipeline.models import (
     ScoredPassage,
     Section,
 )
-from pipeline.review import Role, Workflow
-from pipeline.store import Store
+from pipeline.review.machine import Role
+from pipeline.review.workflow import Workflow
+from pipeline.store.db import Store
 
 QUESTION = "Does drug X help condition Y?"
 PASSAGES = {
@@ -107,8 +108,8 @@ def write_verdict(flow: Workflow, slug: str, author: str = "ann", extra: str = "
     """Store an edit in which ``author`` writes every field the drafter left as a
     placeholder (the publish gate refuses approval before), re-checked with no support
     threshold so no bullet is flagged by the edit."""
+    from pipeline.review.editing import edited_article
     from pipeline.review.gate import placeholder_fields
-    from pipeline.store.content import edited_article
     current = flow.current_revision(slug)
     original = current.article()
     fields = placeholder_fields(original)

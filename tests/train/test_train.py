@@ -161,7 +161,7 @@ def test_eval_retrieval_compare_model_prints_both_configurations(
 
 
 def test_approved_articles_become_training_pairs_and_drafts_do_not(tmp_path: Path) -> None:
-    from pipeline.store import Store
+    from pipeline.store.db import Store
     from pipeline.train.data import pairs_from_store
     from tests.support.review_factories import make_article, staffed
 

@@ -18,9 +18,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from pipeline.index.hybrid import Index
-from pipeline.review import Workflow
+from pipeline.review.workflow import Workflow
 from pipeline.settings import Settings, load_settings
-from pipeline.store import Store
+from pipeline.store.db import Store
 from pipeline.web import auth
 from pipeline.web.app import create_app
 from tests.support.review_factories import make_article, staffed

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from pipeline.errors import ConcurrentUpdateError
 from pipeline.models import BulletCheck
-from pipeline.review import Workflow
 from pipeline.review.gate import open_items
+from pipeline.review.workflow import Workflow
 from pipeline.web.evidence import evidence_panel, link_citations
 from tests.support.review_factories import make_article
 from tests.web.conftest import csrf_of, post_action

@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pipeline.errors import NotFoundError, ReviewError
-from pipeline.review import Workflow
+from pipeline.review.workflow import Workflow
 from pipeline.settings import Settings, load_settings
-from pipeline.store import Store
 from pipeline.store.credentials import Credentials
+from pipeline.store.db import Store
 from pipeline.web import auth
 from pipeline.web.app import CSP, create_app
 from pipeline.web.ratelimit import LoginLimiter

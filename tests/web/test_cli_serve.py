@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli.app import app
 from pipeline.settings import load_settings
-from pipeline.store import Store
+from pipeline.store.db import Store
 from pipeline.web import auth
 
 runner = CliRunner()

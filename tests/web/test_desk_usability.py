@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from pipeline.article.render import EXTRACTIVE_NOTICE
 from pipeline.models import BulletCheck
-from pipeline.review import Workflow
+from pipeline.review.workflow import Workflow
 from tests.support.review_factories import make_article
 from tests.web.conftest import csrf_of, post_action
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from pipeline.index.hybrid import Index
-from pipeline.review import Workflow
+from pipeline.review.workflow import Workflow
 from pipeline.settings import Settings
 from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.review_factories import write_verdict

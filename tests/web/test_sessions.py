@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from pipeline.review.users import UserAdmin
 from pipeline.settings import Settings, load_settings
-from pipeline.store import Store
+from pipeline.store.db import Store
 from pipeline.store.sessions import Sessions
 from pipeline.web import auth
 from pipeline.web.app import create_app

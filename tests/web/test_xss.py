@@ -26,7 +26,7 @@ from pipeline.models import (
     ScoredPassage,
     Section,
 )
-from pipeline.review import Workflow
+from pipeline.review.workflow import Workflow
 from tests.web.conftest import csrf_of, post_action
 
 SCRIPT = "<script>alert(1)</script>"

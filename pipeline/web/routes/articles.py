@@ -1,6 +1,6 @@
 """The queue, the article page, the workflow actions, editing and revision diffs.
 
-Every action goes through the :class:`~pipeline.review.Workflow` method the CLI calls, and
+Every action goes through the :class:`~pipeline.review.workflow.Workflow` method the CLI calls, and
 the page offers exactly :meth:`Workflow.allowed_actions`. Each action form carries the
 article's lock version as the user saw it: if anyone acted on the article since the page
 was loaded, the action is refused with 409 rather than applied to a state the user never
@@ -19,7 +19,8 @@ from markupsafe import Markup
 
 from pipeline.article import render
 from pipeline.errors import ConcurrentUpdateError, PressError, ReviewError
-from pipeline.review import Action, ReviewStatus, views
+from pipeline.review import views
+from pipeline.review.machine import Action, ReviewStatus
 from pipeline.store.follow_ups import FollowUps
 from pipeline.web import sessions
 from pipeline.web.csrf import require_csrf
@@ -299,7 +300,7 @@ def edit(
 ) -> Response:
     """Store the edited Markdown as a new draft revision (re-checked against its evidence)."""
     from pipeline.article.parse import parse_article_markdown
-    from pipeline.store.content import edited_article
+    from pipeline.review.editing import edited_article
     desk = desk_of(request)
     user = desk.user(request)
     desk.flow.require(user.name, slug, Action.DRAFT)
@@ -344,8 +345,8 @@ def reattribute(
     bullet: Annotated[int, Form()],
 ) -> Response:
     """Cite the source that supports a flagged bullet better, as one logged edit."""
-    from pipeline.cite.claims import reattributed
-    from pipeline.store.content import edited_article
+    from pipeline.cite.attribution import reattributed
+    from pipeline.review.editing import edited_article
     desk = desk_of(request)
     user = desk.user(request)
     desk.flow.require(user.name, slug, Action.DRAFT)

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pipeline.review import utc_now
+from pipeline.store.timestamps import utc_now
 from pipeline.web import sessions
 from pipeline.web.auth import authenticate
 from pipeline.web.csrf import require_csrf

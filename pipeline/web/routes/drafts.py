@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pipeline.draft.engine import draft_article, save_run
 from pipeline.errors import InvalidTransition
 from pipeline.review.follow_up import request_follow_up
-from pipeline.store import ArticleRecord
+from pipeline.store.records import ArticleRecord
 from pipeline.web.csrf import require_csrf
 from pipeline.web.desk import Desk, desk_of
 from pipeline.web.jobs import STORING, Job
