@@ -1,9 +1,10 @@
-"""The ``press`` command line on the shared demo index, for reliability and security tests.
+"""The ``press`` command line on the shared demo index, for CLI, reliability and security tests.
 
-``staffed_home`` points ``PRESS_HOME`` at the session's demo index (read-only: nothing here
-ingests into it) and gives the test a store and an outputs folder of its own, with an
-author, a reviewer, a publisher and an admin registered. :func:`press` runs one command in
-process and returns typer's result (stdout and stderr apart).
+``demo_home`` points ``PRESS_HOME`` at the session's demo index and gives the test a store
+and an outputs folder of its own under ``tmp_path`` (so a command that stores a draft writes
+nothing into the shared home). ``staffed_home`` does the same and registers an author, a
+reviewer, a publisher and an admin. :func:`press` runs one command in process and returns
+typer's result (stdout and stderr apart).
 """
 
 from __future__ import annotations
@@ -45,3 +46,15 @@ def staffed_home(
     for name, role in STAFF:
         ok(["users", "add", name, "--role", role, "--as", "ada"])
     return tmp_path / "out"
+
+
+@pytest.fixture
+def demo_home(
+    demo: tuple[Settings, Index], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Settings:
+    """The demo index as ``PRESS_HOME``, with this test's own store and outputs."""
+    settings, _ = demo
+    monkeypatch.setenv("PRESS_HOME", str(settings.home))
+    monkeypatch.setenv("PRESS_STORE__URL", f"sqlite:///{tmp_path / 'press.sqlite'}")
+    monkeypatch.setenv("PRESS_OUTPUTS", str(tmp_path / "out"))
+    return settings
