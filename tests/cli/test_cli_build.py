@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from pipeline.build.lock import build_lock
 from pipeline.index import Index
 from pipeline.settings import Settings
@@ -56,6 +58,7 @@ def _done(log: Path) -> int:
     return sum(json.loads(line)["event"] == "question.done" for line in complete)
 
 
+@pytest.mark.slow  # a subprocess or the whole demo set: seconds, not ms
 def test_killed_build_resumes_without_redrafting_finished_questions(
     demo: Demo, tmp_path: Path, openai_server: ScriptedOpenAIServer
 ) -> None:
