@@ -22,6 +22,7 @@ from pipeline.index.lexical import LexicalIndex, tokenize
 from pipeline.ingest.run import ingest
 from pipeline.retrieve.retriever import HybridRetriever, blend, fuse_scores
 from pipeline.settings import RetrievalSettings, Settings, load_settings
+from tests.support.shared_home import SharedHomes
 
 # ----------------------------------------------------------------------------- fusion math
 
@@ -213,7 +214,9 @@ def _write_corpus(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Index]:
+def tiny(
+    tmp_path_factory: pytest.TempPathFactory, shared_homes: SharedHomes
+) -> tuple[Settings, Index]:
     folder = tmp_path_factory.mktemp("tiny")
     settings = load_settings(home=folder / "home", retrieval={"second_model": "e5-small"})
     first = TableEmbeddings(
@@ -226,6 +229,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Index]:
     report = ingest([_write_corpus(folder)], index)
     assert not report.failed
     assert index.second_vectors is not None and index.second_vectors.count() == len(CORPUS)
+    shared_homes.register(settings.home)
     return settings, index
 
 

@@ -26,6 +26,7 @@ from pipeline.store import Store
 from pipeline.store.follow_ups import FollowUps
 from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.review_factories import acknowledge_flags, make_article, staffed, write_verdict
+from tests.support.shared_home import SharedHomes
 
 FOLLOW_UP = "What dose of diazepam is used for stiff-person syndrome?"
 
@@ -168,7 +169,9 @@ def _card(cid: str, title: str, *texts: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def long_document(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Index]:
+def long_document(
+    tmp_path_factory: pytest.TempPathFactory, shared_homes: SharedHomes
+) -> tuple[Settings, Index]:
     """A tiny corpus where one long document fills every candidate list: the per-citation
     cap then leaves places that only a hint can fill."""
     home = tmp_path_factory.mktemp("hints")
@@ -207,6 +210,7 @@ def long_document(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, I
     )
     index = Index(settings)
     assert not ingest([corpus], index).failed
+    shared_homes.register(home)
     return settings, index
 
 
