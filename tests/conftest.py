@@ -49,6 +49,18 @@ def demo(
     return settings, index
 
 
+@pytest.fixture
+def demo_private_home(demo: tuple[Settings, Index], tmp_path: Path) -> tuple[Settings, Index]:
+    """The shared demo index (read it only) with settings whose home and outputs are the test's.
+
+    For tests that draft through the API with an LLM: drafting writes the endpoint's mode
+    memory (``llm_modes.json``) into the home, which must not be the shared one.
+    """
+    settings, index = demo
+    update = {"home": tmp_path / "own-home", "outputs": tmp_path / "outputs"}
+    return settings.model_copy(update=update), index
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point every project path at tmp_path so no test reads or writes the user's data."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -216,7 +217,7 @@ def _write_corpus(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def tiny(
     tmp_path_factory: pytest.TempPathFactory, shared_homes: SharedHomes
-) -> tuple[Settings, Index]:
+) -> Iterator[tuple[Settings, Index]]:
     folder = tmp_path_factory.mktemp("tiny")
     settings = load_settings(home=folder / "home", retrieval={"second_model": "e5-small"})
     first = TableEmbeddings(
@@ -230,7 +231,8 @@ def tiny(
     assert not report.failed
     assert index.second_vectors is not None and index.second_vectors.count() == len(CORPUS)
     shared_homes.register(settings.home)
-    return settings, index
+    yield settings, index
+    shared_homes.forget(settings.home)
 
 
 def _ids(

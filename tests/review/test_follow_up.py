@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +172,7 @@ def _card(cid: str, title: str, *texts: str) -> str:
 @pytest.fixture(scope="module")
 def long_document(
     tmp_path_factory: pytest.TempPathFactory, shared_homes: SharedHomes
-) -> tuple[Settings, Index]:
+) -> Iterator[tuple[Settings, Index]]:
     """A tiny corpus where one long document fills every candidate list: the per-citation
     cap then leaves places that only a hint can fill."""
     home = tmp_path_factory.mktemp("hints")
@@ -211,7 +212,8 @@ def long_document(
     index = Index(settings)
     assert not ingest([corpus], index).failed
     shared_homes.register(home)
-    return settings, index
+    yield settings, index
+    shared_homes.forget(home)
 
 
 def test_a_relevant_hint_outside_the_candidates_is_retrieved_an_irrelevant_one_is_not(

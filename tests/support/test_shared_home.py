@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from tests.support.shared_home import SharedHomes, differences, fingerprint
+from tests.support.shared_home import SharedHomes
 
 INNER_TESTS = """
 import pytest
@@ -51,23 +54,36 @@ def test_a_test_that_writes_into_a_shared_home_fails_and_only_that_one(
     )
 
 
-def test_added_removed_and_changed_files_are_each_named(tmp_path: Path) -> None:
-    (tmp_path / "kept").write_text("same")
-    (tmp_path / "edited").write_text("old")
-    (tmp_path / "gone").write_text("x")
-    (tmp_path / "index.sqlite-shm").write_text("readers touch this")
+def test_added_removed_and_changed_files_are_each_named_touches_are_not(tmp_path: Path) -> None:
+    for name, text in [("kept", "same"), ("edited", "old"), ("gone", "x")]:
+        (tmp_path / name).write_text(text)
     homes = SharedHomes()
     homes.register(tmp_path)
     assert homes.changes() == {}
 
+    os.utime(tmp_path / "kept", ns=(1, 1))  # touched, same bytes (Chroma does this)
     (tmp_path / "edited").write_text("new text")
     (tmp_path / "gone").unlink()
     (tmp_path / "new").write_text("y")
-    (tmp_path / "index.sqlite-shm").write_text("read again, not a write")
     assert homes.changes() == {tmp_path: ["added new", "changed edited", "removed gone"]}
     assert homes.changes() == {}  # re-baselined: the next test is not blamed
 
 
-def test_differences_of_equal_fingerprints_are_empty(tmp_path: Path) -> None:
-    (tmp_path / "a").write_text("a")
-    assert differences(fingerprint(tmp_path), fingerprint(tmp_path)) == []
+def test_a_sqlite_checkpoint_is_not_a_write_but_a_new_row_is(tmp_path: Path) -> None:
+    database = tmp_path / "passages.sqlite"
+    writer = sqlite3.connect(database)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE t (x)")
+    writer.execute("INSERT INTO t VALUES (1)")
+    writer.commit()  # the row sits in passages.sqlite-wal while this connection is open
+    homes = SharedHomes()
+    homes.register(tmp_path)
+
+    writer.close()  # the last connection checkpoints: both files change, no row does
+    assert not (tmp_path / "passages.sqlite-wal").exists()
+    assert homes.changes() == {}
+
+    with closing(sqlite3.connect(database)) as again:
+        again.execute("INSERT INTO t VALUES (2)")
+        again.commit()
+    assert homes.changes() == {tmp_path: ["changed passages.sqlite"]}
