@@ -21,6 +21,7 @@ from pipeline.index import Index
 from pipeline.settings import Settings
 from pipeline.store import Store
 from tests.build.helpers import QUESTIONS, build_settings, draft_reply, write_manifest
+from tests.support.demo_index import copy_demo_home
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 
 Demo = tuple[Settings, Index]
@@ -31,7 +32,7 @@ def _env(demo: Demo, tmp: Path, server: ScriptedOpenAIServer | None = None) -> d
     settings, _ = demo
     env = {
         **os.environ,
-        "PRESS_HOME": str(settings.home),
+        "PRESS_HOME": str(copy_demo_home(settings.home, tmp / "home")),
         "PRESS_OUTPUTS": str(tmp / "outputs"),
         "PRESS_STORE__URL": f"sqlite:///{tmp / 'press.sqlite'}",
     }

@@ -26,12 +26,14 @@ def build_demo_index(home: Path) -> tuple[Settings, Index]:
     return settings, index
 
 
-def copy_demo_home(settings: Settings, dest: Path) -> Path:
-    """A private copy of the session's demo home (index included) at ``dest``.
+def copy_demo_home(home: Path, dest: Path) -> Path:
+    """A private copy of the session's demo ``home`` (index included) at ``dest``.
 
-    For command-line tests: ``press`` opens the home named by ``PRESS_HOME`` and writes
-    into it (the LLM mode memory, the desk's secret), so those tests point it at a copy;
-    copying the 1.6 MB home costs milliseconds, re-ingesting it seconds.
+    For command-line tests: ``press`` opens the home named by ``PRESS_HOME`` and may write
+    into it (the LLM mode memory, the desk's secret, Chroma persisting its HNSW files on
+    first open), so those tests point it at a copy; copying the 1.6 MB home costs
+    milliseconds, re-ingesting it seconds. A ``dest`` that exists is this test's copy already.
     """
-    shutil.copytree(settings.home, dest)
+    if not dest.exists():
+        shutil.copytree(home, dest)
     return dest

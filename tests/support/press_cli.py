@@ -41,7 +41,7 @@ def staffed_home(
 ) -> Path:
     """The demo index with this test's own store and outputs; returns the outputs folder."""
     settings, _ = demo
-    monkeypatch.setenv("PRESS_HOME", str(copy_demo_home(settings, tmp_path / "home")))
+    monkeypatch.setenv("PRESS_HOME", str(copy_demo_home(settings.home, tmp_path / "home")))
     monkeypatch.setenv("PRESS_STORE__URL", f"sqlite:///{tmp_path / 'press.sqlite'}")
     monkeypatch.setenv("PRESS_OUTPUTS", str(tmp_path / "out"))
     for name, role in STAFF:
@@ -55,7 +55,7 @@ def demo_home(
 ) -> Settings:
     """A copy of the demo home as ``PRESS_HOME``, with this test's own store and outputs."""
     settings, _ = demo
-    monkeypatch.setenv("PRESS_HOME", str(copy_demo_home(settings, tmp_path / "home")))
+    monkeypatch.setenv("PRESS_HOME", str(copy_demo_home(settings.home, tmp_path / "home")))
     monkeypatch.setenv("PRESS_STORE__URL", f"sqlite:///{tmp_path / 'press.sqlite'}")
     monkeypatch.setenv("PRESS_OUTPUTS", str(tmp_path / "out"))
     return settings
