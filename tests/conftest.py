@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -11,11 +12,16 @@ from pipeline.index.hybrid import Index
 from pipeline.settings import Settings
 from tests.support.demo_index import build_demo_index
 
+if TYPE_CHECKING:  # imported as a plugin below; importing it first defeats assert rewriting
+    from tests.support.shared_home import SharedHomes
+
 pytest_plugins = [
     "tests.support.fixtures",
     "tests.support.tally",
     "tests.support.press_cli",
     "tests.support.postgres",
+    "tests.support.shared_home",
+    "pytester",
 ]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,9 +37,28 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Index]:
-    """Settings and an index holding the shipped demo corpus (built once per session)."""
-    return build_demo_index(tmp_path_factory.mktemp("demo-home"))
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, shared_homes: SharedHomes
+) -> tuple[Settings, Index]:
+    """Settings and an index holding the shipped demo corpus (built once per session).
+
+    Read-only for tests: the shared-home guard fails a test that writes into it.
+    """
+    settings, index = build_demo_index(tmp_path_factory.mktemp("demo-home"))
+    shared_homes.register(settings.home)
+    return settings, index
+
+
+@pytest.fixture
+def demo_private_home(demo: tuple[Settings, Index], tmp_path: Path) -> tuple[Settings, Index]:
+    """The shared demo index (read it only) with settings whose home and outputs are the test's.
+
+    For tests that draft through the API with an LLM: drafting writes the endpoint's mode
+    memory (``llm_modes.json``) into the home, which must not be the shared one.
+    """
+    settings, index = demo
+    update = {"home": tmp_path / "own-home", "outputs": tmp_path / "outputs"}
+    return settings.model_copy(update=update), index
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ import pytest
 
 from pipeline.index.hybrid import Index
 from pipeline.settings import Settings
+from tests.support.demo_index import copy_demo_home
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 from tests.support.press_cli import press
 
@@ -42,10 +43,10 @@ def test_a_fresh_home_is_healthy_with_notes_and_nothing_is_created(isolated_home
 
 
 def test_an_ingested_index_is_reported_with_its_counts(
-    demo: tuple[Settings, Index], monkeypatch: pytest.MonkeyPatch
+    demo: tuple[Settings, Index], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     settings, index = demo
-    monkeypatch.setenv("PRESS_HOME", str(settings.home))
+    monkeypatch.setenv("PRESS_HOME", str(copy_demo_home(settings.home, tmp_path / "home")))
     _, checks = _doctor()
     assert checks["index"]["status"] == "ok"
     assert f"{index.passage_db.counts()['passages']} passages" in checks["index"]["detail"]

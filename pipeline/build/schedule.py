@@ -6,7 +6,9 @@ or save the two units under ``/etc/systemd/system/`` (or ``~/.config/systemd/use
 ``systemctl enable --now press-build-NAME.timer``. Each run writes its JSON report and a
 JSON-lines log under ``<workdir>/outputs/builds/``. Environment that configures the build
 (``PRESS_*``, ``OPENAI_BASE_URL``; never an API key) is copied into the service unit;
-keep secrets in an ``EnvironmentFile=``.
+keep secrets in an ``EnvironmentFile=``. A run that finds another build holding the lock
+exits 75 (:class:`pipeline.errors.BuildBusyError`); the service lists it in
+``SuccessExitStatus=`` so a skipped night is not a failed unit.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import ConfigError
+from pipeline.errors import BuildBusyError, ConfigError
 
 _SECRET = ("KEY", "TOKEN", "SECRET", "PASSWORD")
 
@@ -98,7 +100,10 @@ def make_schedule(name: str, manifest: Path, at: str, workdir: Path | None = Non
         f"{environment}"
         f"ExecStartPre={shutil.which('mkdir') or '/bin/mkdir'} -p {logs}\n"
         f"ExecStart={exec_start}\n"
-        # exit 1 = some questions failed: the unit fails and shows in `systemctl --failed`.
+        # exit 75 = another build holds the lock (BuildBusyError): a skipped run, not a
+        # failure. Exit 1 = some questions failed: the unit fails and shows in
+        # `systemctl --failed`.
+        f"SuccessExitStatus={BuildBusyError.exit_code}\n"
     )
     timer = (
         "[Unit]\n"

@@ -6,25 +6,43 @@ settings, open the index (the configured one, or a reusable evaluation index bui
 is a terminal), print a summary table (or the JSON report with ``--json``), write the
 JSON and HTML reports with ``--out``, and with ``--compare OLD.json`` print the deltas and
 exit 3 on a regression beyond the tolerances. Exit codes: 1 = the job failed, 2 = bad
-input or configuration, 3 = regression. This module does not import :mod:`pipeline.cli.app`
-(which imports it), so either can be imported first.
+input or configuration, 3 = regression. The options and that shared ending live in
+:mod:`pipeline.cli.eval_common`; this module holds the commands and their summary tables.
+It does not import :mod:`pipeline.cli.app` (which imports it), so either can be imported first.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
 from pipeline.cli.common import console, err_console, handled, progress_bar
-from pipeline.errors import RetrievalError
-from pipeline.evaluate.compare import Delta, Tolerances, compare_reports, regressions
-from pipeline.settings import Settings, load_settings
+from pipeline.cli.eval_common import (
+    REGRESSION_EXIT,
+    CompareOpt,
+    CorpusOpt,
+    HtmlOpt,
+    JsonOpt,
+    OutOpt,
+    SetOpt,
+    TolAbstention,
+    TolRetrieval,
+    TolStructure,
+    TolSupport,
+    TolValidity,
+    TolVerdict,
+    finish,
+    open_eval_index,
+    parse_tolerances,
+    print_deltas,
+)
+from pipeline.evaluate.compare import Tolerances, compare_reports, regressions
+from pipeline.evaluate.convert import convert_pubmedqa
+from pipeline.evaluate.sets import load_set
+from pipeline.settings import load_settings
 
 eval_app = typer.Typer(
     help="Evaluate retrieval and drafted articles against question sets (evals/sets/*.jsonl).",
@@ -32,126 +50,6 @@ eval_app = typer.Typer(
 )
 convert_app = typer.Typer(help="Convert published QA datasets to a corpus + question set.")
 eval_app.add_typer(convert_app, name="convert")
-
-REGRESSION_EXIT = 3
-
-SetOpt = Annotated[Path, typer.Option("--set", help="Question set (JSONL).", show_default=False)]
-CorpusOpt = Annotated[
-    Path | None,
-    typer.Option(help="Corpus JSONL to ingest into a reusable evaluation index (default: "
-                 "the configured index)."),
-]  # fmt: skip
-OutOpt = Annotated[
-    Path | None, typer.Option("--out", help="Write the JSON report here (and HTML beside it).")
-]
-HtmlOpt = Annotated[
-    Path | None, typer.Option("--html", help="HTML report path (default: OUT.html).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the JSON report to stdout.")]
-CompareOpt = Annotated[
-    Path | None,
-    typer.Option("--compare", help="Old JSON report: print deltas, exit 3 on a regression."),
-]
-TolRetrieval = Annotated[
-    float, typer.Option(help="Allowed drop of recall@k/hit/MRR/nDCG/evidence recall.")
-]
-TolValidity = Annotated[float, typer.Option(help="Allowed drop of citation validity.")]
-TolSupport = Annotated[float, typer.Option(help="Allowed drop of citation support.")]
-TolStructure = Annotated[float, typer.Option(help="Allowed drop of structure compliance.")]
-TolAbstention = Annotated[
-    float, typer.Option(help="Allowed drop of correct abstentions (and rise of false ones).")
-]
-TolVerdict = Annotated[float, typer.Option(help="Allowed drop of verdict agreement.")]
-
-
-def _open(settings: Settings, corpus: Path | None, progress: Progress) -> tuple[Any, str | None]:
-    """The index to evaluate on, and the corpus path recorded in the report."""
-    if corpus is None:
-        from pipeline.index.hybrid import Index
-        index = Index(settings)
-        if index.passage_db.counts()["passages"] == 0:
-            raise RetrievalError(
-                f"The index at {settings.index_dir} is empty",
-                "Ingest a corpus first (`press ingest corpus/demo`) or pass --corpus FILE.",
-            )
-        return index, None
-    from pipeline.evaluate.retrieval import open_corpus_index
-    task = progress.add_task(f"indexing {corpus.name}", total=None)
-
-    def on_event(event: str, n: int) -> None:
-        if event == "embedded":
-            progress.advance(task, n)
-
-    built = open_corpus_index(corpus, settings, on_event=on_event)
-    progress.remove_task(task)
-    err_console.print(
-        f"{'reused' if built.reused else 'built'} evaluation index {built.settings.home}",
-        highlight=False,
-    )
-    for message in built.messages[:10]:
-        err_console.print(f"[yellow]{corpus}:[/] {message}", highlight=False)
-    return built.index, str(corpus)
-
-
-def _tolerances(**values: float) -> Tolerances:
-    with handled():
-        try:
-            return Tolerances(**values)
-        except ValueError as exc:
-            from pipeline.errors import InputError
-            raise InputError(f"invalid tolerance: {exc}", "Tolerances are >= 0.") from exc
-
-
-def _print_deltas(deltas: list[Delta], to_stderr: bool) -> None:
-    table = Table(title="Compared with the old report")
-    for column in ("metric", "old", "new", "delta", "tolerance", ""):
-        table.add_column(column, justify="left" if column in ("metric", "") else "right")
-
-    def fmt(value: float | None) -> str:
-        return "n/a" if value is None else f"{value:.4f}"
-
-    for d in deltas:
-        status = "[red]REGRESSION[/]" if d.regression else ""
-        delta = "n/a" if d.delta is None else f"{d.delta:+.4f}"
-        tolerance = "—" if d.tolerance is None else f"{d.tolerance:g}"
-        table.add_row(d.metric, fmt(d.old), fmt(d.new), delta, tolerance, status)
-    (err_console if to_stderr else console).print(table)
-
-
-def _finish(
-    report: Any,
-    *,
-    out: Path | None,
-    html: Path | None,
-    as_json: bool,
-    compare: Path | None,
-    tolerances: Tolerances,
-    summary: Callable[[dict[str, Any]], Table],
-) -> None:
-    from pipeline.evaluate.report import load_report, render_html, write_reports
-    data = report.model_dump(mode="json")
-    with handled():
-        old = load_report(compare) if compare else None
-        if out is not None:
-            json_path, html_path = write_reports(report, out, html)
-            err_console.print(f"wrote {json_path} and {html_path}", highlight=False)
-        elif html is not None:
-            html.parent.mkdir(parents=True, exist_ok=True)
-            html.write_text(render_html(data), encoding="utf-8")
-            err_console.print(f"wrote {html}", highlight=False)
-        if as_json:
-            typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
-        else:
-            console.print(summary(data))
-        if old is not None:
-            deltas = compare_reports(old, data, tolerances)
-            _print_deltas(deltas, to_stderr=as_json)
-            bad = regressions(deltas)
-            if bad:
-                err_console.print(
-                    f"[bold red]regression:[/] {', '.join(d.metric for d in bad)}", highlight=False
-                )
-                raise typer.Exit(REGRESSION_EXIT)
 
 
 def _retrieval_table(data: dict[str, Any]) -> Table:
@@ -178,8 +76,11 @@ def _articles_table(data: dict[str, Any]) -> Table:
         ("citation validity", m["citation_validity"], f"{m.get('n_markers', '?')} markers"),
         ("citation support", m["citation_support"], f"{m.get('n_bullets', '?')} claims"),
         ("structure compliance", m["structure_compliance"], f"{data['n_questions']} articles"),
-        ("verdict agreement", m["verdict_agreement"],
-         f"{m['n_verdict_scored']} questions ({m.get('n_verdict_given', '?')} gave one)"),
+        (
+            "verdict agreement",
+            m["verdict_agreement"],
+            f"{m['n_verdict_scored']} questions ({m.get('n_verdict_given', '?')} gave one)",
+        ),
         ("abstention correct", m["abstention_correct"], f"{m['n_unanswerable']} unanswerable"),
         ("false abstention rate", m["false_abstention_rate"], f"{m['n_answerable']} answerable"),
         ("evidence recall", m["evidence_recall"], f"{m.get('n_recall', '?')} answerable"),
@@ -225,14 +126,15 @@ def retrieval(
     ] = None,
 ) -> None:
     """Score fused (hybrid), dense-only and lexical-only retrieval against the set's gold ids."""
+    # Heavy: retrieval evaluation imports the retriever and Chroma (kept off --help).
     from pipeline.evaluate.retrieval import evaluate_retrieval, scored_questions
-    from pipeline.evaluate.sets import load_set
-    tolerances = _tolerances(retrieval=tol_retrieval)
+
+    tolerances = parse_tolerances(retrieval=tol_retrieval)
     with handled():
         settings = load_settings()
         questions = load_set(set_path)
         with progress_bar(quiet=as_json) as progress:
-            index, corpus_name = _open(settings, corpus, progress)
+            index, corpus_name = open_eval_index(settings, corpus, progress)
             task = progress.add_task("questions", total=len(scored_questions(questions)))
             report = evaluate_retrieval(
                 questions,
@@ -261,12 +163,14 @@ def retrieval(
                             label, to_stderr=as_json)  # fmt: skip
         if out is not None:
             with handled():
+                # Heavy: Jinja and the HTML templates (about 1.9 s measured).
                 from pipeline.evaluate.report import write_reports
+
                 trained_out = out.with_name(f"{out.stem}.{label.replace(' + ', '+')}"
                                             f"{out.suffix or '.json'}")  # fmt: skip
                 paths = write_reports(trained, trained_out, None)
             err_console.print(f"wrote {paths[0]} and {paths[1]}", highlight=False)
-    _finish(report, out=out, html=html, as_json=as_json, compare=compare,
+    finish(report, out=out, html=html, as_json=as_json, compare=compare,
             tolerances=tolerances, summary=_retrieval_table)  # fmt: skip
 
 
@@ -315,9 +219,10 @@ def articles(
     tol_verdict: TolVerdict = 0.05,
 ) -> None:
     """Draft every question and score citations, structure, verdicts, abstention and cost."""
+    # Heavy: article evaluation imports the drafting stage (about 5 s measured).
     from pipeline.evaluate.articles import evaluate_articles
-    from pipeline.evaluate.sets import load_set
-    tolerances = _tolerances(
+
+    tolerances = parse_tolerances(
         retrieval=tol_retrieval,
         citation_validity=tol_validity,
         citation_support=tol_support,
@@ -330,7 +235,7 @@ def articles(
         questions = load_set(set_path)[:limit]
         llm_wanted = settings.llm_configured if use_llm is None else use_llm
         with progress_bar(quiet=as_json) as progress:
-            index, corpus_name = _open(settings, corpus, progress)
+            index, corpus_name = open_eval_index(settings, corpus, progress)
             task = progress.add_task("articles", total=len(questions))
             report = evaluate_articles(
                 questions,
@@ -341,7 +246,7 @@ def articles(
                 corpus=corpus_name,
                 progress=lambda n: progress.advance(task, n),
             )
-    _finish(report, out=out, html=html, as_json=as_json, compare=compare,
+    finish(report, out=out, html=html, as_json=as_json, compare=compare,
             tolerances=tolerances, summary=_articles_table)  # fmt: skip
 
 
@@ -386,13 +291,14 @@ def attribution(
     as_json: JsonOpt = False,
 ) -> None:
     """Is each claim cited to its own source? Detection and false flags of misattribution."""
+    # Heavy: the attribution bench imports the support scorer's models.
     from pipeline.evaluate import attribution as bench
-    from pipeline.evaluate.sets import load_set
+
     with handled():
         settings = load_settings()
         questions = [q for q in load_set(set_path) if q.answerable]
         with progress_bar(quiet=as_json) as progress:
-            index, _ = _open(settings, corpus, progress)
+            index, _ = open_eval_index(settings, corpus, progress)
             task = progress.add_task("drafting demo pairs", total=None)
             sets = [("demo", bench.demo_pairs(bench.drafted_runs(questions, settings, index)))]
             if bioasq is not None:
@@ -401,7 +307,7 @@ def attribution(
             report = bench.evaluate_attribution(
                 sets, threshold=settings.draft.support_threshold, embed=index.embed
             )
-    _finish(report, out=out, html=html, as_json=as_json, compare=None,
+    finish(report, out=out, html=html, as_json=as_json, compare=None,
             tolerances=Tolerances(), summary=_attribution_table)  # fmt: skip
 
 
@@ -417,8 +323,10 @@ def compare_cmd(
     tol_verdict: TolVerdict = 0.05,
 ) -> None:
     """Print per-metric deltas between two reports; exit 3 on a regression."""
+    # Heavy: Jinja and the HTML templates (about 1.9 s measured).
     from pipeline.evaluate.report import load_report
-    tolerances = _tolerances(
+
+    tolerances = parse_tolerances(
         retrieval=tol_retrieval,
         citation_validity=tol_validity,
         citation_support=tol_support,
@@ -428,7 +336,7 @@ def compare_cmd(
     )
     with handled():
         deltas = compare_reports(load_report(old), load_report(new), tolerances)
-    _print_deltas(deltas, to_stderr=False)
+    print_deltas(deltas, to_stderr=False)
     bad = regressions(deltas)
     if bad:
         err_console.print(f"[bold red]regression:[/] {', '.join(d.metric for d in bad)}")
@@ -451,7 +359,6 @@ def convert_pubmedqa_cmd(
     ] = True,
 ) -> None:
     """Write a corpus (one record per PMID) and a question set (verdict = final_decision)."""
-    from pipeline.evaluate.convert import convert_pubmedqa
     with handled():
         result = convert_pubmedqa(path, out_dir, with_title=with_title)
     console.print(f"{result.items} items", highlight=False)

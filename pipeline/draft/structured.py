@@ -33,6 +33,7 @@ import re
 import threading
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pipeline import atomic
 from pipeline.models import Draft
@@ -281,8 +282,13 @@ class ModeMemory:
 
     @staticmethod
     def key(base_url: str | None, model: str) -> str:
-        """The memory key of an endpoint."""
-        return f"{(base_url or 'https://api.openai.com/v1').rstrip('/')}|{model}"
+        """The memory key of an endpoint, without any ``user:password@`` in its URL.
+
+        The key is written to ``llm_modes.json``: credentials in the base URL must not be.
+        """
+        parts = urlsplit((base_url or "https://api.openai.com/v1").rstrip("/"))
+        url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+        return f"{url}|{model}"
 
     def get(self, key: str, default: Mode = "tool") -> Mode:
         """The remembered mode of ``key`` (``default``, the strongest, when unknown)."""

@@ -23,14 +23,15 @@ QUESTIONS = [
 
 
 def build_settings(demo: tuple[Settings, Index], tmp: Path, **llm: Any) -> Settings:
-    """The demo index's settings with a private store and outputs under ``tmp``."""
+    """The demo index's settings with a private store and outputs (and home, with an LLM)."""
     settings, _ = demo
     update: dict[str, Any] = {
         "store": StoreSettings(url=f"sqlite:///{tmp / 'press.sqlite'}"),
         "outputs": tmp / "outputs",
     }
-    if llm:
+    if llm:  # the LLM path writes its mode memory into the home: not the shared one
         update["llm"] = LLMSettings(**llm)
+        update["home"] = tmp / "home"
     return settings.model_copy(update=update)
 
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from pipeline.build.schedule import make_schedule
 from pipeline.cli.app import app
+from pipeline.errors import BuildBusyError
 from tests.build.helpers import write_manifest
 
 
@@ -45,6 +46,14 @@ def test_units_and_crontab_are_absolute_and_runnable(tmp_path: Path) -> None:
     command = shlex.split(fields[5])
     assert command[:2] == ["cd", str(tmp_path)]
     assert str(press) in command and str(manifest) in command
+
+
+def test_a_busy_build_is_a_skip_for_systemd_but_a_failed_build_is_not(tmp_path: Path) -> None:
+    """Exit 75 (another build holds the lock) must not mark the unit failed; exit 1 must."""
+    write_manifest(tmp_path, name="nightly.yaml")
+    plan = make_schedule("nightly", Path("nightly.yaml"), "03:15", workdir=tmp_path)
+    success = _units(plan.service)["Service"].get("SuccessExitStatus", "").split()
+    assert success == [str(BuildBusyError.exit_code)] == ["75"]
 
 
 def test_environment_is_copied_but_never_secrets(

@@ -156,6 +156,7 @@ def test_uncited_claims_and_a_yes_on_an_open_question_are_flagged(
     assert [c.sentence for c in _flagged(checks, "related")] == [0]
 
 
+@pytest.mark.slow  # a subprocess or the whole demo set: seconds, not ms
 def test_the_extractive_drafter_is_never_flagged_on_the_demo_set(
     demo: tuple[Settings, Index],
 ) -> None:

@@ -14,11 +14,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from pipeline.build.lock import build_lock
 from pipeline.index.hybrid import Index
 from pipeline.settings import Settings
 from pipeline.store.db import Store
 from tests.build.helpers import QUESTIONS, build_settings, draft_reply, write_manifest
+from tests.support.demo_index import copy_demo_home
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 
 Demo = tuple[Settings, Index]
@@ -29,7 +32,7 @@ def _env(demo: Demo, tmp: Path, server: ScriptedOpenAIServer | None = None) -> d
     settings, _ = demo
     env = {
         **os.environ,
-        "PRESS_HOME": str(settings.home),
+        "PRESS_HOME": str(copy_demo_home(settings.home, tmp / "home")),
         "PRESS_OUTPUTS": str(tmp / "outputs"),
         "PRESS_STORE__URL": f"sqlite:///{tmp / 'press.sqlite'}",
     }
@@ -56,6 +59,7 @@ def _done(log: Path) -> int:
     return sum(json.loads(line)["event"] == "question.done" for line in complete)
 
 
+@pytest.mark.slow  # a subprocess or the whole demo set: seconds, not ms
 def test_killed_build_resumes_without_redrafting_finished_questions(
     demo: Demo, tmp_path: Path, openai_server: ScriptedOpenAIServer
 ) -> None:

@@ -13,6 +13,7 @@ from pipeline.cli.app import app
 from pipeline.evaluate.sets import load_set
 from pipeline.index.hybrid import Index
 from pipeline.settings import Settings
+from tests.support.demo_index import copy_demo_home
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_SET = REPO / "evals" / "sets" / "demo.jsonl"
@@ -21,7 +22,7 @@ runner = CliRunner()
 
 def _env(home: Path, tmp: Path) -> dict[str, Any]:
     return {
-        "PRESS_HOME": str(home),
+        "PRESS_HOME": str(copy_demo_home(home, tmp / "home")),
         "PRESS_CONFIG": str(tmp / "no-press.toml"),
         "OPENAI_API_KEY": None,
         "OPENAI_BASE_URL": None,

@@ -12,6 +12,7 @@ from pipeline.index.hybrid import Index
 from pipeline.settings import Settings
 from tests.cli.test_cli_eval import DEMO_SET, _env
 from tests.evaluate.test_eval_articles import _draft_args
+from tests.support.demo_index import copy_demo_home
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 
 runner = CliRunner()
@@ -27,7 +28,7 @@ def test_the_llm_path_drafts_the_first_questions_and_counts_missing_verdicts(
         # No verdict on a yes/no question: one repair round, and this model keeps none.
         *[Reply.tool_call("Draft", _draft_args(None), prompt_tokens=400, completion_tokens=40)] * 2,
     )
-    env = _env(settings.home, tmp_path) | {
+    env = _env(copy_demo_home(settings.home, tmp_path / "home"), tmp_path) | {
         "PRESS_LLM__BASE_URL": openai_server.base_url,
         "PRESS_LLM__API_KEY": "test",
         "PRESS_LLM__MODEL": "test-model",

@@ -181,9 +181,9 @@ def test_format_evidence_numbers_every_item() -> None:
 
 
 def test_draft_article_end_to_end_through_the_server(
-    openai_server: ScriptedOpenAIServer, demo: tuple[Settings, Index]
+    openai_server: ScriptedOpenAIServer, demo_private_home: tuple[Settings, Index]
 ) -> None:
-    settings, index = demo
+    settings, index = demo_private_home
     openai_server.enqueue(Reply.tool_call("Draft", _draft_args([[1], [2]])))
     chat = ChatOpenAI(
         model="test-model",

@@ -94,9 +94,9 @@ def _team_prompts(folder: Path, version: str, marker: str) -> Path:
 
 
 def test_the_prompts_dir_setting_is_what_the_llm_chain_sends_and_records(
-    openai_server: ScriptedOpenAIServer, demo: tuple[Settings, Index], tmp_path: Path
+    openai_server: ScriptedOpenAIServer, demo_private_home: tuple[Settings, Index], tmp_path: Path
 ) -> None:
-    demo_settings, index = demo
+    demo_settings, index = demo_private_home
     team = _team_prompts(tmp_path, "team-7", "HOUSE RULE 7: cite every sentence.")
     settings = demo_settings.model_copy(
         update={
@@ -113,9 +113,9 @@ def test_the_prompts_dir_setting_is_what_the_llm_chain_sends_and_records(
 
 
 def test_the_packaged_prompts_are_recorded_as_packaged(
-    openai_server: ScriptedOpenAIServer, demo: tuple[Settings, Index]
+    openai_server: ScriptedOpenAIServer, demo_private_home: tuple[Settings, Index]
 ) -> None:
-    demo_settings, index = demo
+    demo_settings, index = demo_private_home
     llm = LLMSettings(base_url=openai_server.base_url, model="test-model", max_retries=0)
     settings = demo_settings.model_copy(update={"llm": llm})
     openai_server.enqueue(Reply.tool_call("Draft", draft_args([[1]])))

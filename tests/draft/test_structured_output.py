@@ -196,9 +196,9 @@ def test_house_violations_accept_an_abstention_and_a_non_yes_no_question() -> No
 
 
 def test_a_failed_draft_becomes_a_failed_article(
-    openai_server: ScriptedOpenAIServer, demo: tuple[Settings, Index]
+    openai_server: ScriptedOpenAIServer, demo_private_home: tuple[Settings, Index]
 ) -> None:
-    settings, index = demo
+    settings, index = demo_private_home
     empty = _args(sections=[], verdict=None, headline="IVIG Not Medically Necessary")
     openai_server.default = Reply.tool_call("Draft", empty)
     run = draft_article(
@@ -208,10 +208,10 @@ def test_a_failed_draft_becomes_a_failed_article(
 
 
 def test_an_answer_with_no_cited_bullet_is_an_abstention(
-    openai_server: ScriptedOpenAIServer, demo: tuple[Settings, Index]
+    openai_server: ScriptedOpenAIServer, demo_private_home: tuple[Settings, Index]
 ) -> None:
     """The model claims insufficient evidence but writes an uncited dose into the summary."""
-    settings, index = demo
+    settings, index = demo_private_home
     uncited = _args(
         sections=[],
         insufficient_evidence=True,

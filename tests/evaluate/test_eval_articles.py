@@ -104,9 +104,9 @@ def _draft_args(verdict: str | None, invented: bool = False, cite: int = 1) -> d
 
 
 def test_llm_drafts_give_tokens_verdicts_and_record_failures(
-    openai_server: ScriptedOpenAIServer, demo: tuple[Settings, Index]
+    openai_server: ScriptedOpenAIServer, demo_private_home: tuple[Settings, Index]
 ) -> None:
-    settings, index = demo
+    settings, index = demo_private_home
     questions = [
         EvalQuestion(
             id="a", question=REFERENCE_QUESTION, relevant=["ref:dalakas2001"], verdict="yes"
@@ -176,10 +176,10 @@ def test_asking_for_an_llm_without_one_fails_before_drafting(demo: tuple[Setting
 
 
 def test_a_missing_or_uncertain_verdict_counts_as_wrong(
-    openai_server: ScriptedOpenAIServer, demo: tuple[Settings, Index]
+    openai_server: ScriptedOpenAIServer, demo_private_home: tuple[Settings, Index]
 ) -> None:
     """Issue 15: "verdict agreement 1.000 computed on 2 of 4 questions (missing left out)"."""
-    settings, index = demo
+    settings, index = demo_private_home
     questions = [
         EvalQuestion(id=f"q{i}", question=f"Does IVIG help in SPS, case {i}?", verdict="yes")
         for i in range(4)

@@ -54,6 +54,7 @@ def test_bioasq_pairs_move_citations_within_a_question(shared_data: Path) -> Non
     assert any(p.misattributed for p in pairs) and any(not p.misattributed for p in pairs)
 
 
+@pytest.mark.slow  # a subprocess or the whole demo set: seconds, not ms
 def test_the_command_writes_json_and_html(demo: tuple[Settings, Index], tmp_path: Path) -> None:
     settings, _ = demo
     out = tmp_path / "attribution.json"

@@ -151,6 +151,7 @@ def test_a_second_host_keeps_the_first_hosts_vectors(
         assert {hit.passage_id for hit in nearest} == host.passage_db.passage_ids()
 
 
+@pytest.mark.slow  # a subprocess or the whole demo set: seconds, not ms
 def test_two_hosts_ingest_at_once_and_nothing_is_lost(
     tmp_path: Path, chroma_server: tuple[str, int]
 ) -> None:

@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from lxml import etree
 
 from pipeline.index.hybrid import Index
@@ -75,6 +76,7 @@ def state(home: Path, env: dict[str, str]) -> dict[str, object]:
                 os.environ[key] = value
 
 
+@pytest.mark.slow  # a subprocess or the whole demo set: seconds, not ms
 def test_kill_9_during_ingest_then_rerun_converges_to_a_clean_run(
     tmp_path: Path, shared_data: Path, openai_server: ScriptedOpenAIServer
 ) -> None:

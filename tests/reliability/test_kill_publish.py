@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from pipeline.publish.site import build_site
 from tests.publish.test_publish_site import entries, snapshot
 from tests.support import tally
@@ -36,6 +38,7 @@ while True:
 """
 
 
+@pytest.mark.slow  # a subprocess or the whole demo set: seconds, not ms
 def test_kill_9_during_publishing_never_leaves_a_half_written_site(tmp_path: Path) -> None:
     build_site(entries()[:3], tmp_path / "old")
     build_site(entries(), tmp_path / "new")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from pipeline.ingest.run import ingest
 from pipeline.retrieve.fusion import fuse_scores
 from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings import RetrievalSettings, Settings, load_settings
+from tests.support.shared_home import SharedHomes
 
 # ----------------------------------------------------------------------------- fusion math
 
@@ -203,7 +205,9 @@ def _write_corpus(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Index]:
+def tiny(
+    tmp_path_factory: pytest.TempPathFactory, shared_homes: SharedHomes
+) -> Iterator[tuple[Settings, Index]]:
     folder = tmp_path_factory.mktemp("tiny")
     settings = load_settings(home=folder / "home", retrieval={"second_model": "e5-small"})
     first = TableEmbeddings(
@@ -216,7 +220,9 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Index]:
     report = ingest([_write_corpus(folder)], index)
     assert not report.failed
     assert index.second_vectors is not None and index.second_vectors.count() == len(CORPUS)
-    return settings, index
+    shared_homes.register(settings.home)
+    yield settings, index
+    shared_homes.forget(settings.home)
 
 
 def _ids(

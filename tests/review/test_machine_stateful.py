@@ -199,4 +199,5 @@ ReviewMachine.TestCase.settings = settings(
 )
 # Above pytest's 300 s default, so hypothesis's own 5-minute shrink limit ends a failing run
 # with a readable counterexample instead of a timeout.
-TestReviewWorkflow = pytest.mark.timeout(900)(ReviewMachine.TestCase)
+# 40 random walks of 25 steps: seconds of work, so it runs outside the fast lane (CI runs it).
+TestReviewWorkflow = pytest.mark.slow(pytest.mark.timeout(900)(ReviewMachine.TestCase))

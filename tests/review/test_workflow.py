@@ -426,6 +426,7 @@ def _race(url: str, slug: str, who: str, barrier: Any, results: Any) -> None:
         results.put((who, "conflict"))
 
 
+@pytest.mark.slow  # a subprocess or the whole demo set: seconds, not ms
 def test_two_processes_approving_and_withdrawing_at_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
     flow = staffed(Store(url))

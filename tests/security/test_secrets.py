@@ -52,6 +52,7 @@ def draft_args() -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow  # a subprocess or the whole demo set: seconds, not ms
 @pytest.mark.parametrize("key_source", ["OPENAI_API_KEY", "PRESS_LLM__API_KEY"])
 def test_no_secret_is_printed_written_or_raised(
     staffed_home: Path,

@@ -58,6 +58,7 @@ def tree(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
 
+@pytest.mark.slow  # a subprocess or the whole demo set: seconds, not ms
 def test_traversal_slugs_are_refused_by_every_command(staffed_home: Path, tmp_path: Path) -> None:
     ok(["draft", REFERENCE_QUESTION, "--no-llm", "--as", "ann"])
     [article] = json.loads(ok(["status", "--json"]).stdout)

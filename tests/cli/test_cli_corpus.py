@@ -1,0 +1,76 @@
+"""`press ingest|search|corpus|index` (pipeline/cli/corpus.py): exit codes, messages, JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli.app import app
+from pipeline.settings import Settings
+
+runner = CliRunner()
+
+
+def test_ingest_reports_bad_files_and_exits_1(tmp_path: Path) -> None:
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "good.jsonl").write_text(
+        json.dumps({"pmid": "5", "title": "Good", "abstract": "A usable abstract."}) + "\n"
+    )
+    (folder / "bad.xml").write_text("<PubmedArticleSet><PubmedArticle>")
+    result = runner.invoke(app, ["ingest", str(folder), "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["totals"]["citations"] == 1 and report["totals"]["failed"] == 1
+    failed = [f for f in report["files"] if f["status"] == "failed"]
+    assert failed[0]["path"].endswith("bad.xml") and len(failed[0]["messages"]) == 1
+
+
+def test_ingest_of_a_missing_path_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ingest", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert "no such file" in result.stderr
+
+
+def test_search_on_an_empty_index_says_how_to_fix_it() -> None:
+    result = runner.invoke(app, ["search", "anything"])
+    assert result.exit_code == 1
+    assert "press ingest corpus/demo" in result.stderr
+
+
+def test_search_lists_the_sps_trial_cards_first(demo_home: Settings) -> None:
+    result = runner.invoke(app, ["search", "IVIG stiff person syndrome", "--json", "-k", "3"])
+    assert result.exit_code == 0, result.stderr
+    hits = json.loads(result.stdout)
+    assert hits[0]["citation_id"] in {"ref:dalakas2001", "pmid:35798561", "pmid:33761724"}
+    assert [h["rank"] for h in hits] == [1, 2, 3]
+
+
+def test_corpus_stats_json(demo_home: Settings) -> None:
+    result = runner.invoke(app, ["corpus", "stats", "--json"])
+    assert result.exit_code == 0
+    stats = json.loads(result.stdout)
+    assert stats["citations"] == 86 and stats["evidence_levels"]["guideline"] >= 3
+
+
+def test_index_check_passes_on_a_consistent_index(demo_home: Settings) -> None:
+    result = runner.invoke(app, ["index", "check"])
+    assert result.exit_code == 0 and "ok:" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ingest"], "error: nothing to ingest hint: name files or folders, or pass --demo"),
+        (["ingest", ".", "--format", "docx"], "error: unknown format 'docx'; choose from auto|"),
+        (["search", "q", "--dense-only", "--lexical-only"],
+         "error: choose at most one of --dense-only/--lexical-only"),
+    ],
+)  # fmt: skip
+def test_usage_errors_exit_2_with_their_message(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.stderr.split()), result.stderr
