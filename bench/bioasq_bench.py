@@ -64,7 +64,8 @@ from common import (
 
 if TYPE_CHECKING:
     from pipeline.index.hybrid import Index
-    from pipeline.settings import RetrievalSettings, Settings
+    from pipeline.settings.corpus import RetrievalSettings
+    from pipeline.settings.load import Settings
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DEFAULT_DATA = (REPO.parent / "shared" / "data").resolve()
@@ -257,7 +258,7 @@ def open_index(corpus_path: Path, cache: Path, *, second: bool, e5_threads: int)
     from pipeline.index.embeddings import MINILM_NAME
     from pipeline.index.hybrid import Index
     from pipeline.ingest.run import ingest
-    from pipeline.settings import load_settings
+    from pipeline.settings.load import load_settings
     digest = sha256_of(corpus_path)
     folder = cache / f"{digest[:16]}-{slug(MINILM_NAME)}"
     marker_path = folder / "bench.json"
@@ -376,7 +377,7 @@ class QueryCache:
 
 def retrieval_settings(config: Config, defaults: RetrievalSettings) -> RetrievalSettings:
     """The RetrievalSettings of one row."""
-    from pipeline.settings import RetrievalSettings
+    from pipeline.settings.corpus import RetrievalSettings
     if config.base == "previous":
         return RetrievalSettings(
             **{**defaults.model_dump(), **PREVIOUS_DEFAULT, **config.overrides}

@@ -25,7 +25,9 @@ from pipeline.build.runner import BuildOptions, run_build
 from pipeline.evaluate.sets import load_set
 from pipeline.index.hybrid import Index
 from pipeline.ingest.run import ingest
-from pipeline.settings import LLMSettings, Settings, StoreSettings, load_settings
+from pipeline.settings.drafting import LLMSettings
+from pipeline.settings.load import Settings, load_settings
+from pipeline.settings.service import StoreSettings
 from pipeline.store.db import Store
 from tests.build.helpers import draft_reply
 from tests.support.openai_server import ScriptedOpenAIServer

@@ -169,13 +169,13 @@ class Profiler:
 
 
 def _settings(home: Path) -> Any:
-    from pipeline.settings import load_settings
+    from pipeline.settings.load import load_settings
     return load_settings(home=home)
 
 
 def _settings_summary(settings: Any) -> dict[str, Any]:
     """The effective settings (secrets masked, paths left out) as JSON-able data."""
-    from pipeline.settings import public_dict
+    from pipeline.settings.report import public_dict
     data: dict[str, Any] = public_dict(settings)
     for volatile in ("home", "outputs", "llm", "draft"):
         data.pop(volatile, None)

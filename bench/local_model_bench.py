@@ -45,7 +45,8 @@ def main() -> None:
     from pipeline.draft.structured import response_format
     from pipeline.index.hybrid import Index
     from pipeline.retrieve.retriever import HybridRetriever
-    from pipeline.settings import LLMSettings, load_settings
+    from pipeline.settings.drafting import LLMSettings
+    from pipeline.settings.load import load_settings
     settings = load_settings(home=args.home)
     index = Index(settings)
     print(f"load average {os.getloadavg()}, cores {os.cpu_count()}")

@@ -91,7 +91,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 
 def _settings(home: Path) -> Any:
-    from pipeline.settings import load_settings
+    from pipeline.settings.load import load_settings
     return load_settings(home=home, outputs=home / "outputs")
 
 

@@ -25,7 +25,7 @@ from rerank_rows import rerank_rows
 
 def run(args: argparse.Namespace, bench: bb.BenchIndex, questions_path: Path) -> int:
     """Train (or resume) ``args.reranker``, then write the reranker table."""
-    from pipeline.settings import RetrievalSettings
+    from pipeline.settings.corpus import RetrievalSettings
     from pipeline.train.data import questions_from_set
     from pipeline.train.jobs import train_reranker_model
     from pipeline.train.manifest import model_dir, read_manifest

@@ -67,7 +67,7 @@ def rerank_rows(
 ) -> dict[str, Any]:
     """Candidates, cached scores, the half-A choice, half-B report and the latency run."""
     from pipeline.retrieve.rerank import load_reranker
-    from pipeline.settings import RetrievalSettings
+    from pipeline.settings.corpus import RetrievalSettings
     from pipeline.train.candidates import mine_candidates
     from pipeline.train.data import TrainingQuestion, validation_split
     everything = [TrainingQuestion(q.id, q.text, frozenset(q.gold)) for q in questions]

@@ -59,7 +59,7 @@ from common import (
 if TYPE_CHECKING:
     from pipeline.index.hybrid import Index
     from pipeline.retrieve.retriever import HybridRetriever, Mode
-    from pipeline.settings import Settings
+    from pipeline.settings.load import Settings
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = (REPO.parent / "shared" / "data").resolve()
 PUBMED_FILE = Path("pubmed") / "pubmed21n1298.xml.gz"
@@ -177,7 +177,7 @@ def open_bench_index(
     """Open (building or reusing) the PubMed benchmark index under ``folder``."""
     from pipeline.index.hybrid import Index
     from pipeline.ingest.run import ingest
-    from pipeline.settings import load_settings
+    from pipeline.settings.load import load_settings
     if rebuild and folder.exists():
         log(f"--rebuild: removing {folder}")
         shutil.rmtree(folder)
@@ -392,7 +392,7 @@ def draft_schema_tokens() -> int:
     """Tokens of the forced ``Draft`` tool schema a real LLM call also sends (not in messages)."""
     from langchain_core.utils.function_calling import convert_to_openai_tool
 
-    from pipeline.models import Draft
+    from pipeline.models.article import Draft
     from pipeline.tokens import count_tokens
     return count_tokens(json.dumps(convert_to_openai_tool(Draft)))
 
@@ -424,7 +424,7 @@ def bench_drafting(questions: list[str]) -> dict[str, Any]:
     from pipeline.draft.engine import draft_article
     from pipeline.index.hybrid import Index
     from pipeline.ingest.run import ingest
-    from pipeline.settings import load_settings
+    from pipeline.settings.load import load_settings
     with tempfile.TemporaryDirectory(prefix="press-bench-demo-") as tmp:
         home = Path(tmp)
         settings = load_settings(home=home, outputs=home / "outputs")

@@ -13,7 +13,7 @@ model, with the same behaviour as the matching ``press`` command::
 
 Design
 ------
-* ``settings=None`` means :func:`pipeline.settings.load_settings` (``press.toml``, then
+* ``settings=None`` means :func:`pipeline.settings.load.load_settings` (``press.toml``, then
   ``PRESS_*`` variables), as on the command line; pass a :class:`Settings` to point a
   call at another home or configuration.
 * Opening an index loads the embedding model, so indexes are cached per resolved
@@ -42,9 +42,11 @@ from pipeline.evaluate.sets import load_set
 from pipeline.index.hybrid import Index
 from pipeline.ingest.run import IngestReport
 from pipeline.ingest.run import ingest as _ingest
-from pipeline.models import Article, Audience, ScoredPassage
+from pipeline.models.article import Article, Audience
+from pipeline.models.evidence import ScoredPassage
 from pipeline.retrieve.retriever import HybridRetriever, Mode
-from pipeline.settings import Settings, load_settings, public_dict
+from pipeline.settings.load import Settings, load_settings
+from pipeline.settings.report import public_dict
 
 __all__ = [
     "Article",

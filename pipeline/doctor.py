@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.errors import PressError
-from pipeline.settings import Settings, config_path, mask_url
+from pipeline.settings.load import Settings, config_path
+from pipeline.settings.report import mask_url
 
 Status = Literal["ok", "note", "problem"]
 DISTRIBUTION = "evidence-press"

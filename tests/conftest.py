@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pipeline.index.hybrid import Index
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from tests.support.demo_index import build_demo_index
 
 if TYPE_CHECKING:  # imported as a plugin below; importing it first defeats assert rewriting

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pipeline.index.hybrid import Index
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from tests.support.demo_index import copy_demo_home
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 from tests.support.press_cli import press

@@ -22,7 +22,7 @@ import pipeline
 from pipeline import errors
 from pipeline.cli.common import handled
 from pipeline.errors import ControlFlow, PressError
-from pipeline.settings import load_settings
+from pipeline.settings.load import load_settings
 from pipeline.store.db import Store
 from pipeline.web.app import create_app
 

@@ -3,7 +3,7 @@
 Design
 ------
 The check reads the Markdown that :func:`pipeline.article.render.to_markdown` produces, not the
-:class:`~pipeline.models.Article` model, so it tests what a reader actually gets: a bug in
+:class:`~pipeline.models.article.Article` model, so it tests what a reader actually gets: a bug in
 a template or in the renderer shows up here. Each part of the house format is one boolean:
 
 * ``review_status``: a ``Review status: …`` line (the review badge);

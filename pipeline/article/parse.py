@@ -3,7 +3,7 @@
 Design
 ------
 A reviewer may open an article in ``$EDITOR``, change a bullet or a citation number, and save.
-:func:`parse_article_markdown` turns that file back into a :class:`~pipeline.models.Draft`;
+:func:`parse_article_markdown` turns that file back into a :class:`~pipeline.models.article.Draft`;
 everything the renderer *derives* (question line, review-status badge, caution, "Last updated",
 References, disclaimer, provenance footer, "⚠ low support" flags) is skipped, because it is
 regenerated from the article and its checks. Every heading, label and marker the parser looks
@@ -42,7 +42,7 @@ from pipeline.article import spec
 from pipeline.article.spec import unescape_markdown
 from pipeline.cite.markers import extract_markers
 from pipeline.errors import EditError
-from pipeline.models import Article, Bullet, Draft, DraftSection
+from pipeline.models.article import Article, Bullet, Draft, DraftSection
 
 __all__ = [
     "normalize_draft_text",

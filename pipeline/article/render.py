@@ -1,4 +1,4 @@
-"""Render a checked :class:`~pipeline.models.Article` as Markdown, HTML or JSON.
+"""Render a checked :class:`~pipeline.models.article.Article` as Markdown, HTML or JSON.
 
 Design
 ------
@@ -42,7 +42,7 @@ from markupsafe import Markup
 from pipeline.article import sanitize, spec
 from pipeline.article.spec import escape_markdown
 from pipeline.errors import RenderError
-from pipeline.models import Article
+from pipeline.models.article import Article
 from pipeline.templating import FOLDERS, environment
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 A question's key is (question, audience, corpus version, prompt versions, model, drafter,
 settings hash). The settings hash covers only the fields that change what is drafted (each
-settings group's ``DRAFTING`` set, :func:`pipeline.settings.settings_hash`): a thread
+settings group's ``DRAFTING`` set, :func:`pipeline.settings.report.settings_hash`): a thread
 count, a timeout or a retry limit leaves every question unchanged. Every stored revision
 already records all of these (its provenance columns), so the "cache" is the store itself:
 the key expected now is compared with the fields of the article's *current* revision.

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pipeline.errors import ConfigError
 from pipeline.evaluate.compare import Tolerances
-from pipeline.models import Audience
+from pipeline.models.article import Audience
 
 __all__ = ["BuildQuestion", "EvalSpec", "Manifest", "RateLimit", "load_manifest"]
 

@@ -49,7 +49,8 @@ from pipeline.publish.rebuild import rebuild_site
 from pipeline.review.drafts import store_run
 from pipeline.review.machine import Role, S
 from pipeline.review.workflow import Workflow
-from pipeline.settings import Settings, load_preset, settings_hash
+from pipeline.settings.load import Settings, load_preset
+from pipeline.settings.report import settings_hash
 from pipeline.store.build_state import confirm_key, confirmed_key
 from pipeline.store.db import Store
 

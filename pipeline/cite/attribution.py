@@ -22,7 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from pipeline.cite.check import CitationCheck, Embed, term_set
-from pipeline.models import BulletCheck, Draft, Evidence, EvidenceSet
+from pipeline.models.article import BulletCheck, Draft
+from pipeline.models.evidence import Evidence, EvidenceSet
 from pipeline.text import split_sentences
 
 

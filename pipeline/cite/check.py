@@ -39,16 +39,9 @@ from pydantic import BaseModel, ConfigDict
 
 from pipeline.cite.markers import pull_markers, strip_markers
 from pipeline.cite.references import format_reference, reference_url
-from pipeline.models import (
-    Bullet,
-    Citation,
-    Draft,
-    DraftSection,
-    Evidence,
-    EvidenceLevel,
-    EvidenceSet,
-    Reference,
-)
+from pipeline.models.article import Bullet, Draft, DraftSection, Reference
+from pipeline.models.corpus import Citation, EvidenceLevel
+from pipeline.models.evidence import Evidence, EvidenceSet
 from pipeline.text import split_sentences, words
 
 Embed = Callable[[list[str]], NDArray[Any]]

@@ -5,7 +5,7 @@ cites. That is not enough against a real model (issue 15): a small model writes 
 into the summary and the Bottom Line, where nothing is cited; it states a verdict in the
 headline that the ``verdict`` field contradicts; and it cites a source next to the one it
 copied from. :func:`article_checks` turns a :class:`~pipeline.cite.check.CitationCheck` into
-the article's :class:`~pipeline.models.BulletCheck` list, one entry per finding:
+the article's :class:`~pipeline.models.article.BulletCheck` list, one entry per finding:
 
 * **Bullets** keep their support score (``field="bullet"``); a bullet another retrieved
   source supports better is flagged "better supported by [k]"
@@ -42,7 +42,8 @@ import numpy as np
 
 from pipeline.cite.attribution import flag_misattributed, item_texts
 from pipeline.cite.check import CitationCheck, Embed, content_terms, embedding_once, term_set
-from pipeline.models import BulletCheck, ClaimField, Draft, EvidenceSet, Verdict
+from pipeline.models.article import BulletCheck, ClaimField, Draft, Verdict
+from pipeline.models.evidence import EvidenceSet
 from pipeline.text import is_yes_no_question, split_sentences, words
 
 __all__ = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.models import Citation, SourceKind, strip_doi_prefix
+from pipeline.models.corpus import Citation, SourceKind, strip_doi_prefix
 
 _WEB_KINDS = frozenset({SourceKind.WEB_PAGE, SourceKind.GUIDELINE, SourceKind.POLICY})
 _PAGE_RANGE = re.compile(r"^([A-Za-z]*)(\d+)\s*[-–—]\s*([A-Za-z]*)(\d+)$")

@@ -18,7 +18,7 @@ import typer
 
 from pipeline.errors import ConfigError
 from pipeline.review.workflow import Workflow
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from pipeline.store.db import Store
 
 AsUser = Annotated[

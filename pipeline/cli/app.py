@@ -21,7 +21,7 @@ from rich.table import Table
 from pipeline.cli import build, corpus, doctor, draft, review, serve, train, users
 from pipeline.cli.common import console, current_settings
 from pipeline.cli.eval import eval_app
-from pipeline.settings import describe
+from pipeline.settings.report import describe
 
 app = typer.Typer(
     help="Evidence Press: evidence-cited clinical answer articles from your own corpus.",

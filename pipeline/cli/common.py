@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline.errors import PressError
-from pipeline.settings import Settings, load_settings
+from pipeline.settings.load import Settings, load_settings
 
 console = Console()
 err_console = Console(stderr=True)

@@ -28,7 +28,8 @@ from pipeline.cli.common import (
     progress_bar,
 )
 from pipeline.errors import InputError
-from pipeline.models import EvidenceLevel, SearchFilters
+from pipeline.models.corpus import EvidenceLevel
+from pipeline.models.evidence import SearchFilters
 from pipeline.resources import demo_corpus_dir
 
 corpus_app = typer.Typer(help="Inspect the ingested corpus.", no_args_is_help=True)

@@ -19,7 +19,9 @@ from pipeline.cli.acting import draft_author
 from pipeline.cli.common import console, current_settings, err_console, handled, open_index
 from pipeline.cli.review import store_draft_run, store_follow_up
 from pipeline.errors import InputError
-from pipeline.models import FIELD_LABELS, EvidenceLevel, SearchFilters
+from pipeline.models.article import FIELD_LABELS
+from pipeline.models.corpus import EvidenceLevel
+from pipeline.models.evidence import SearchFilters
 
 
 def draft(

@@ -42,7 +42,7 @@ from pipeline.cli.eval_common import (
 from pipeline.evaluate.compare import Tolerances, compare_reports, regressions
 from pipeline.evaluate.convert import convert_pubmedqa
 from pipeline.evaluate.sets import load_set
-from pipeline.settings import load_settings
+from pipeline.settings.load import load_settings
 
 eval_app = typer.Typer(
     help="Evaluate retrieval and drafted articles against question sets (evals/sets/*.jsonl).",

@@ -23,7 +23,7 @@ from rich.table import Table
 from pipeline.cli.common import console, err_console, handled
 from pipeline.errors import InputError, RetrievalError
 from pipeline.evaluate.compare import Delta, Tolerances, compare_reports, regressions
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 
 REGRESSION_EXIT = 3
 """The exit code of an evaluation that regressed beyond its tolerances (``--compare``)."""

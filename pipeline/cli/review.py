@@ -38,11 +38,12 @@ from pipeline.cli.common import (
 )
 from pipeline.cli.site import rebuild_site_and_report, site_app
 from pipeline.cli.users import users_app
-from pipeline.models import Audience, SearchFilters
+from pipeline.models.article import Audience
+from pipeline.models.evidence import SearchFilters
 from pipeline.review import views
 from pipeline.review.drafts import store_run
 from pipeline.review.machine import Action
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from pipeline.store.db import Store
 from pipeline.store.publications import stale_articles
 from pipeline.store.records import RevisionRecord

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from pipeline.cli.common import current_settings, err_console, handled, open_index
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from pipeline.store.db import Store
 
 site_app = typer.Typer(help="The published static site.", no_args_is_help=True)

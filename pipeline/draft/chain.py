@@ -49,8 +49,10 @@ from pipeline.draft.transport import (
     call_model,
 )
 from pipeline.errors import DraftError, DraftFailed, ModeRejected
-from pipeline.models import Audience, Draft, EvidenceLevel, EvidenceSet, Usage
-from pipeline.settings import LLMSettings
+from pipeline.models.article import Audience, Draft, Usage
+from pipeline.models.corpus import EvidenceLevel
+from pipeline.models.evidence import EvidenceSet
+from pipeline.settings.drafting import LLMSettings
 
 
 def _escape(text: str) -> str:

@@ -41,17 +41,11 @@ from pipeline.draft.transport import Progress
 from pipeline.errors import DraftFailed, InputError
 from pipeline.index.embeddings import embedding_name
 from pipeline.index.hybrid import Index
-from pipeline.models import (
-    Article,
-    Audience,
-    Draft,
-    EvidenceSet,
-    Provenance,
-    SearchFilters,
-    Usage,
-)
+from pipeline.models.article import Article, Audience, Draft, Provenance, Usage
+from pipeline.models.evidence import EvidenceSet, SearchFilters
 from pipeline.retrieve.retriever import HybridRetriever
-from pipeline.settings import Settings, settings_hash
+from pipeline.settings.load import Settings
+from pipeline.settings.report import settings_hash
 from pipeline.text import is_yes_no_question
 
 

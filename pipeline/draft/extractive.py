@@ -1,6 +1,6 @@
 """The extractive drafter: the offline default when no LLM endpoint is configured.
 
-It fills the same :class:`~pipeline.models.Draft` as the LLM chain, from sentences of the
+It fills the same :class:`~pipeline.models.article.Draft` as the LLM chain, from sentences of the
 retrieved passages, deterministically (same evidence → byte-identical draft):
 
 1. every passage is split into sentences; fragments (< 6 words), over-long sentences and
@@ -26,15 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.index.lexical import tokenize
-from pipeline.models import (
-    Audience,
-    Bullet,
-    Draft,
-    DraftSection,
-    EvidenceLevel,
-    EvidenceSet,
-    SourceKind,
-)
+from pipeline.models.article import Audience, Bullet, Draft, DraftSection
+from pipeline.models.corpus import EvidenceLevel, SourceKind
+from pipeline.models.evidence import EvidenceSet
 from pipeline.text import split_sentences, words
 
 EmbedFn = Callable[[list[str]], np.ndarray]

@@ -29,8 +29,8 @@ from langchain_core.language_models import BaseChatModel
 
 from pipeline.draft.local import LocalServer
 from pipeline.errors import ConfigError
-from pipeline.models import Usage
-from pipeline.settings import LLMSettings
+from pipeline.models.article import Usage
+from pipeline.settings.drafting import LLMSettings
 from pipeline.tokens import prepare_cache
 
 

@@ -14,7 +14,7 @@
   size is checked on every use). Nothing is downloaded at run time.
 * **Speed.** One thread by default (``llm.local_threads``: two threads collapse when the
   cores are shared), ``cache_prompt`` on every request so a repair turn re-reads nothing,
-  and the ``provider=local`` preset in :mod:`pipeline.settings` (smaller evidence budget
+  and the ``provider=local`` preset in :mod:`pipeline.settings.load` (smaller evidence budget
   and ``max_tokens``).
 
 :func:`check_local_model` is what ``press doctor --llm`` reports: ``(ok, detail, hint)``.
@@ -39,7 +39,8 @@ from typing import ClassVar
 
 from pipeline import atomic
 from pipeline.errors import ConfigError, DraftError
-from pipeline.settings import LLMSettings, Settings
+from pipeline.settings.drafting import LLMSettings
+from pipeline.settings.load import Settings
 
 PACKAGED_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 """File name of the joined packaged weights in the cache folder."""

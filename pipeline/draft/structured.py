@@ -36,7 +36,7 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pipeline import atomic
-from pipeline.models import Draft
+from pipeline.models.article import Draft
 from pipeline.text import is_yes_no_question
 
 Mode = Literal["tool", "tool_required", "json_schema", "json"]

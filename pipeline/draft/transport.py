@@ -27,8 +27,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from pipeline.draft.llm import run_with_deadline
 from pipeline.errors import DraftError, ModeRejected
-from pipeline.models import Usage
-from pipeline.settings import LLMSettings
+from pipeline.models.article import Usage
+from pipeline.settings.drafting import LLMSettings
 from pipeline.tokens import encoding_for_model
 
 HINT = "Check PRESS_LLM__BASE_URL / OPENAI_BASE_URL and the server, or draft with --no-llm."

@@ -9,7 +9,7 @@ extractive or LLM) and the real renderer, and is scored from those outputs only:
   before ``## References``, read with :func:`pipeline.cite.markers.extract_markers`) that match a
   numbered reference, over all markers. Pooled over the set (micro average); it must be
   1.0 because the citation check removes every marker it cannot resolve.
-* **Citation support**: the article's :class:`~pipeline.models.BulletCheck` flags, i.e.
+* **Citation support**: the article's :class:`~pipeline.models.article.BulletCheck` flags, i.e.
   the citation check's documented lexical/embedding proxy
   (:func:`pipeline.cite.check.support_score`)
   and the claim checks of :mod:`pipeline.cite.claims`; a checked claim (a bullet, a claim
@@ -52,8 +52,9 @@ from pipeline.errors import DraftError, EvalSetError
 from pipeline.evaluate import metrics
 from pipeline.evaluate.sets import EvalQuestion
 from pipeline.index.hybrid import Index
-from pipeline.models import FIELD_LABELS, Article
-from pipeline.settings import Settings, settings_hash
+from pipeline.models.article import FIELD_LABELS, Article
+from pipeline.settings.load import Settings
+from pipeline.settings.report import settings_hash
 
 __all__ = [
     "STAGES",

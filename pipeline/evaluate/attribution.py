@@ -47,12 +47,13 @@ from pipeline.cite.attribution import better_source
 from pipeline.cite.check import Embed, embedding_once, support_best
 from pipeline.errors import EvalSetError
 from pipeline.evaluate.sets import EvalQuestion
-from pipeline.models import Citation, Evidence, EvidenceSet, Passage, ScoredPassage
+from pipeline.models.corpus import Citation, Passage
+from pipeline.models.evidence import Evidence, EvidenceSet, ScoredPassage
 from pipeline.text import split_sentences, words
 
 if TYPE_CHECKING:
     from pipeline.index.hybrid import Index
-    from pipeline.settings import Settings
+    from pipeline.settings.load import Settings
 __all__ = [
     "MARGINS",
     "AttributionReport",

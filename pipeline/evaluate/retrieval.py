@@ -55,9 +55,10 @@ from pipeline.evaluate import metrics
 from pipeline.evaluate.sets import EvalQuestion, corpus_digest
 from pipeline.index.hybrid import Index
 from pipeline.ingest.run import EventFn, ingest
-from pipeline.models import short_hash
+from pipeline.models.corpus import short_hash
 from pipeline.retrieve.retriever import HybridRetriever, Mode
-from pipeline.settings import Settings, settings_hash
+from pipeline.settings.load import Settings
+from pipeline.settings.report import settings_hash
 
 __all__ = [
     "METHODS",

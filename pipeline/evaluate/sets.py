@@ -34,7 +34,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import EvalSetError
-from pipeline.models import Audience
+from pipeline.models.article import Audience
 
 __all__ = ["EvalQuestion", "GoldVerdict", "corpus_digest", "load_set", "write_set"]
 

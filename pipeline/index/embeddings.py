@@ -39,7 +39,7 @@ from pipeline.tokens import prepare_cache
 from pipeline.train import manifest as trained
 
 if TYPE_CHECKING:
-    from pipeline.settings import Settings
+    from pipeline.settings.load import Settings
 MINILM_NAME = "all-MiniLM-L6-v2/onnx-int8"
 MINILM_DIM = 384
 

@@ -52,7 +52,7 @@ from pipeline.index.embeddings import (
 from pipeline.index.lexical import LexicalIndex
 from pipeline.index.passages import PassageDB, PassageRow, index_text, passage_metadata
 from pipeline.index.vectors import VectorIndex, forget_client
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 
 ProgressFn = Callable[[int], None]
 

@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pipeline.index.migrations import PASSAGE_MIGRATIONS
-from pipeline.models import Citation, EvidenceLevel, Passage
+from pipeline.models.corpus import Citation, EvidenceLevel, Passage
 from pipeline.store.migrations import upgrade
 from pipeline.store.timestamps import UTCDateTime
 

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import ConfigError, IndexError_
-from pipeline.settings import IndexSettings
+from pipeline.settings.corpus import IndexSettings
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Ingestion: corpus files → :class:`~pipeline.models.Citation` → passages → index.
+"""Ingestion: corpus files → :class:`~pipeline.models.corpus.Citation` → passages → index.
 
 ``loaders`` turns one file into citations (one module per format), ``chunking`` splits a
 citation into passages, ``run`` orchestrates a whole ``press ingest``.

@@ -15,8 +15,8 @@ Token counts use tiktoken (``chunking.encoding``), loaded offline (:mod:`pipelin
 
 from __future__ import annotations
 
-from pipeline.models import Citation, Passage, Section
-from pipeline.settings import ChunkSettings
+from pipeline.models.corpus import Citation, Passage, Section
+from pipeline.settings.corpus import ChunkSettings
 from pipeline.text import normalize_space, split_sentences
 from pipeline.tokens import get_encoding
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.models import Citation, EvidenceLevel, SourceKind
+from pipeline.models.corpus import Citation, EvidenceLevel, SourceKind
 
 # Publication-type names are compared lower-cased with runs of non-letters collapsed, so
 # "Randomized Controlled Trial, Veterinary" and "randomized-controlled-trial" both match.

@@ -26,7 +26,7 @@ from pipeline.index.passages import PassageRow
 from pipeline.ingest.chunking import Chunker
 from pipeline.ingest.loaders import detect_format, load_file
 from pipeline.ingest.trust import in_trusted_folder, verified
-from pipeline.models import Citation, Passage
+from pipeline.models.corpus import Citation, Passage
 from pipeline.resources import demo_corpus_dir
 
 FileStatus = Literal["added", "updated", "unchanged", "failed", "skipped", "removed"]

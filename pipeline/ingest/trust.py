@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from pipeline.ingest.levels import level_for_publication_type
-from pipeline.models import Citation, EvidenceLevel, SourceKind
+from pipeline.models.corpus import Citation, EvidenceLevel, SourceKind
 
 VERIFIED_FORMATS = frozenset({"pubmed-xml", "medline"})
 """Formats whose publication types come from the NLM indexers."""

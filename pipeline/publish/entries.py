@@ -1,6 +1,6 @@
 """The entries of a site, checked: what every page, feed and link of a build is made from.
 
-:func:`check_entries` validates every :class:`~pipeline.models.SiteEntry` before anything is
+:func:`check_entries` validates every :class:`~pipeline.models.article.SiteEntry` before anything is
 written (status ``approved``/``published``, slugs in ``[a-z0-9-]`` so no path traversal,
 unique slugs, a named reviewer, ISO timestamps) and orders them newest approval first;
 :class:`Site` carries them with the build's options to the page, feed and related-question
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from pipeline.errors import PublishError, UnapprovedEntryError, UnsafeSlugError
-from pipeline.models import SiteEntry
+from pipeline.models.article import SiteEntry
 
 PUBLISHABLE = frozenset({"approved", "published"})
 AUDIENCE = {"clinician": "For clinicians", "patient": "For patients"}

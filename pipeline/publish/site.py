@@ -2,8 +2,8 @@
 
 Design
 ------
-:func:`build_site` receives the published :class:`~pipeline.models.SiteEntry` list (the review
-workflow decides what is approved) and writes the *whole* site each time::
+:func:`build_site` receives the published :class:`~pipeline.models.article.SiteEntry` list
+(the review workflow decides what is approved) and writes the *whole* site each time::
 
     site_dir/
       index.html               articles grouped by topic, newest approval first
@@ -54,7 +54,7 @@ from langchain_core.embeddings import Embeddings
 
 from pipeline.atomic import replace_dir, write_file
 from pipeline.errors import PublishError
-from pipeline.models import SiteEntry
+from pipeline.models.article import SiteEntry
 from pipeline.publish.entries import Site, check_entries, collapse, safe_link
 from pipeline.publish.feeds import export_json, feed_and_sitemap
 from pipeline.publish.follow_up_form import desk_base

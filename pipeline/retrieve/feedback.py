@@ -17,7 +17,7 @@ import numpy as np
 from pipeline.index.lexical import LexicalIndex
 from pipeline.index.vectors import VectorIndex
 from pipeline.retrieve.sides import SideScores, dense_side, lexical_side, mean_vector
-from pipeline.settings import RetrievalSettings
+from pipeline.settings.corpus import RetrievalSettings
 
 
 def blend(

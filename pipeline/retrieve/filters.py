@@ -1,6 +1,6 @@
 """Search filters (year range, minimum evidence level, source kinds) for both search sides.
 
-One :class:`~pipeline.models.SearchFilters` becomes a Chroma ``where`` clause for the dense
+One :class:`~pipeline.models.evidence.SearchFilters` becomes a Chroma ``where`` clause for the dense
 side and a boolean mask over the BM25 index's per-passage fields for the lexical side, so
 both sides rank exactly the same passages: a filter must never let one side see a passage
 the other cannot. Both translations live here, side by side, so they change together.
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.models import SearchFilters
+from pipeline.models.evidence import SearchFilters
 
 
 def chroma_where(filters: SearchFilters) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 
 from pipeline.retrieve.sides import SideScores
-from pipeline.settings import RetrievalSettings
+from pipeline.settings.corpus import RetrievalSettings
 
 
 def fuse_scores(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.models import Evidence, ScoredPassage
+from pipeline.models.evidence import Evidence, ScoredPassage
 from pipeline.tokens import count_tokens
 
 EVIDENCE_HEADER_TOKENS = 30

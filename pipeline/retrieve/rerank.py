@@ -39,7 +39,7 @@ from pipeline.train.manifest import MODEL_FILE, TOKENIZER_FILE, load_reranker_fo
 
 if TYPE_CHECKING:
     from pipeline.index.hybrid import Index
-    from pipeline.settings import RetrievalSettings
+    from pipeline.settings.corpus import RetrievalSettings
 DEFAULT_MAX_TOKENS = 128
 _CACHE: dict[tuple[str, float, int], Reranker] = {}
 _LOCK = threading.Lock()

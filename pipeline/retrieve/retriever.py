@@ -54,14 +54,15 @@ from pipeline.index.hybrid import Index
 from pipeline.index.lexical import LexicalIndex, tokenize
 from pipeline.index.passages import PassageRow
 from pipeline.index.vectors import VectorIndex
-from pipeline.models import EvidenceLevel, EvidenceSet, ScoredPassage, SearchFilters
+from pipeline.models.corpus import EvidenceLevel
+from pipeline.models.evidence import EvidenceSet, ScoredPassage, SearchFilters
 from pipeline.retrieve.feedback import blend, pseudo_relevance_feedback
 from pipeline.retrieve.filters import chroma_where, lexical_mask
 from pipeline.retrieve.fusion import fuse_sides
 from pipeline.retrieve.packing import pack_evidence
 from pipeline.retrieve.rerank import rerank_ranked
 from pipeline.retrieve.sides import SideScores, dense_side, lexical_side, score_hints
-from pipeline.settings import RetrievalSettings
+from pipeline.settings.corpus import RetrievalSettings
 
 Mode = Literal["hybrid", "dense", "lexical"]
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.models import Article, EvidenceSet
+from pipeline.models.article import Article
+from pipeline.models.evidence import EvidenceSet
 from pipeline.review.workflow import Workflow
 from pipeline.store.records import ArticleRecord, RevisionRecord
 

@@ -1,7 +1,7 @@
 """Re-checking an edited article against the evidence its revision was checked against.
 
 An edit comes back from the Markdown editor (``press edit``, the desk) as a
-:class:`~pipeline.models.Draft` numbered like the article's references.
+:class:`~pipeline.models.article.Draft` numbered like the article's references.
 :func:`align_evidence` renumbers the revision's stored evidence set to match (cited sources
 take their reference numbers, the others follow), and :func:`edited_article` runs the
 citation check and the claim checks again against it, so an editor can cite any source the
@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from pipeline.cite import check as cite
 from pipeline.cite import claims
 from pipeline.cite.check import Embed
-from pipeline.models import Article, Draft, EvidenceSet
-from pipeline.settings import DraftSettings
+from pipeline.models.article import Article, Draft
+from pipeline.models.evidence import EvidenceSet
+from pipeline.settings.drafting import DraftSettings
 
 
 def align_evidence(evidence: EvidenceSet, article: Article) -> EvidenceSet:

@@ -33,9 +33,10 @@ from langchain_core.language_models import BaseChatModel
 from pipeline.draft.engine import DraftRun, Stage, draft_article
 from pipeline.errors import InputError, InvalidTransition, NotFoundError, ReviewError
 from pipeline.index.hybrid import Index
-from pipeline.models import Audience, SearchFilters
+from pipeline.models.article import Audience
+from pipeline.models.evidence import SearchFilters
 from pipeline.review.workflow import Workflow
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from pipeline.store.db import Store
 from pipeline.store.follow_ups import FollowUps
 from pipeline.store.records import ArticleRecord, RevisionRecord

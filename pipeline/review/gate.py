@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from pipeline.cite.markers import extract_markers
 from pipeline.errors import InvalidTransition, StoreError
-from pipeline.models import FIELD_LABELS, Article, BulletCheck
+from pipeline.models.article import FIELD_LABELS, Article, BulletCheck
 from pipeline.review.machine import Action
 from pipeline.store.content import content_hash
 from pipeline.store.db import Store

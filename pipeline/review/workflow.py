@@ -17,7 +17,8 @@ from pipeline.errors import (
     PermissionDenied,
     ReviewError,
 )
-from pipeline.models import Article, EvidenceSet
+from pipeline.models.article import Article
+from pipeline.models.evidence import EvidenceSet
 from pipeline.review.gate import DeskItem, desk_items, gate, verified_approval
 from pipeline.review.machine import (
     NEEDS_COMMENT,

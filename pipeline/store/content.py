@@ -17,7 +17,7 @@ import hashlib
 import json
 from typing import Any
 
-from pipeline.models import Article
+from pipeline.models.article import Article
 
 
 def canonical_content(article: Article) -> str:

@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from pipeline.errors import ConcurrentUpdateError, NotFoundError, PressError, StoreError
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from pipeline.store import schema
 from pipeline.store.migrations import MIGRATIONS, applied, create_store, upgrade
 from pipeline.store.records import (

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.models import Article, SiteEntry
+from pipeline.models.article import Article, SiteEntry
 from pipeline.store.content import content_hash
 from pipeline.store.db import Store
 from pipeline.store.records import ArticleRecord, Publication, RevisionRecord

@@ -10,7 +10,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pipeline.models import Article, EvidenceSet
+from pipeline.models.article import Article
+from pipeline.models.evidence import EvidenceSet
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, insert, update
 
-from pipeline.models import Article, EvidenceSet
+from pipeline.models.article import Article
+from pipeline.models.evidence import EvidenceSet
 from pipeline.store import schema
 from pipeline.store.records import ArticleState, RevisionRecord
 from pipeline.store.rows import inserted_id

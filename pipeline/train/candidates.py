@@ -27,7 +27,7 @@ from pipeline.train.data import TrainingQuestion
 
 if TYPE_CHECKING:
     from pipeline.index.hybrid import Index
-    from pipeline.settings import RetrievalSettings
+    from pipeline.settings.corpus import RetrievalSettings
 TOP = 10
 
 

@@ -45,7 +45,7 @@ from pipeline.train.manifest import (
 
 if TYPE_CHECKING:
     from pipeline.index.hybrid import Index
-    from pipeline.settings import RetrievalSettings
+    from pipeline.settings.corpus import RetrievalSettings
     from pipeline.train.loop import TrainResult
     from pipeline.train.query_encoder import TrainConfig
     from pipeline.train.reranker import RerankConfig

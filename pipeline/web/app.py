@@ -28,7 +28,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from pipeline.errors import LoginRequired, PressError
 from pipeline.index.hybrid import Index
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from pipeline.store.db import Store
 from pipeline.store.records import User
 from pipeline.web import sessions

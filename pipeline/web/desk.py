@@ -24,7 +24,7 @@ from pipeline.errors import LoginRequired
 from pipeline.index.hybrid import Index
 from pipeline.review.machine import Role
 from pipeline.review.workflow import Workflow
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from pipeline.store.db import Store
 from pipeline.store.records import User
 from pipeline.store.sessions import Sessions

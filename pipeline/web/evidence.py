@@ -1,8 +1,8 @@
 """What the article page shows beside the text: the evidence panel and the bullets to check.
 
-Built from one stored revision — its :class:`~pipeline.models.Article` (references: number →
+Built from one stored revision — its :class:`~pipeline.models.article.Article` (references: number →
 citation; checks: bullet → supporting passage ids) and the
-:class:`~pipeline.models.EvidenceSet` it was checked against — so the panel shows exactly
+:class:`~pipeline.models.evidence.EvidenceSet` it was checked against — so the panel shows exactly
 the passages the citation check saw, not whatever the index holds today. Everything here is
 plain text; the templates escape it.
 """
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from pipeline.models import Article, EvidenceSet
+from pipeline.models.article import Article
+from pipeline.models.evidence import EvidenceSet
 
 _CITE_HREF = re.compile(r'href="#ref-(\d+)"')
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 
 COOKIE = "press_session"
 TOKEN_KEY = "sid"

@@ -18,18 +18,17 @@ from pipeline.article.parse import (
     unescape_markdown,
 )
 from pipeline.errors import EditError, PressError
-from pipeline.models import (
+from pipeline.models.article import (
     Article,
     Bullet,
     BulletCheck,
-    Citation,
     Draft,
     DraftSection,
-    EvidenceLevel,
-    EvidenceSet,
     Provenance,
     Reference,
 )
+from pipeline.models.corpus import Citation, EvidenceLevel
+from pipeline.models.evidence import EvidenceSet
 from pipeline.review.editing import edited_article
 from pipeline.review.gate import unresolved_citations
 from tests.article.test_render import make_article

@@ -13,17 +13,16 @@ from markdown_it import MarkdownIt
 
 from pipeline.article import render
 from pipeline.errors import RenderError
-from pipeline.models import (
+from pipeline.models.article import (
     Article,
     Bullet,
     BulletCheck,
-    Citation,
     Draft,
     DraftSection,
-    EvidenceLevel,
     Provenance,
     Reference,
 )
+from pipeline.models.corpus import Citation, EvidenceLevel
 
 QUESTION = "Does intravenous immunoglobulin reduce stiffness in stiff-person syndrome?"
 HEADLINE = "IVIG probably reduces stiffness in antibody-positive stiff-person syndrome"

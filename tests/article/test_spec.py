@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from pipeline.article import render, spec
 from pipeline.article.check import STRUCTURE_PARTS, structure_check
 from pipeline.article.parse import EditError, parse_article_markdown
-from pipeline.models import Article
+from pipeline.models.article import Article
 from tests.article.test_parse import articles
 from tests.article.test_render import make_article
 

@@ -9,7 +9,9 @@ from typing import Any
 import yaml
 
 from pipeline.index.hybrid import Index
-from pipeline.settings import LLMSettings, Settings, StoreSettings
+from pipeline.settings.drafting import LLMSettings
+from pipeline.settings.load import Settings
+from pipeline.settings.service import StoreSettings
 from tests.support.openai_server import Reply
 
 QUESTIONS = [

@@ -20,7 +20,7 @@ from pipeline.draft.structured import MODES
 from pipeline.errors import BuildBusyError, ConfigError
 from pipeline.index.hybrid import Index
 from pipeline.review.workflow import Workflow
-from pipeline.settings import Settings, load_settings
+from pipeline.settings.load import Settings, load_settings
 from pipeline.store.db import Store
 from tests.build.helpers import QUESTIONS, build_settings, draft_reply, write_manifest
 from tests.support.openai_server import Reply, ScriptedOpenAIServer

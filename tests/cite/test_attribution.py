@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.cite.attribution import attribution_score, better_source, reattributed
-from pipeline.models import BulletCheck
+from pipeline.models.article import BulletCheck
 from tests.support.review_factories import make_article, make_evidence
 
 CLAIM = "Gabapentin lowered muscle stiffness scores in stiff-person syndrome patients."

@@ -13,19 +13,9 @@ from pipeline.cite.check import (
     support_score,
 )
 from pipeline.cite.references import expand_page_range, format_reference, reference_url
-from pipeline.models import (
-    Author,
-    Bullet,
-    Citation,
-    Draft,
-    DraftSection,
-    Evidence,
-    EvidenceLevel,
-    EvidenceSet,
-    Passage,
-    ScoredPassage,
-    SourceKind,
-)
+from pipeline.models.article import Bullet, Draft, DraftSection
+from pipeline.models.corpus import Author, Citation, EvidenceLevel, Passage, SourceKind
+from pipeline.models.evidence import Evidence, EvidenceSet, ScoredPassage
 
 PASSAGE = (
     "High-dose intravenous immune globulin reduced stiffness scores in patients with "

@@ -13,16 +13,9 @@ from hypothesis import strategies as st
 
 from pipeline.cite.check import CitationCheck, check_citations, cited_evidence
 from pipeline.cite.markers import extract_markers, strip_markers
-from pipeline.models import (
-    Bullet,
-    Citation,
-    Draft,
-    DraftSection,
-    Evidence,
-    EvidenceSet,
-    Passage,
-    ScoredPassage,
-)
+from pipeline.models.article import Bullet, Draft, DraftSection
+from pipeline.models.corpus import Citation, Passage
+from pipeline.models.evidence import Evidence, EvidenceSet, ScoredPassage
 
 PROPERTY_SETTINGS = settings(max_examples=150, deadline=None)
 NUMBERS = st.integers(min_value=0, max_value=20)

@@ -15,9 +15,10 @@ from pipeline.cite import claims
 from pipeline.draft.engine import MemoEmbed, draft_article
 from pipeline.evaluate.sets import load_set
 from pipeline.index.hybrid import Index
-from pipeline.models import Bullet, BulletCheck, Draft, DraftSection, EvidenceSet
+from pipeline.models.article import Bullet, BulletCheck, Draft, DraftSection
+from pipeline.models.evidence import EvidenceSet
 from pipeline.retrieve.retriever import HybridRetriever
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from pipeline.text import split_sentences
 from tests.support.demo_index import REFERENCE_QUESTION
 

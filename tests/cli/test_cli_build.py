@@ -18,7 +18,7 @@ import pytest
 
 from pipeline.build.lock import build_lock
 from pipeline.index.hybrid import Index
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from pipeline.store.db import Store
 from tests.build.helpers import QUESTIONS, build_settings, draft_reply, write_manifest
 from tests.support.demo_index import copy_demo_home

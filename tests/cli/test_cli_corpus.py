@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 
 runner = CliRunner()
 

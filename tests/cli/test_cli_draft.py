@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from tests.support.demo_index import REFERENCE_QUESTION
 
 runner = CliRunner()

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from pipeline.cli.app import app
 from pipeline.evaluate.sets import load_set
 from pipeline.index.hybrid import Index
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from tests.support.demo_index import copy_demo_home
 
 REPO = Path(__file__).resolve().parents[2]

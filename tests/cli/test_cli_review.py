@@ -30,7 +30,7 @@ def ready(slug: str, author: str = "ann") -> None:
     """Store the author's edit that writes the verdict, summary and Bottom Line the
     extractive drafter leaves open (the publish gate refuses approval before): r2."""
     from pipeline.review.workflow import Workflow
-    from pipeline.settings import load_settings
+    from pipeline.settings.load import load_settings
     from pipeline.store.db import Store
     from tests.support.review_factories import write_verdict
 

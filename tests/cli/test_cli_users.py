@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
-from pipeline.settings import load_settings
+from pipeline.settings.load import load_settings
 from pipeline.store.db import Store
 from pipeline.store.sessions import Sessions
 

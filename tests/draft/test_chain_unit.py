@@ -10,8 +10,9 @@ from langchain_core.messages import AIMessage
 
 from pipeline.draft.chain import LLMDrafter, parse_reply
 from pipeline.errors import DraftError
-from pipeline.models import Citation, Evidence, EvidenceSet
-from pipeline.settings import LLMSettings
+from pipeline.models.corpus import Citation
+from pipeline.models.evidence import Evidence, EvidenceSet
+from pipeline.settings.drafting import LLMSettings
 
 ARGS: dict[str, Any] = {
     "headline": "H",

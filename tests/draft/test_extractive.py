@@ -9,8 +9,8 @@ from pipeline.cite.markers import extract_markers
 from pipeline.draft.engine import draft_article, save_run
 from pipeline.draft.extractive import question_topic, section_group
 from pipeline.index.hybrid import Index
-from pipeline.models import EvidenceLevel, SourceKind
-from pipeline.settings import Settings
+from pipeline.models.corpus import EvidenceLevel, SourceKind
+from pipeline.settings.load import Settings
 from tests.support.demo_index import REFERENCE_QUESTION
 
 HOUSE_SECTIONS = ("## Bottom Line", "## References", "## Related Questions", "Last updated:")

@@ -13,8 +13,10 @@ from pipeline.draft.chain import LLMDrafter, format_evidence
 from pipeline.draft.engine import draft_article
 from pipeline.errors import DraftError
 from pipeline.index.hybrid import Index
-from pipeline.models import Citation, Evidence, EvidenceSet, Passage, ScoredPassage, Section
-from pipeline.settings import LLMSettings, Settings
+from pipeline.models.corpus import Citation, Passage, Section
+from pipeline.models.evidence import Evidence, EvidenceSet, ScoredPassage
+from pipeline.settings.drafting import LLMSettings
+from pipeline.settings.load import Settings
 from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 

@@ -9,7 +9,8 @@ import pytest
 from pipeline import doctor
 from pipeline.draft import local
 from pipeline.errors import ConfigError
-from pipeline.settings import LLMSettings, load_settings
+from pipeline.settings.drafting import LLMSettings
+from pipeline.settings.load import load_settings
 
 
 def test_pieces_are_joined_once_in_order_and_atomically(tmp_path: Path) -> None:

@@ -14,7 +14,9 @@ from pipeline.draft.prompts import PROMPT_NAMES, PROMPTS_DIR, load_prompt
 from pipeline.errors import PromptError
 from pipeline.index.hybrid import Index
 from pipeline.resources import packaged_prompts_dir
-from pipeline.settings import LLMSettings, PromptSettings, Settings, describe, load_settings
+from pipeline.settings.drafting import LLMSettings, PromptSettings
+from pipeline.settings.load import Settings, load_settings
+from pipeline.settings.report import describe
 from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 

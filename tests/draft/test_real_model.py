@@ -23,10 +23,11 @@ from pipeline.cite.attribution import attribution_score
 from pipeline.draft.engine import DraftRun, draft_article
 from pipeline.draft.local import LocalServer, check_local_model
 from pipeline.index.hybrid import Index
-from pipeline.models import Bullet, DraftSection
+from pipeline.models.article import Bullet, DraftSection
 from pipeline.review.editing import align_evidence, edited_article
 from pipeline.review.machine import ReviewStatus
-from pipeline.settings import LLMSettings, Settings, load_settings
+from pipeline.settings.drafting import LLMSettings
+from pipeline.settings.load import Settings, load_settings
 from pipeline.store.db import Store
 from pipeline.text import is_yes_no_question, split_sentences
 from tests.support.demo_index import REFERENCE_QUESTION

@@ -16,8 +16,11 @@ from pipeline.draft.engine import draft_article
 from pipeline.draft.structured import ModeMemory, draft_schema, extract_json, house_violations
 from pipeline.errors import DraftError, DraftFailed
 from pipeline.index.hybrid import Index
-from pipeline.models import Citation, Draft, Evidence, EvidenceSet, Passage, ScoredPassage
-from pipeline.settings import LLMSettings, Settings
+from pipeline.models.article import Draft
+from pipeline.models.corpus import Citation, Passage
+from pipeline.models.evidence import Evidence, EvidenceSet, ScoredPassage
+from pipeline.settings.drafting import LLMSettings
+from pipeline.settings.load import Settings
 from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 

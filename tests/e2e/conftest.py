@@ -27,7 +27,7 @@ from typer.testing import CliRunner, Result
 
 from pipeline.cli.app import app
 from pipeline.index.hybrid import Index
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pipeline.models import Article, EvidenceSet
-from pipeline.settings import load_settings
+from pipeline.models.article import Article
+from pipeline.models.evidence import EvidenceSet
+from pipeline.settings.load import load_settings
 from pipeline.store.db import Store
 from tests.e2e.conftest import PASSWORD, DeskServer
 from tests.support.demo_index import REFERENCE_QUESTION

@@ -15,7 +15,7 @@ from pipeline.evaluate.articles import evaluate_articles
 from pipeline.evaluate.sets import EvalQuestion, load_set
 from pipeline.index.hybrid import Index
 from pipeline.retrieve.retriever import HybridRetriever
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 

@@ -12,8 +12,8 @@ from pipeline.cli.app import app
 from pipeline.errors import EvalSetError
 from pipeline.evaluate import attribution as bench
 from pipeline.index.hybrid import Index
-from pipeline.models import EvidenceSet
-from pipeline.settings import Settings
+from pipeline.models.evidence import EvidenceSet
+from pipeline.settings.load import Settings
 from pipeline.text import normalize_space
 from tests.cli.test_cli_eval import DEMO_SET, _env
 

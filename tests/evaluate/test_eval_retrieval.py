@@ -17,7 +17,7 @@ from pipeline.evaluate.retrieval import (
 )
 from pipeline.evaluate.sets import EvalQuestion, load_set
 from pipeline.index.hybrid import Index
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_SET = REPO / "evals" / "sets" / "demo.jsonl"
@@ -105,7 +105,7 @@ def _corpus(path: Path, cards: list[dict[str, str]]) -> Path:
 
 
 def test_corpus_index_is_built_once_and_reused(tmp_path: Path) -> None:
-    from pipeline.settings import load_settings
+    from pipeline.settings.load import load_settings
     settings = load_settings(home=tmp_path / "home")
     corpus = _corpus(tmp_path / "c.jsonl", CARDS)
     first = open_corpus_index(corpus, settings)
@@ -128,7 +128,7 @@ def test_corpus_index_is_built_once_and_reused(tmp_path: Path) -> None:
 
 
 def test_an_interrupted_build_is_redone(tmp_path: Path) -> None:
-    from pipeline.settings import load_settings
+    from pipeline.settings.load import load_settings
     settings = load_settings(home=tmp_path / "home")
     corpus = _corpus(tmp_path / "c.jsonl", CARDS)
     built = open_corpus_index(corpus, settings)
@@ -141,7 +141,7 @@ def test_an_interrupted_build_is_redone(tmp_path: Path) -> None:
 
 
 def test_index_key_follows_corpus_bytes_and_index_shaping_settings(tmp_path: Path) -> None:
-    from pipeline.settings import load_settings
+    from pipeline.settings.load import load_settings
     corpus = _corpus(tmp_path / "c.jsonl", CARDS)
     base = load_settings(home=tmp_path)
     folder = eval_index_dir(base, corpus)
@@ -153,7 +153,7 @@ def test_index_key_follows_corpus_bytes_and_index_shaping_settings(tmp_path: Pat
 
 
 def test_evaluation_indexes_are_always_local(tmp_path: Path) -> None:
-    from pipeline.settings import load_settings
+    from pipeline.settings.load import load_settings
     settings = load_settings(home=tmp_path / "home", index={"chroma_mode": "http"})
     built = open_corpus_index(_corpus(tmp_path / "c.jsonl", CARDS), settings)
     assert built.settings.index.chroma_mode == "persistent"
@@ -162,7 +162,7 @@ def test_evaluation_indexes_are_always_local(tmp_path: Path) -> None:
 
 
 def test_a_corpus_without_citations_is_rejected(tmp_path: Path) -> None:
-    from pipeline.settings import load_settings
+    from pipeline.settings.load import load_settings
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"title": ""}\n')
     with pytest.raises(EvalSetError, match="could not be ingested"):

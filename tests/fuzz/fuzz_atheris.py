@@ -28,7 +28,7 @@ with atheris.instrument_imports(include=["pipeline"]):
     from pipeline.article.parse import parse_article_markdown
     from pipeline.errors import PressError
     from pipeline.ingest.loaders import FORMATS, load_file
-    from pipeline.models import EvidenceSet
+    from pipeline.models.evidence import EvidenceSet
     from pipeline.review.editing import edited_article
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.article.test_render import make_article

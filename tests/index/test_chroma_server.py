@@ -26,7 +26,7 @@ from pipeline.index.embeddings import make_embeddings
 from pipeline.index.hybrid import Index
 from pipeline.ingest.run import ingest
 from pipeline.retrieve.retriever import HybridRetriever
-from pipeline.settings import Settings, load_settings
+from pipeline.settings.load import Settings, load_settings
 
 _TOPICS = {
     "a": ["baclofen", "spasticity", "tizanidine", "dantrolene", "botulinum"],

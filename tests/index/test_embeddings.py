@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.errors import ConfigError
 from pipeline.index.embeddings import MiniLMOnnxEmbeddings, embedding_name, make_embeddings
-from pipeline.settings import load_settings
+from pipeline.settings.load import load_settings
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "minilm_reference.json"
 

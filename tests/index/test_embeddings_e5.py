@@ -20,7 +20,7 @@ from pipeline.index.embeddings import (
     embedding_name,
     make_second_embeddings,
 )
-from pipeline.settings import load_settings
+from pipeline.settings.load import load_settings
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "e5_reference.json"
 

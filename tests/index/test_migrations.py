@@ -14,7 +14,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, Text, create_en
 from pipeline.index import passages
 from pipeline.index.migrations import PASSAGE_MIGRATIONS
 from pipeline.index.passages import PassageDB
-from pipeline.models import Citation, Passage
+from pipeline.models.corpus import Citation, Passage
 from pipeline.store.migrations import migrate
 from tests.store.test_migrations import schema_differences
 

@@ -10,7 +10,7 @@ from langchain_core.embeddings import Embeddings
 
 from pipeline.index.hybrid import Index
 from pipeline.ingest.run import ingest
-from pipeline.settings import load_settings
+from pipeline.settings.load import load_settings
 
 
 class CountingEmbeddings(Embeddings):

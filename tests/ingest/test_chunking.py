@@ -6,8 +6,8 @@ import pytest
 
 from pipeline.errors import ConfigError
 from pipeline.ingest.chunking import Chunker
-from pipeline.models import Citation, Section
-from pipeline.settings import ChunkSettings
+from pipeline.models.corpus import Citation, Section
+from pipeline.settings.corpus import ChunkSettings
 
 
 def _citation(*sections: tuple[str, str]) -> Citation:

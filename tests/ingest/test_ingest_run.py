@@ -10,7 +10,7 @@ import pytest
 from pipeline.errors import IndexBusyError, IndexError_
 from pipeline.index.hybrid import Index
 from pipeline.ingest.run import ingest
-from pipeline.settings import load_settings
+from pipeline.settings.load import load_settings
 
 
 def _record(pmid: str, title: str, text: str) -> dict[str, object]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.ingest.levels import evidence_level, level_for_publication_type
-from pipeline.models import Citation, EvidenceLevel, SourceKind
+from pipeline.models.corpus import Citation, EvidenceLevel, SourceKind
 
 
 def _citation(

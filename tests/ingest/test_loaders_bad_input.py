@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pipeline.errors import LoadError, UnknownFormatError
 from pipeline.ingest.loaders import FORMATS, detect_format, load_file
 from pipeline.ingest.loaders.base import LoadResult
-from pipeline.models import Citation
+from pipeline.models.corpus import Citation
 from tests.support import tally
 from tests.support.tally import examples
 

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.errors import LoadError
 from pipeline.ingest.loaders import bibtex
-from pipeline.models import SourceKind
+from pipeline.models.corpus import SourceKind
 
 
 def test_open_sample_entries(shared_data: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.ingest.loaders import guideline
-from pipeline.models import EvidenceLevel, SourceKind
+from pipeline.models.corpus import EvidenceLevel, SourceKind
 
 GUIDELINES = Path("guidelines")
 PAGES = [

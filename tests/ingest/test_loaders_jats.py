@@ -9,7 +9,7 @@ from lxml import etree
 
 from pipeline.errors import LoadError
 from pipeline.ingest.loaders import jats
-from pipeline.models import SourceKind
+from pipeline.models.corpus import SourceKind
 
 FIXTURES = Path("fixtures") / "pmc_jats"
 FILES = [

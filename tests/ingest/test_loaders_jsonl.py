@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.errors import LoadError
 from pipeline.ingest.loaders import jsonl
-from pipeline.models import EvidenceLevel, SourceKind
+from pipeline.models.corpus import EvidenceLevel, SourceKind
 
 
 def _write(tmp_path: Path, *records: object) -> Path:

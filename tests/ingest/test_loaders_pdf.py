@@ -9,7 +9,7 @@ from pypdf import PdfReader
 
 from pipeline.errors import LoadError
 from pipeline.ingest.loaders import pdf
-from pipeline.models import SourceKind
+from pipeline.models.corpus import SourceKind
 
 FIXTURES = Path("fixtures") / "pdf"
 

@@ -15,7 +15,7 @@ from lxml import etree
 
 from pipeline.errors import LoadError
 from pipeline.ingest.loaders import pubmed_xml
-from pipeline.models import EvidenceLevel
+from pipeline.models.corpus import EvidenceLevel
 
 FIXTURES = Path("fixtures") / "pubmed_xml"
 

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.errors import LoadError
 from pipeline.ingest.loaders import ris
-from pipeline.models import EvidenceLevel, SourceKind
+from pipeline.models.corpus import EvidenceLevel, SourceKind
 
 
 def test_sparse_key_references(shared_data: Path) -> None:

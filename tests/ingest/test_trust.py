@@ -13,8 +13,8 @@ import pytest
 
 from pipeline.index.hybrid import Index
 from pipeline.ingest.run import ingest
-from pipeline.models import EvidenceLevel, SourceKind
-from pipeline.settings import load_settings
+from pipeline.models.corpus import EvidenceLevel, SourceKind
+from pipeline.settings.load import load_settings
 
 SELF_DECLARED = [
     {

@@ -21,17 +21,16 @@ from lxml.html import HtmlElement
 from pipeline.article import render
 from pipeline.errors import PressError, PublishError, UnapprovedEntryError, UnsafeSlugError
 from pipeline.index.embeddings import MiniLMOnnxEmbeddings
-from pipeline.models import (
+from pipeline.models.article import (
     Article,
     Bullet,
-    Citation,
     Draft,
     DraftSection,
-    EvidenceLevel,
     Provenance,
     Reference,
     SiteEntry,
 )
+from pipeline.models.corpus import Citation, EvidenceLevel
 from pipeline.publish.site import build_site
 from tests.article.test_render import assert_no_active_content, by_class
 

@@ -25,7 +25,7 @@ import pytest
 from lxml import etree
 
 from pipeline.index.hybrid import Index
-from pipeline.settings import load_settings
+from pipeline.settings.load import load_settings
 from tests.support import tally
 from tests.support.openai_server import ScriptedOpenAIServer
 

@@ -69,7 +69,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def publish_extractive_draft() -> str:
-    from pipeline.settings import load_settings
+    from pipeline.settings.load import load_settings
     ok(["draft", REFERENCE_QUESTION, "--no-llm", "--as", "ann"])
     [article] = json.loads(ok(["status", "--json"]).stdout)
     slug = str(article["slug"])
@@ -233,8 +233,8 @@ def test_a_revision_whose_citations_do_not_resolve_is_never_published(
     staffed_home: Path, tmp_path: Path
 ) -> None:
     """A harness storing an unchecked article through the API still cannot publish it."""
-    from pipeline.models import Bullet
-    from pipeline.settings import load_settings
+    from pipeline.models.article import Bullet
+    from pipeline.settings.load import load_settings
     ok(["draft", REFERENCE_QUESTION, "--no-llm", "--as", "ann"])
     [article] = json.loads(ok(["status", "--json"]).stdout)
     slug = article["slug"]

@@ -23,7 +23,8 @@ from pipeline.index.lexical import LexicalIndex, tokenize
 from pipeline.ingest.run import ingest
 from pipeline.retrieve.fusion import fuse_scores
 from pipeline.retrieve.retriever import HybridRetriever
-from pipeline.settings import RetrievalSettings, Settings, load_settings
+from pipeline.settings.corpus import RetrievalSettings
+from pipeline.settings.load import Settings, load_settings
 from tests.support.shared_home import SharedHomes
 
 # ----------------------------------------------------------------------------- fusion math

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.models import Citation, Passage, ScoredPassage, SourceKind
+from pipeline.models.corpus import Citation, Passage, SourceKind
+from pipeline.models.evidence import ScoredPassage
 from pipeline.retrieve.packing import EVIDENCE_HEADER_TOKENS, pack_evidence
 from pipeline.tokens import count_tokens
 

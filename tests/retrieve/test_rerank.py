@@ -24,7 +24,8 @@ from pipeline.index.embeddings import MINILM_NAME
 from pipeline.index.hybrid import Index
 from pipeline.retrieve import rerank
 from pipeline.retrieve.retriever import HybridRetriever
-from pipeline.settings import RetrievalSettings, Settings, load_settings
+from pipeline.settings.corpus import RetrievalSettings
+from pipeline.settings.load import Settings, load_settings
 from pipeline.train.candidates import Candidate, ranking_metrics
 from pipeline.train.data import TrainingQuestion
 from pipeline.train.manifest import (

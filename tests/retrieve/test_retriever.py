@@ -7,9 +7,10 @@ import pytest
 from pipeline.draft.chain import format_evidence
 from pipeline.errors import RetrievalError
 from pipeline.index.hybrid import Index
-from pipeline.models import EvidenceLevel, SearchFilters
+from pipeline.models.corpus import EvidenceLevel
+from pipeline.models.evidence import SearchFilters
 from pipeline.retrieve.retriever import HybridRetriever
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from pipeline.tokens import count_tokens
 from tests.support.demo_index import REFERENCE_QUESTION
 

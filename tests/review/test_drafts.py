@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.models import Bullet
+from pipeline.models.article import Bullet
 from pipeline.review.drafts import store_run
 from pipeline.store.db import Store
 from tests.support.review_factories import make_article, staffed

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InvalidTransition, PermissionDenied
-from pipeline.models import Article, BulletCheck
+from pipeline.models.article import Article, BulletCheck
 from pipeline.review.editing import edited_article
 from pipeline.review.machine import Action, ReviewStatus, Role, replay
 from pipeline.review.workflow import Workflow

@@ -23,7 +23,7 @@ from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.review import views
 from pipeline.review.follow_up import draft_follow_up, parent_hint_ids, request_follow_up
 from pipeline.review.workflow import Workflow
-from pipeline.settings import Settings, load_settings
+from pipeline.settings.load import Settings, load_settings
 from pipeline.store.db import Store
 from pipeline.store.follow_ups import FollowUps
 from tests.support.demo_index import REFERENCE_QUESTION

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from pipeline.errors import ConcurrentUpdateError, ReviewError
-from pipeline.models import Bullet
+from pipeline.models.article import Bullet
 from pipeline.review.editing import edited_article
 from pipeline.review.machine import (
     QUEUE_ACTIONS,

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InvalidTransition
-from pipeline.models import Article, EvidenceSet
+from pipeline.models.article import Article
+from pipeline.models.evidence import EvidenceSet
 from pipeline.review.machine import Action, ReviewStatus, replay
 from pipeline.review.workflow import Workflow
 from pipeline.store.db import Store

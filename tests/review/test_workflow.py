@@ -19,7 +19,7 @@ from pipeline.errors import (
     ReviewError,
     StoreError,
 )
-from pipeline.models import Bullet
+from pipeline.models.article import Bullet
 from pipeline.review.editing import edited_article
 from pipeline.review.machine import Action, ReviewStatus, Role, allowed_actions, replay
 from pipeline.review.workflow import Workflow

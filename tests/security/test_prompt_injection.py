@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.models import Article
+from pipeline.models.article import Article
 from pipeline.review.gate import unresolved_citations
 from tests.support import tally
 from tests.support.openai_server import Reply, ScriptedOpenAIServer

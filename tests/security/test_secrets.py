@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from pipeline.review.workflow import Workflow
-from pipeline.settings import load_settings
+from pipeline.settings.load import load_settings
 from pipeline.store.db import Store
 from tests.support import tally
 from tests.support.demo_index import REFERENCE_QUESTION

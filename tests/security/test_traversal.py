@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import UnsafeSlugError
-from pipeline.models import SiteEntry
+from pipeline.models.article import SiteEntry
 from pipeline.publish.site import build_site
 from tests.publish.test_publish_site import entry
 from tests.support import tally

@@ -62,7 +62,7 @@ def llm_draft(question_payload: str) -> dict[str, Any]:
 
 def publish(slug: str) -> None:
     from pipeline.review.workflow import Workflow
-    from pipeline.settings import load_settings
+    from pipeline.settings.load import load_settings
     from pipeline.store.db import Store
     from tests.support.review_factories import acknowledge_flags, write_verdict
 

@@ -9,10 +9,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from pipeline.errors import ConcurrentUpdateError, NotFoundError, StoreError
-from pipeline.models import Bullet
+from pipeline.models.article import Bullet
 from pipeline.review.machine import Action, replay
 from pipeline.review.workflow import Workflow
-from pipeline.settings import load_settings
+from pipeline.settings.load import load_settings
 from pipeline.store import schema
 from pipeline.store.content import canonical_content, content_hash
 from pipeline.store.db import Store, store_url

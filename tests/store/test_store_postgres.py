@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from pipeline.errors import BuildBusyError, ConcurrentUpdateError
-from pipeline.models import Bullet
+from pipeline.models.article import Bullet
 from pipeline.review.machine import Action, Role, replay
 from pipeline.review.workflow import Workflow
 from pipeline.store.db import Store
@@ -219,7 +219,7 @@ def test_the_build_lock_on_postgresql_admits_one_holder_and_dies_with_it(pg_url:
 
 
 def test_sessions_user_status_and_acknowledgements_on_postgresql(pg_url: str) -> None:
-    from pipeline.models import BulletCheck
+    from pipeline.models.article import BulletCheck
     from pipeline.review.users import UserAdmin
     from pipeline.store.sessions import Sessions
     store = Store(pg_url)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipeline.index.hybrid import Index
 from pipeline.ingest.run import ingest
-from pipeline.settings import Settings, load_settings
+from pipeline.settings.load import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "corpus" / "demo"

@@ -16,7 +16,7 @@ from typer.testing import CliRunner, Result
 
 from pipeline.cli.app import app
 from pipeline.index.hybrid import Index
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from tests.support.demo_index import copy_demo_home
 
 STAFF = [("ann", "author"), ("rex", "reviewer"), ("pam", "publisher"), ("ada", "admin")]

@@ -4,20 +4,9 @@ from __future__ import annotations
 
 from pipeline.cite import check as cite
 from pipeline.draft.engine import slugify
-from pipeline.models import (
-    Article,
-    Audience,
-    Bullet,
-    Citation,
-    Draft,
-    DraftSection,
-    Evidence,
-    EvidenceSet,
-    Passage,
-    Provenance,
-    ScoredPassage,
-    Section,
-)
+from pipeline.models.article import Article, Audience, Bullet, Draft, DraftSection, Provenance
+from pipeline.models.corpus import Citation, Passage, Section
+from pipeline.models.evidence import Evidence, EvidenceSet, ScoredPassage
 from pipeline.review.machine import Role
 from pipeline.review.workflow import Workflow
 from pipeline.store.db import Store

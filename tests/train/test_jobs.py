@@ -16,7 +16,7 @@ import pytest
 
 from pipeline.errors import InputError
 from pipeline.index.hybrid import Index
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from pipeline.train import jobs
 from pipeline.train.data import questions_from_set
 from pipeline.train.manifest import KIND_QUERY_ENCODER, KIND_RERANKER, MODEL_FILE, read_manifest

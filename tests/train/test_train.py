@@ -24,7 +24,7 @@ from pipeline.errors import ConfigError, InputError
 from pipeline.index.embeddings import MINILM_NAME, MiniLMOnnxEmbeddings
 from pipeline.index.hybrid import Index
 from pipeline.retrieve.retriever import HybridRetriever
-from pipeline.settings import Settings, load_settings
+from pipeline.settings.load import Settings, load_settings
 from pipeline.train.data import PassageMatrix, TrainingQuestion, half_of, validation_split
 from pipeline.train.manifest import (
     MODEL_FILE,

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from pipeline.index.hybrid import Index
 from pipeline.review.workflow import Workflow
-from pipeline.settings import Settings, load_settings
+from pipeline.settings.load import Settings, load_settings
 from pipeline.store.db import Store
 from pipeline.web import auth
 from pipeline.web.app import create_app

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pipeline.errors import ConcurrentUpdateError
-from pipeline.models import BulletCheck
+from pipeline.models.article import BulletCheck
 from pipeline.review.gate import open_items
 from pipeline.review.workflow import Workflow
 from pipeline.web.evidence import evidence_panel, link_citations

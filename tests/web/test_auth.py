@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from pipeline.errors import NotFoundError, ReviewError
 from pipeline.review.workflow import Workflow
-from pipeline.settings import Settings, load_settings
+from pipeline.settings.load import Settings, load_settings
 from pipeline.store.credentials import Credentials
 from pipeline.store.db import Store
 from pipeline.web import auth

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from pipeline.article.render import EXTRACTIVE_NOTICE
-from pipeline.models import BulletCheck
+from pipeline.models.article import BulletCheck
 from pipeline.review.workflow import Workflow
 from tests.support.review_factories import make_article
 from tests.web.conftest import csrf_of, post_action

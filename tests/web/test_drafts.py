@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from pipeline.index.hybrid import Index
 from pipeline.review.workflow import Workflow
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.review_factories import write_verdict
 from tests.web.conftest import csrf_of, post_action

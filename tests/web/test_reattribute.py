@@ -13,7 +13,7 @@ from pipeline.cite import check as cite
 from pipeline.cite import claims
 from pipeline.index.hybrid import Index
 from pipeline.review.workflow import Workflow
-from pipeline.settings import Settings
+from pipeline.settings.load import Settings
 from tests.support.review_factories import PASSAGES, make_article
 from tests.web.conftest import csrf_of
 

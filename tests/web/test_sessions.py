@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from pipeline.review.users import UserAdmin
-from pipeline.settings import Settings, load_settings
+from pipeline.settings.load import Settings, load_settings
 from pipeline.store.db import Store
 from pipeline.store.sessions import Sessions
 from pipeline.web import auth

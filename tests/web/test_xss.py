@@ -12,20 +12,9 @@ from fastapi.testclient import TestClient
 from pipeline.cite import check as cite
 from pipeline.cite.claims import bullet_checks
 from pipeline.errors import DraftError
-from pipeline.models import (
-    Article,
-    Author,
-    Bullet,
-    Citation,
-    Draft,
-    DraftSection,
-    Evidence,
-    EvidenceSet,
-    Passage,
-    Provenance,
-    ScoredPassage,
-    Section,
-)
+from pipeline.models.article import Article, Bullet, Draft, DraftSection, Provenance
+from pipeline.models.corpus import Author, Citation, Passage, Section
+from pipeline.models.evidence import Evidence, EvidenceSet, ScoredPassage
 from pipeline.review.workflow import Workflow
 from tests.web.conftest import csrf_of, post_action
 

@@ -7,7 +7,7 @@ Design
   each a plain function ``load(path) -> LoadResult`` registered in :data:`FORMATS` under
   the name users pass to ``--format``. Shared rules (ids, cleaning, evidence levels,
   skip-vs-error) live in :mod:`._common`, so the same article gives the same
-  :class:`~pipeline.models.Citation` whichever format it arrives in.
+  :class:`~pipeline.models.corpus.Citation` whichever format it arrives in.
 * **Detection by content, not by name.** :func:`detect_format` sniffs the first 64 KB
   (gunzipped first when the file is gzip data) for signatures that are specific to one
   format: ``%PDF-``, a PubMed or JATS root element, an HTML document, a JSON object or

@@ -2,7 +2,7 @@
 
 Every loader funnels its records through :func:`make_citation` so the same rules apply
 whatever the format: whitespace is collapsed, DOIs are normalised, page ranges are
-written out in full, the id comes from :func:`pipeline.models.citation_id` (a canonical
+written out in full, the id comes from :func:`pipeline.models.corpus.citation_id` (a canonical
 record's own ``id`` wins; an unauthored record hashes its URL's host as the "author"),
 the evidence level is derived when missing, and a record with neither a title nor a body
 becomes a :class:`SkippedRecord` instead of a citation.
@@ -22,7 +22,7 @@ from pipeline.cite.references import expand_page_range
 from pipeline.errors import LoadError
 from pipeline.ingest.levels import evidence_level
 from pipeline.ingest.loaders.base import SkippedRecord
-from pipeline.models import (
+from pipeline.models.corpus import (
     Author,
     Citation,
     EvidenceLevel,

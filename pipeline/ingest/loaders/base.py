@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from pipeline.models import Citation
+from pipeline.models.corpus import Citation
 
 
 @dataclass

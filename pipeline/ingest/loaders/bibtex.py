@@ -36,7 +36,7 @@ from pipeline.ingest.loaders._common import (
     sections_from_text,
 )
 from pipeline.ingest.loaders.base import LoadResult, SkippedRecord
-from pipeline.models import Citation, SourceKind
+from pipeline.models.corpus import Citation, SourceKind
 
 _WEB_TYPES = {"online", "webpage", "electronic", "www"}
 _POLICY_TYPES = {"legislation", "legal", "standard", "jurisdiction"}

@@ -35,7 +35,7 @@ from pipeline.ingest.loaders._common import (
     split_publication_types,
 )
 from pipeline.ingest.loaders.base import LoadResult, SkippedRecord
-from pipeline.models import Author, Citation, SourceKind
+from pipeline.models.corpus import Author, Citation, SourceKind
 
 _WEB_TYPES = {"webpage", "post-weblog", "post"}
 _POLICY_TYPES = {"legislation", "regulation", "bill", "legal_case", "standard"}

@@ -41,7 +41,7 @@ from pipeline.ingest.loaders._common import (
     read_bytes,
 )
 from pipeline.ingest.loaders.base import LoadResult, SkippedRecord
-from pipeline.models import Author, Citation, Section, SourceKind
+from pipeline.models.corpus import Author, Citation, Section, SourceKind
 
 # fmt: off
 _CHROME_TAGS = frozenset({

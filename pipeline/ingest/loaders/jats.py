@@ -41,7 +41,7 @@ from pipeline.ingest.loaders._common import (
 )
 from pipeline.ingest.loaders._xmltext import element_text, xml_parser
 from pipeline.ingest.loaders.base import LoadResult
-from pipeline.models import Author, Citation, Section, SourceKind
+from pipeline.models.corpus import Author, Citation, Section, SourceKind
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 # Elements whose text is not running prose: skipped wherever they appear.

@@ -39,7 +39,7 @@ from pipeline.ingest.loaders._common import (
     split_publication_types,
 )
 from pipeline.ingest.loaders.base import LoadResult, SkippedRecord
-from pipeline.models import Author, Citation, EvidenceLevel, Section, SourceKind
+from pipeline.models.corpus import Author, Citation, EvidenceLevel, Section, SourceKind
 
 
 def _enum_value(raw: object, kind: type[SourceKind] | type[EvidenceLevel]) -> str | None:

@@ -36,7 +36,7 @@ from pipeline.ingest.loaders._common import (
     sections_from_text,
 )
 from pipeline.ingest.loaders.base import LoadResult, SkippedRecord
-from pipeline.models import Author, Citation, SourceKind
+from pipeline.models.corpus import Author, Citation, SourceKind
 
 _TAG_LINE = re.compile(r"^([A-Z][A-Z0-9]{1,3}) {0,3}- ?(.*)$")
 _CONTINUATION = re.compile(r"^ {2,}\S")

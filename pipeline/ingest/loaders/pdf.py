@@ -37,7 +37,7 @@ from pipeline.ingest.loaders._common import (
     read_bytes,
 )
 from pipeline.ingest.loaders.base import LoadResult, SkippedRecord
-from pipeline.models import Author, Citation, Section, SourceKind
+from pipeline.models.corpus import Author, Citation, Section, SourceKind
 
 _SECTION_NAMES = (
     "abstract|summary|background|introduction|methods?|materials and methods|"

@@ -45,7 +45,7 @@ from pipeline.ingest.loaders._common import (
 from pipeline.ingest.loaders._xmltext import INLINE_WORD_ELEMENTS
 from pipeline.ingest.loaders._xmltext import element_text as _element_text
 from pipeline.ingest.loaders.base import LoadResult, SkippedRecord
-from pipeline.models import Author, Citation, Section, SourceKind
+from pipeline.models.corpus import Author, Citation, Section, SourceKind
 
 
 def element_text(el: etree._Element | None) -> str:

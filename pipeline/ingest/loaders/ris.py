@@ -35,7 +35,7 @@ from pipeline.ingest.loaders._common import (
     split_publication_types,
 )
 from pipeline.ingest.loaders.base import LoadResult, SkippedRecord
-from pipeline.models import Citation, SourceKind
+from pipeline.models.corpus import Citation, SourceKind
 
 _LIST_TAGS = [*rispy.LIST_TYPE_TAGS, "M3", "KW"]
 _WEB_TYPES = {"ELEC", "WEB", "BLOG", "ICOMM"}

@@ -9,7 +9,8 @@ import pytest
 from pydantic import BaseModel
 
 from pipeline.errors import ConfigError
-from pipeline.settings import describe, load_settings, public_dict, settings_hash
+from pipeline.settings.load import load_settings
+from pipeline.settings.report import describe, public_dict, settings_hash
 
 
 def test_defaults_when_nothing_is_configured() -> None:
@@ -115,7 +116,8 @@ def test_hash_follows_settings_that_change_the_draft(
 
 
 def test_every_settings_field_is_classified_as_drafting_or_not() -> None:
-    from pipeline.settings import Settings, drafting_fields
+    from pipeline.settings.load import Settings
+    from pipeline.settings.report import drafting_fields
     leaves: set[str] = set()
     for name, field in Settings.model_fields.items():
         group = field.annotation
@@ -131,10 +133,10 @@ def test_every_settings_field_is_classified_as_drafting_or_not() -> None:
 
 
 def test_a_new_unclassified_field_is_refused_at_class_definition() -> None:
-    from pipeline.settings import _Group
+    from pipeline.settings.group import SettingsGroup
     with pytest.raises(TypeError, match="brand_new"):
 
-        class Extra(_Group):
+        class Extra(SettingsGroup):
             DRAFTING: ClassVar[frozenset[str]] = frozenset({"kept"})
             kept: int = 1
             brand_new: int = 2
@@ -143,7 +145,7 @@ def test_a_new_unclassified_field_is_refused_at_class_definition() -> None:
 def test_a_preset_file_and_overrides_layer_over_env_and_press_toml(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline.settings import load_preset
+    from pipeline.settings.load import load_preset
     (tmp_path / "press.toml").write_text("[retrieval]\nk = 5\nfusion = 'rrf'\n")
     monkeypatch.setenv("PRESS_DRAFT__MAX_BULLETS_PER_SECTION", "3")
     preset = tmp_path / "nightly.toml"
@@ -167,7 +169,7 @@ def test_a_preset_file_and_overrides_layer_over_env_and_press_toml(
 def test_a_bad_preset_is_a_config_error_with_a_hint(
     tmp_path: Path, content: str | None, problem: str
 ) -> None:
-    from pipeline.settings import load_preset
+    from pipeline.settings.load import load_preset
     preset = tmp_path / "preset.toml"
     if content is not None:
         preset.write_text(content)
