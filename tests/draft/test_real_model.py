@@ -49,12 +49,17 @@ def _lane_ready() -> tuple[bool, str]:
 
 
 @pytest.fixture(scope="module")
-def local(demo: tuple[Settings, Index]) -> Iterator[tuple[Settings, Index]]:
+def local(
+    demo: tuple[Settings, Index], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Settings, Index]]:
+    """The shared demo index (read only) with a home of the module's own: drafting through
+    the LLM writes the endpoint's mode memory into the home, never into the shared one."""
     ok, why = _lane_ready()
     if not ok:
         pytest.skip(f"local model lane not installed: {why}")
-    base, index = demo
-    settings = load_settings(home=base.home, outputs=base.outputs, llm={"provider": "local"})
+    _, index = demo
+    own = tmp_path_factory.mktemp("real-model-home")
+    settings = load_settings(home=own / "home", outputs=own / "outputs", llm={"provider": "local"})
     yield settings, index
     for server in list(LocalServer._running.values()):
         server.stop()
