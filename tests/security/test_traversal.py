@@ -55,7 +55,11 @@ COMMANDS = [
 
 
 def tree(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+    """Every path under ``root``, less SQLite's -shm/-wal side files: they come and go with
+    open connections (an in-process command may close one), and are not files it wrote."""
+    return sorted(
+        str(p.relative_to(root)) for p in root.rglob("*") if not p.name.endswith(("-shm", "-wal"))
+    )
 
 
 @pytest.mark.slow  # a subprocess or the whole demo set: seconds, not ms
