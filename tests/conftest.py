@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,7 +11,7 @@ import pytest
 
 from pipeline.index.hybrid import Index
 from pipeline.settings.load import Settings
-from tests.support.demo_index import build_demo_index
+from tests.support.demo_index import shared_demo_index
 
 if TYPE_CHECKING:  # imported as a plugin below; importing it first defeats assert rewriting
     from tests.support.shared_home import SharedHomes
@@ -44,7 +45,10 @@ def demo(
 
     Read-only for tests: the shared-home guard fails a test that writes into it.
     """
-    settings, index = build_demo_index(tmp_path_factory.mktemp("demo-home"))
+    # Under xdist the base temp folder is per worker; its parent is the run's.
+    xdist = os.environ.get("PYTEST_XDIST_WORKER") is not None
+    run_dir = tmp_path_factory.getbasetemp().parent if xdist else tmp_path_factory.getbasetemp()
+    settings, index = shared_demo_index(run_dir, tmp_path_factory.mktemp("demo") / "home")
     shared_homes.register(settings.home)
     return settings, index
 

@@ -23,6 +23,7 @@ from pipeline.store.db import Store
 from tests.build.helpers import QUESTIONS, build_settings, draft_reply, write_manifest
 from tests.support.demo_index import copy_demo_home
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
+from tests.support.press_cli import press
 
 Demo = tuple[Settings, Index]
 PRESS = str(Path(sys.executable).parent / "press")
@@ -101,18 +102,22 @@ def test_killed_build_resumes_without_redrafting_finished_questions(
 
 
 def test_locked_store_exits_75_bad_manifest_and_bad_shard_exit_2(
-    demo: Demo, tmp_path: Path
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = _env(demo, tmp_path)
     manifest = write_manifest(tmp_path)
+    # The busy exit as a real process (what a scheduler sees) while this process holds the lock.
     with build_lock(Store.from_settings(build_settings(demo, tmp_path))):
         locked = _press("build", str(manifest), env=env)
     assert locked.returncode == 75  # EX_TEMPFAIL: busy, retry later (not a config error)
     assert "Another build is running" in locked.stderr
 
+    # Bad input goes through the same error handler; in process saves two interpreter starts.
+    for name in ("PRESS_HOME", "PRESS_OUTPUTS", "PRESS_STORE__URL"):
+        monkeypatch.setenv(name, env[name])
     bad = write_manifest(tmp_path, name="bad.yaml", concurrency="many")
-    result = _press("build", str(bad), env=env)
-    assert result.returncode == 2 and "concurrency" in result.stderr
+    result = press(["build", str(bad)])
+    assert result.exit_code == 2 and "concurrency" in result.stderr
 
-    result = _press("build", str(manifest), "--shard", "3/2", env=env)
-    assert result.returncode == 2 and "shard" in result.stderr
+    result = press(["build", str(manifest), "--shard", "3/2"])
+    assert result.exit_code == 2 and "shard" in result.stderr

@@ -203,6 +203,7 @@ def planted_margin(folder: Path) -> float:
     return float(np.mean(margins))
 
 
+@pytest.mark.slow  # trains a transformer on CPU for real: tens of seconds
 @needs_torch
 def test_training_learns_planted_pairs_resumes_and_exports_onnx(tmp_path: Path) -> None:
     import torch

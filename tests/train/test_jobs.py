@@ -37,6 +37,7 @@ def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow  # trains a transformer on CPU for real: tens of seconds
 def test_a_query_encoder_job_writes_its_manifest_and_keeps_a_finished_model(
     demo: tuple[Settings, Index], models: Path
 ) -> None:
