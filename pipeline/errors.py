@@ -150,7 +150,7 @@ class UnknownFormatError(LoadError):
 
 
 class IndexError_(PressError):
-    """The index is missing, corrupt or inconsistent with the passage store."""
+    """The index is missing, corrupt or inconsistent with the passage database."""
 
 
 class IndexBusyError(IndexError_, BusyError):

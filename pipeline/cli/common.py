@@ -75,7 +75,7 @@ def open_index(settings: Settings, *, require_passages: bool = False) -> Any:
         raise IndexError_(
             f"The vector index at {settings.index_dir / 'chroma'} is empty but the passage "
             f"store holds {passages} passages",
-            "Run `press index rebuild` to recreate it from the passage store.",
+            "Run `press index rebuild` to recreate it from the passage database.",
         )
     return index
 

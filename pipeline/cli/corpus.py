@@ -254,7 +254,7 @@ def corpus_stats(
 
 
 def index_rebuild() -> None:
-    """Recreate the vector and BM25 indexes from the passage store (after damage)."""
+    """Recreate the vector and BM25 indexes from the passage database (after damage)."""
     settings = current_settings()
     with handled():
         index = open_index(settings)
@@ -264,7 +264,7 @@ def index_rebuild() -> None:
 
 
 def index_check() -> None:
-    """Verify that the passage store and the vector index agree."""
+    """Verify that the passage database and the vector index agree."""
     settings = current_settings()
     with handled():
         info = open_index(settings).check()

@@ -389,7 +389,7 @@ class Index:
         except Exception as exc:
             raise IndexError_(
                 f"The vector index at {self.folder / 'chroma'} is unreadable: {exc}",
-                "Run `press index rebuild` to recreate it from the passage store.",
+                "Run `press index rebuild` to recreate it from the passage database.",
             ) from exc
         if vector_count != counts["passages"]:
             raise IndexError_(

@@ -107,7 +107,7 @@ class VectorIndex:
                 f"Cannot open the Chroma index at {where}: {exc}",
                 "Start the server (`chroma run --path DIR --port N`) for chroma_mode=http, or "
                 "run `press index rebuild` to recreate a damaged local index from the "
-                "passage store.",
+                "passage database.",
             ) from exc
         stored = (self.collection.metadata or {}).get("embedding_model")
         if stored and stored != model:

@@ -82,7 +82,7 @@ class Settings(BaseSettings):
 
     @property
     def index_dir(self) -> Path:
-        """Folder of the Chroma index, the lexical index and the passage store."""
+        """Folder of the Chroma index, the lexical index and the passage database."""
         return self.home / "index"
 
     @property
