@@ -59,7 +59,7 @@ def run(args: argparse.Namespace, bench: bb.BenchIndex, questions_path: Path) ->
     measured = rerank_rows(
         bench, questions, reranker=args.reranker, query_model=args.name,
         latency_questions=args.latency_questions, cache=bench.folder, depth=args.rerank_depth,
-        with_default=not args.rerank_trained_only,
+        with_default=not args.rerank_trained_only, second=args.second,
     )  # fmt: skip
     encoder = read_manifest(model_dir(bench.settings.models_dir, args.name))
     sizes = {
@@ -89,14 +89,14 @@ def run(args: argparse.Namespace, bench: bb.BenchIndex, questions_path: Path) ->
 def markdown(results: dict[str, Any], args: argparse.Namespace) -> str:
     """The configuration table (offline metrics, all questions) and the latency table."""
     rr, sizes = results["reranker"], results["onnx_mb"]
-    minutes = {"default": 0.0, "trained": results["question_encoder"]["minutes"]}
+    trained_minutes = results["question_encoder"]["minutes"]
     lines = [
         f"# Cross-encoder reranker on BioASQ — {results['date']}",
         "",
         f"Reranker `{rr['name']}`: trained on half A ({rr['n_train']} questions, "
         f"{rr['n_validation']} held out), {rr['epochs_run']} epochs in {rr['minutes']} min, best "
         f"epoch {rr['best_epoch']}; ONNX int8 {sizes[args.reranker]} MB. Question encoder "
-        f"`{args.name}` ({sizes[args.name]} MB, {minutes['trained']} min). top_k and λ chosen "
+        f"`{args.name}` ({sizes[args.name]} MB, {trained_minutes} min). top_k and λ chosen "
         f"on the {results['n_held_out_a']} held-out half-A questions ('A-held'; the rest of "
         "A trained both models and is not scored).",
         "",
@@ -106,7 +106,9 @@ def markdown(results: dict[str, Any], args: argparse.Namespace) -> str:
     ]
     for row in results["rows"]:
         a, b = row["metrics"]["A"], row["metrics"]["B"]
-        spent = minutes[row["stage"]] + (rr["minutes"] if row["top_k"] else 0.0)
+        spent = (trained_minutes if row["stage"].startswith("trained") else 0.0) + (
+            rr["minutes"] if row["top_k"] else 0.0
+        )
         weight = "—" if row["weight"] is None else f"{row['weight']:g}"
         lines.append(
             f"| {row['name']} | {row['top_k'] or '—'} | {weight} | {a['recall']:.3f} "

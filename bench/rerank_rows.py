@@ -4,7 +4,8 @@ A cross-encoder pass per (question, candidate) costs ~10–40 ms on this shared 
 machine, so every configuration is *not* rerun through the retriever. Instead:
 
 1. **Candidates.** For each first stage (the default, and the default + trained question
-   encoder) every question's top ``depth`` passages with their fused scores
+   encoder; with ``--second`` both again with e5-small as the second dense model,
+   :func:`first_stages`) every question's top ``depth`` passages with their fused scores
    (:func:`pipeline.train.candidates.mine_candidates` — the same call training mined with).
 2. **Scores.** The ONNX reranker (:class:`pipeline.retrieve.rerank.Reranker`, exactly what
    ``retrieval.rerank_model`` runs) scores each (question, candidate) pair once; the scores
@@ -63,6 +64,7 @@ def rerank_rows(
     depth: int = 30,
     latency_questions: int = 100,
     with_default: bool = True,
+    second: bool = False,
     cache: Path,
 ) -> dict[str, Any]:
     """Candidates, cached scores, the half-A choice, half-B report and the latency run."""
@@ -76,14 +78,15 @@ def rerank_rows(
     # Half A outside the held-out slice trained both models: in-sample, so not scored at all.
     questions = [q for q in questions if q.half == "B" or q.id in held]
     training = [t for t in everything if t.id in held or bb.half_of(t.id) == "B"]
-    stages = {"default": RetrievalSettings()}
-    if query_model:
-        stages["trained"] = RetrievalSettings(query_model=query_model)
+    stages = first_stages(query_model, second)
     # Which first stages the reranker reorders (every stage is reported as a row).
-    reranked = [s for s in stages if with_default or s == "trained" or not query_model]
+    reranked = [
+        s for s, o in stages.items() if with_default or "query_model" in o or not query_model
+    ]
     candidates = {}
-    for stage, settings in stages.items():
+    for stage, overrides in stages.items():
         start = time.perf_counter()
+        settings = RetrievalSettings(**overrides)
         candidates[stage] = mine_candidates(bench.index, settings, training, depth)
         log(f"  candidates {stage}: {time.perf_counter() - start:.0f} s")
     model = load_reranker(bench.settings.models_dir, reranker)
@@ -131,19 +134,31 @@ def rerank_rows(
                          "held_out_a": next(p for p in points if p["top_k"] == top_k
                                             and p["weight"] == weight)})  # fmt: skip
     chosen = next(r for r in rows if r["name"] == f"{reranked[-1]}_rerank_chosen")
-    latency = latency_rows(bench, questions, chosen, query_model, reranker, latency_questions)
+    latency = latency_rows(bench, questions, chosen, stages[chosen["stage"]], reranker,
+                           latency_questions)  # fmt: skip
     scoring = {"pairs": pairs, "seconds": round(seconds, 1)}
     return {"sweep_held_out_a": sweep, "rows": rows, "latency": latency,
             "n_held_out_a": len(held_out), "scoring": scoring}  # fmt: skip
 
 
+def first_stages(query_model: str | None, second: bool) -> dict[str, dict[str, Any]]:
+    """The first stages measured (name → retrieval overrides): default, + trained, + e5."""
+    stages: dict[str, dict[str, Any]] = {"default": {}}
+    if query_model:
+        stages["trained"] = {"query_model": query_model}
+    if second:
+        stages["default_e5"] = {"second_model": "e5-small"}
+        if query_model:
+            stages["trained_e5"] = {"query_model": query_model, "second_model": "e5-small"}
+    return stages
+
+
 def latency_rows(
     bench: bb.BenchIndex, questions: list[bb.Question], chosen: dict[str, Any],
-    query_model: str | None, reranker: str, n: int,
+    first: dict[str, Any], reranker: str, n: int,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """The chosen configuration through the real retriever, beside the default, timed."""
     subset = [q for q in questions if q.half == "B"][:n]
-    first = {"query_model": query_model} if chosen["stage"] == "trained" else {}
     rerank = {**first, "rerank_model": reranker, "rerank_top_k": chosen["top_k"],
               "rerank_weight": chosen["weight"]}  # fmt: skip
     configs = [
