@@ -14,7 +14,7 @@ drives it:
   is refused (the caller says with which error and hint) instead of silently mixed in.
 * **Bounded and resumable.** A checkpoint (weights, optimizer, position in the epoch, best
   metrics so far, history, minutes used) is written every ``checkpoint_every`` steps, at
-  each epoch end and when ``max_minutes`` runs out; the same command resumes at the next
+  each epoch end and when this run's ``max_minutes`` run out; the same command resumes at the next
   step, with the same shuffled order (each epoch's order comes from ``seed`` and the epoch
   number alone). Learning rates warm up linearly over the first ``warmup_steps`` steps.
 * **Choosing without peeking.** After every epoch the held-out questions are measured and
@@ -203,7 +203,9 @@ def run(
         losses: list[float] = list(state.get("epoch_losses", []))
         job.model.train()
         for step in range(int(state["step"]), steps_per_epoch):
-            if max_minutes is not None and minutes() >= max_minutes:
+            # The cap bounds this run (``minutes()`` also counts earlier runs of the model),
+            # so rerunning the same command resumes instead of stopping at once.
+            if max_minutes is not None and time.monotonic() - started >= max_minutes * 60:
                 out_of_time = True
                 break
             done = epoch * steps_per_epoch + step

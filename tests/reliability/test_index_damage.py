@@ -1,4 +1,4 @@
-"""A damaged or deleted vector index: detected with a clear error, rebuilt from the passage database.
+"""A damaged or deleted vector index: detected with a clear error, rebuilt from the passages.
 
 Each kind of damage is done to the Chroma folder of a small index; then `press index
 check` and `press search` must either fail with the project's error and a hint naming

@@ -150,6 +150,27 @@ def test_the_minutes_cap_stops_a_run_and_a_rerun_goes_on_from_there(
     assert same_weights(exported(tmp_path / "m"), exported_by_whole_run(tmp_path))
 
 
+def test_the_cap_is_per_run_so_the_same_command_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--max-minutes`` bounds one run: rerunning the same command goes on, as the help says."""
+    from pipeline.train import loop
+
+    clock = [1000.0]
+    monkeypatch.setattr(loop, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+
+    def slow_steps(done: int, total: int, note: str) -> None:
+        if done == 2:
+            clock[0] += 600  # ten minutes pass during step 2
+
+    capped = train(tmp_path / "m", max_minutes=5, progress=slow_steps)
+    assert not capped.finished and capped.minutes == 10.0
+    seen: list[int] = []
+    rest = train(tmp_path / "m", max_minutes=5, progress=lambda d, t, n: seen.append(d))
+    assert seen[:1] == [3], "the rerun with the same cap trained on from step 3"
+    assert rest.finished and rest.minutes == 10.0, "minutes still count the whole model"
+
+
 def exported_by_whole_run(tmp_path: Path) -> dict[str, Any]:
     """The weights of the same run, uninterrupted and uncapped."""
     train(tmp_path / "whole")
