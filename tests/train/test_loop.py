@@ -127,9 +127,8 @@ def test_a_resumed_run_ends_exactly_where_an_uninterrupted_one_does(
     assert same_weights(exported(tmp_path / "resumed"), exported(tmp_path / "whole"))
 
 
-def test_the_minutes_cap_stops_a_run_and_a_rerun_goes_on_from_there(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def capped_run(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A run capped at 5 minutes whose step 2 takes ten (a frozen clock otherwise)."""
     from pipeline.train import loop
 
     clock = [1000.0]
@@ -139,7 +138,13 @@ def test_the_minutes_cap_stops_a_run_and_a_rerun_goes_on_from_there(
         if done == 2:
             clock[0] += 600  # ten minutes pass during step 2
 
-    capped = train(tmp_path / "m", max_minutes=5, progress=slow_steps)
+    return train(folder, max_minutes=5, progress=slow_steps)
+
+
+def test_the_minutes_cap_stops_a_run_and_a_rerun_goes_on_from_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capped = capped_run(tmp_path / "m", monkeypatch)
     assert not capped.finished and capped.epochs_run == 0.5 and capped.minutes == 10.0
     assert capped.history == []
     assert (tmp_path / "m" / CHECKPOINT).is_file(), "kept to resume from"
@@ -154,16 +159,7 @@ def test_the_cap_is_per_run_so_the_same_command_resumes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``--max-minutes`` bounds one run: rerunning the same command goes on, as the help says."""
-    from pipeline.train import loop
-
-    clock = [1000.0]
-    monkeypatch.setattr(loop, "time", SimpleNamespace(monotonic=lambda: clock[0]))
-
-    def slow_steps(done: int, total: int, note: str) -> None:
-        if done == 2:
-            clock[0] += 600  # ten minutes pass during step 2
-
-    capped = train(tmp_path / "m", max_minutes=5, progress=slow_steps)
+    capped = capped_run(tmp_path / "m", monkeypatch)
     assert not capped.finished and capped.minutes == 10.0
     seen: list[int] = []
     rest = train(tmp_path / "m", max_minutes=5, progress=lambda d, t, n: seen.append(d))
