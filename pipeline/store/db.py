@@ -41,7 +41,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from pipeline.errors import ConcurrentUpdateError, NotFoundError, PressError, StoreError
 from pipeline.settings.load import Settings
 from pipeline.store import schema
-from pipeline.store.migrations import MIGRATIONS, applied, create_store, upgrade
+from pipeline.store.migration_steps import MIGRATIONS
+from pipeline.store.migrations import applied, create_store, upgrade
 from pipeline.store.records import (
     ArticleRecord,
     LogEntry,
