@@ -43,10 +43,11 @@ def upgrade(
 ) -> list[str]:
     """Open a connection on ``engine`` and :func:`migrate` it in one write transaction.
 
-    On SQLite the transaction is ``BEGIN IMMEDIATE`` (the engine's ``begin`` listener reads
-    the ``sqlite_begin`` option) with foreign keys off, since a table rebuild drops and
-    renames and SQLite only allows that switch outside a transaction; :func:`migrate`
-    checks every key before commit, and they are on again after.
+    On SQLite the transaction is ``BEGIN IMMEDIATE`` (the ``begin`` listener of
+    :func:`pipeline.sqlite.use_sqlite_transactions` reads the ``sqlite_begin`` option) with
+    foreign keys off, since a table rebuild drops and renames and SQLite only allows that
+    switch outside a transaction; :func:`migrate` checks every key before commit, and they
+    are on again after.
     """
     with engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
