@@ -20,7 +20,7 @@ import zlib
 from pathlib import Path
 
 from pipeline.errors import LoadError, UnknownFormatError
-from pipeline.ingest.loaders._common import GZIP_MAGIC
+from pipeline.ingest.loaders._common import GZIP_MAGIC, unreadable
 from pipeline.ingest.loaders.registry import FORMATS
 
 _SNIFF_BYTES = 64 * 1024
@@ -77,11 +77,7 @@ def _sniff(path: Path) -> bytes:
                     ) from exc
             return head
     except OSError as exc:
-        raise LoadError(
-            f"{path}: cannot read file ({exc.strerror or exc})",
-            "check that the path exists and is a readable file",
-            path=str(path),
-        ) from exc
+        raise unreadable(path, exc) from exc
 
 
 def _extension_format(path: Path) -> str | None:
