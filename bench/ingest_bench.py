@@ -211,7 +211,7 @@ def _slice_record(citation: Any) -> dict[str, Any]:
 
 def phase_parse(params: dict[str, Any]) -> dict[str, Any]:
     """1: parse the whole XML file; then write the slice (untimed)."""
-    from pipeline.ingest.loaders import load_file
+    from pipeline.ingest.loaders.dispatch import load_file
     data = Path(params["data"])
     with Stopwatch() as watch:
         result = load_file(data, "pubmed-xml")
@@ -250,7 +250,7 @@ def _pipeline_texts(slice_file: Path, home: Path) -> tuple[list[str], int]:
     """
     from pipeline.index.passages import PassageRow, index_text
     from pipeline.ingest.chunking import Chunker
-    from pipeline.ingest.loaders import load_file
+    from pipeline.ingest.loaders.dispatch import load_file
     settings = _settings(home)
     result = load_file(slice_file, "jsonl")
     chunker = Chunker(settings.chunking)

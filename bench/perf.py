@@ -125,7 +125,7 @@ def chunked_passages(paths: Sequence[Path], home: Path) -> list[tuple[str, str, 
     """
     from pipeline.index.passages import PassageRow, index_text
     from pipeline.ingest.chunking import Chunker
-    from pipeline.ingest.loaders import load_file
+    from pipeline.ingest.loaders.dispatch import load_file
     from pipeline.ingest.run import discover
     chunker = Chunker(_settings(home).chunking)
     seen_citations: set[str] = set()
@@ -288,7 +288,7 @@ def prepare_sources(data: Path, folder: Path) -> dict[str, Any]:
     from ingest_bench import _slice_record
 
     from pipeline.ingest.chunking import Chunker
-    from pipeline.ingest.loaders import load_file
+    from pipeline.ingest.loaders.dispatch import load_file
     folder.mkdir(parents=True, exist_ok=True)
     first = load_file(data / PUBMED_FILES[0], "pubmed-xml").citations
     second = load_file(data / PUBMED_FILES[1], "pubmed-xml").citations

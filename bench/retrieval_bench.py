@@ -248,7 +248,7 @@ def open_bench_index(
 
 def query_titles(queries_file: Path, index: Index, wanted: int) -> list[str]:
     """Titles (loaded with the real PubMed loader) of records that are not in the index."""
-    from pipeline.ingest.loaders import load_file
+    from pipeline.ingest.loaders.dispatch import load_file
     result = load_file(queries_file)
     titles: list[str] = []
     seen: set[str] = set()

@@ -62,7 +62,7 @@ def ingest(
     """
     # Heavy: the loaders and the ingest stage pull in parsers, Chroma and the embedder
     # (about 3.5 s of imports measured under load, against 3 s for all of `press`).
-    from pipeline.ingest.loaders import FORMATS as KNOWN
+    from pipeline.ingest.loaders.registry import FORMATS as KNOWN
     from pipeline.ingest.run import ingest as run_ingest
 
     settings = current_settings()

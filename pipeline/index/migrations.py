@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Connection, Integer, String, Text, inspect
 
-from pipeline.store.migrations import Migration, convert_timestamps, operations
+from pipeline.store.migration_steps import Migration, convert_timestamps, operations
 
 
 def p001_initial(conn: Connection) -> None:

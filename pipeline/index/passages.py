@@ -28,7 +28,6 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
-    Connection,
     Engine,
     Integer,
     MetaData,
@@ -37,7 +36,6 @@ from sqlalchemy import (
     Text,
     create_engine,
     delete,
-    event,
     func,
     insert,
     select,
@@ -46,6 +44,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pipeline.index.migrations import PASSAGE_MIGRATIONS
 from pipeline.models.corpus import Citation, EvidenceLevel, Passage
+from pipeline.sqlite import use_sqlite_transactions
 from pipeline.store.migrations import upgrade
 from pipeline.store.timestamps import UTCDateTime
 
@@ -110,8 +109,7 @@ class PassageDB:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.engine: Engine = create_engine(f"sqlite:///{path}")
-        event.listen(self.engine, "connect", _sqlite_pragmas)
-        event.listen(self.engine, "begin", _sqlite_begin)
+        use_sqlite_transactions(self.engine, {"journal_mode": "WAL", "synchronous": "NORMAL"})
         self.migrated = upgrade(self.engine, PASSAGE_MIGRATIONS, _metadata.create_all)
 
     def close(self) -> None:
@@ -319,17 +317,3 @@ def _row_passage(row: object) -> Passage:
         ordinal=data["ordinal"],
         token_count=data["token_count"],
     )
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
-    # pysqlite's own transaction handling does not BEGIN before DDL; turn it off and emit
-    # BEGIN ourselves (SQLAlchemy's documented recipe) so a migration is atomic.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', '')}")

@@ -15,6 +15,7 @@ Token counts use tiktoken (``chunking.encoding``), loaded offline (:mod:`pipelin
 
 from __future__ import annotations
 
+from pipeline.errors import ConfigError
 from pipeline.models.corpus import Citation, Passage, Section
 from pipeline.settings.corpus import ChunkSettings
 from pipeline.text import normalize_space, split_sentences
@@ -27,7 +28,6 @@ class Chunker:
     def __init__(self, settings: ChunkSettings | None = None) -> None:
         self.settings = settings or ChunkSettings()
         if self.settings.overlap_tokens >= self.settings.max_tokens:
-            from pipeline.errors import ConfigError
             raise ConfigError(
                 "chunking.overlap_tokens must be smaller than chunking.max_tokens",
                 "Lower PRESS_CHUNKING__OVERLAP_TOKENS or raise PRESS_CHUNKING__MAX_TOKENS.",

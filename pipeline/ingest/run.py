@@ -24,7 +24,8 @@ from pipeline.errors import LoadError, UnknownFormatError
 from pipeline.index.hybrid import Index
 from pipeline.index.passages import PassageRow
 from pipeline.ingest.chunking import Chunker
-from pipeline.ingest.loaders import detect_format, load_file
+from pipeline.ingest.loaders.detect import detect_format
+from pipeline.ingest.loaders.dispatch import load_file
 from pipeline.ingest.trust import in_trusted_folder, verified
 from pipeline.models.corpus import Citation, Passage
 from pipeline.resources import demo_corpus_dir

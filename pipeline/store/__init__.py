@@ -4,7 +4,8 @@ One module per concern:
 
 * :mod:`~pipeline.store.db` — :class:`~pipeline.store.db.Store` (typed reads, the two write
   transactions, the engine) and :func:`~pipeline.store.db.store_url`;
-* :mod:`~pipeline.store.schema` — the tables; :mod:`~pipeline.store.migrations` — applying them;
+* :mod:`~pipeline.store.schema` — the tables; :mod:`~pipeline.store.migration_steps` — their
+  history (``m001``–``m006``); :mod:`~pipeline.store.migrations` — applying it;
 * :mod:`~pipeline.store.records` — the typed rows readers get; :mod:`~pipeline.store.rows`
   — turning result rows into them;
 * :mod:`~pipeline.store.transaction` — the writes inside one article transaction;

@@ -34,14 +34,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, create_engine, event, insert, select, update
+from sqlalchemy import Connection, Engine, and_, create_engine, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from pipeline.errors import ConcurrentUpdateError, NotFoundError, PressError, StoreError
 from pipeline.settings.load import Settings
+from pipeline.sqlite import use_sqlite_transactions
 from pipeline.store import schema
-from pipeline.store.migrations import MIGRATIONS, applied, create_store, upgrade
+from pipeline.store.migration_steps import MIGRATIONS
+from pipeline.store.migrations import applied, create_store, upgrade
 from pipeline.store.records import (
     ArticleRecord,
     LogEntry,
@@ -359,21 +361,7 @@ def _engine(url: str, busy_timeout_s: float) -> Engine:
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
-
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # pysqlite's own transaction handling does not BEGIN before DDL; turn it off and
-        # emit BEGIN ourselves (SQLAlchemy's documented recipe) so migrations are atomic.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.close()
-
-    def on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', '')}")
-
-    event.listen(engine, "connect", on_connect)
-    event.listen(engine, "begin", on_begin)
+    use_sqlite_transactions(engine, {"foreign_keys": "ON", "journal_mode": "WAL"})
     return engine
 
 

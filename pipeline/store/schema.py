@@ -1,7 +1,7 @@
 """The article store's schema: the one definition of its tables (what queries are written against).
 
 The tables are *created and changed* only by the named migrations in
-:mod:`pipeline.store.migrations`, which record the history of changes (each names only what
+:mod:`pipeline.store.migration_steps`, which record the history of changes (each names only what
 it adds or alters); this module is the target they lead to. ``tests/store/test_migrations.py``
 compares a database migrated step by step from empty with this metadata (Alembic's
 ``compare_metadata``: types, nullability, keys, indexes). To change the schema, change it

@@ -11,7 +11,7 @@ import pytest
 from pipeline.errors import EvalSetError
 from pipeline.evaluate.convert import convert_pubmedqa
 from pipeline.evaluate.sets import load_set
-from pipeline.ingest.loaders import load_file
+from pipeline.ingest.loaders.dispatch import load_file
 
 SAMPLE = {
     "12345": {

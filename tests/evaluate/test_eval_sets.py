@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.errors import EvalSetError
 from pipeline.evaluate.sets import EvalQuestion, corpus_digest, load_set, write_set
-from pipeline.ingest.loaders import load_file
+from pipeline.ingest.loaders.dispatch import load_file
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_SET = REPO / "evals" / "sets" / "demo.jsonl"

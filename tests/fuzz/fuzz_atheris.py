@@ -7,7 +7,7 @@ Run by hand, never in CI (pytest does not collect this file; atheris is not a de
     python tests/fuzz/fuzz_atheris.py --target edit -max_total_time=300
 
 ``--target`` is a loader format (``jsonl``, ``pubmed-xml``, ``ris`` … see
-``pipeline.ingest.loaders.FORMATS``), ``auto`` (format detection) or ``edit`` (parse an
+``pipeline.ingest.loaders.registry.FORMATS``), ``auto`` (format detection) or ``edit`` (parse an
 edited article's Markdown and re-check its citations). Any exception other than the
 project's own :class:`~pipeline.errors.PressError` is a finding: atheris stops and writes the
 crashing input to ``crash-*`` in the working directory. The remaining arguments go to
@@ -27,7 +27,8 @@ with atheris.instrument_imports(include=["pipeline"]):
     from pipeline.article import render
     from pipeline.article.parse import parse_article_markdown
     from pipeline.errors import PressError
-    from pipeline.ingest.loaders import FORMATS, load_file
+    from pipeline.ingest.loaders.dispatch import load_file
+    from pipeline.ingest.loaders.registry import FORMATS
     from pipeline.models.evidence import EvidenceSet
     from pipeline.review.editing import edited_article
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.ingest.loaders import load_file
+from pipeline.ingest.loaders.dispatch import load_file
 from pipeline.models.corpus import Citation
 
 ALL_FIELDS = ("id", "title", "year", "doi", "pmid", "authors", "journal", "volume", "issue")

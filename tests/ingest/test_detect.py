@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import LoadError, UnknownFormatError
-from pipeline.ingest.loaders import FORMATS, detect_format, load_file
+from pipeline.ingest.loaders.detect import detect_format
+from pipeline.ingest.loaders.dispatch import load_file
+from pipeline.ingest.loaders.registry import FORMATS
 
 # Every data file a loader is expected to read, with the format a person would name.
 EXPECTED = {

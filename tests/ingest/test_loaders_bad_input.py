@@ -10,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import LoadError, UnknownFormatError
-from pipeline.ingest.loaders import FORMATS, detect_format, load_file
 from pipeline.ingest.loaders.base import LoadResult
+from pipeline.ingest.loaders.detect import detect_format
+from pipeline.ingest.loaders.dispatch import load_file
+from pipeline.ingest.loaders.registry import FORMATS
 from pipeline.models.corpus import Citation
 from tests.support import tally
 from tests.support.tally import examples

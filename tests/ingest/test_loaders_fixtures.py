@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.ingest.loaders import load_file
+from pipeline.ingest.loaders.dispatch import load_file
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 FOLDERS = ["fixtures", "guidelines/markdown", "guidelines/text", "guidelines/html"]

@@ -21,7 +21,8 @@ from sqlalchemy import Connection, MetaData, create_engine, insert, inspect, sel
 from pipeline.errors import StoreError
 from pipeline.store import schema
 from pipeline.store.db import Store
-from pipeline.store.migrations import MIGRATIONS, migrate
+from pipeline.store.migration_steps import MIGRATIONS
+from pipeline.store.migrations import migrate
 
 # the three precisions earlier builds wrote (utc_now, build reports, ingest / build cache)
 OLD_TIMES = (

@@ -16,7 +16,7 @@ from pipeline.settings.load import load_settings
 from pipeline.store import schema
 from pipeline.store.content import canonical_content, content_hash
 from pipeline.store.db import Store, store_url
-from pipeline.store.migrations import MIGRATIONS
+from pipeline.store.migration_steps import MIGRATIONS
 from pipeline.store.transaction import Transaction
 from tests.support.review_factories import make_article, staffed
 

@@ -43,6 +43,15 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 # --------------------------------------------------------------------------- reading
 
 
+def unreadable(path: Path, exc: OSError) -> LoadError:
+    """The error for a file the operating system will not let a loader read."""
+    return LoadError(
+        f"{path}: cannot read file ({exc.strerror or exc})",
+        "check that the path exists and is a readable file",
+        path=str(path),
+    )
+
+
 def read_bytes(path: Path) -> bytes:
     """Read a whole file, gunzipping it when it starts with the gzip magic number.
 
@@ -51,11 +60,7 @@ def read_bytes(path: Path) -> bytes:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise LoadError(
-            f"{path}: cannot read file ({exc.strerror or exc})",
-            "check that the path exists and is a readable file",
-            path=str(path),
-        ) from exc
+        raise unreadable(path, exc) from exc
     if data[:2] == GZIP_MAGIC:
         try:
             data = gzip.decompress(data)

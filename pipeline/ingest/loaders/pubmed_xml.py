@@ -41,6 +41,7 @@ from pipeline.ingest.loaders._common import (
     normalize_month,
     normalize_pmcid,
     parse_year,
+    unreadable,
 )
 from pipeline.ingest.loaders._xmltext import INLINE_WORD_ELEMENTS
 from pipeline.ingest.loaders._xmltext import element_text as _element_text
@@ -182,11 +183,7 @@ def _open(path: Path) -> IO[bytes] | gzip.GzipFile:
     try:
         raw = path.open("rb")
     except OSError as exc:
-        raise LoadError(
-            f"{path}: cannot read file ({exc.strerror or exc})",
-            "check that the path exists and is a readable file",
-            path=str(path),
-        ) from exc
+        raise unreadable(path, exc) from exc
     if raw.read(2) == GZIP_MAGIC:
         raw.close()
         return gzip.open(path, "rb")  # owns (and closes) its own file handle
