@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from pipeline.cli.app import app
 from pipeline.index.hybrid import Index
 from pipeline.settings.load import Settings
-from tests.cli.test_cli_eval import DEMO_SET, _env
-from tests.evaluate.test_eval_articles import _draft_args
+from tests.cli.test_eval import DEMO_SET, _env
+from tests.evaluate.test_articles import _draft_args
 from tests.support.demo_index import copy_demo_home
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 
