@@ -1,1 +1,1 @@
-"""Tests of pipeline/cite/ (a package: test_attribution.py shares its basename with tests/evaluate/)."""
+"""Tests of pipeline/cite/ (a package, so test_attribution.py may share its basename)."""
