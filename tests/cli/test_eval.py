@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from pipeline.settings.load import Settings
 from tests.evaluate.test_articles import _draft_args
 from tests.support.demo_index import copy_demo_home
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
+from tests.support.trained_models import stock_model_folder
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_SET = REPO / "evals" / "sets" / "demo.jsonl"
@@ -205,3 +207,29 @@ def test_the_llm_path_drafts_the_first_questions_and_counts_missing_verdicts(
     assert (m["verdict_agreement"], m["n_verdict_scored"], m["n_verdict_given"]) == (0.5, 2, 1)
     assert report["tokens"]["prompt_tokens"] == 1300
     assert "a missing or uncertain one counts as wrong" in out.with_suffix(".html").read_text()
+
+
+def test_eval_retrieval_compare_model_prints_both_configurations(
+    demo: tuple[Settings, Index], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, _ = demo
+    home = copy_demo_home(settings.home, tmp_path / "home")
+    monkeypatch.setenv("PRESS_HOME", str(home))
+    folder = stock_model_folder(settings.model_copy(update={"home": home}).models_dir, "cmp-test")
+    try:
+        set_path = Path(__file__).resolve().parents[2] / "evals" / "sets" / "demo.jsonl"
+        out = tmp_path / "r.json"
+        result = CliRunner().invoke(
+            app,
+            ["eval", "retrieval", "--set", str(set_path), "--compare-model", "cmp-test",
+             "--out", str(out)],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert "stock" in result.output and "cmp-test" in result.output
+        assert (tmp_path / "r.cmp-test.json").is_file() and out.is_file()
+        result = CliRunner().invoke(
+            app, ["eval", "retrieval", "--set", str(set_path), "--compare-model", "absent"]
+        )
+        assert result.exit_code == 2 and "No trained model" in result.output
+    finally:
+        shutil.rmtree(folder)
