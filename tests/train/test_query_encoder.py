@@ -83,6 +83,7 @@ def planted_margin(model: Path | None, matrix: PassageMatrix) -> float:
     return float(np.mean(margins))
 
 
+@pytest.mark.slow  # trains a transformer on CPU for real: tens of seconds
 @needs_torch
 def test_training_learns_planted_pairs_and_resumes_after_an_interruption(
     tiny_data: tuple[list[TrainingQuestion], PassageMatrix], tmp_path: Path
