@@ -211,7 +211,7 @@ class E5SmallEmbeddings(Embeddings):
     ``"query: " + question`` (the model card's recipe; the C engine adds the prefixes, so
     callers pass plain text). :meth:`embed_array` / :meth:`embed_documents` are the passage
     side (what ingest stores), :meth:`embed_query_array` / :meth:`embed_query` the query side.
-    It is a third-party port of the model, so ``tests/test_embeddings_e5.py`` pins reference
+    It is a third-party port of the model, so ``tests/index/test_embeddings_e5.py`` pins reference
     vectors of this exact build.
 
     Threads: the engine parallelizes with OpenMP, configured by environment variables read

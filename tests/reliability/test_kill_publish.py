@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.publish.site import build_site
-from tests.publish.test_publish_site import entries, snapshot
 from tests.support import tally
+from tests.support.site_entries import entries, snapshot
 
 REPO = Path(__file__).resolve().parents[2]
 KILLS = 5
@@ -29,7 +29,7 @@ CHURN = """
 import sys
 from pathlib import Path
 from pipeline.publish.site import build_site
-from tests.publish.test_publish_site import entries
+from tests.support.site_entries import entries
 site, n = Path(sys.argv[1]), 0
 print("ready", flush=True)
 while True:

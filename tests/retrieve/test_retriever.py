@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from pipeline.draft.chain import format_evidence
-from pipeline.errors import RetrievalError
+from pipeline.errors import ConfigError, RetrievalError
+from pipeline.index.embeddings import MiniLMOnnxEmbeddings
 from pipeline.index.hybrid import Index
 from pipeline.models.corpus import EvidenceLevel
 from pipeline.models.evidence import SearchFilters
 from pipeline.retrieve.retriever import HybridRetriever
 from pipeline.settings.load import Settings
 from pipeline.tokens import count_tokens
+from pipeline.train.manifest import MODEL_FILE
 from tests.support.demo_index import REFERENCE_QUESTION
+from tests.support.trained_models import stock_model_folder
 
 SPS_TRIALS = {"ref:dalakas2001", "pmid:35798561"}
 
@@ -97,3 +103,28 @@ def test_a_question_with_terms_the_corpus_never_saw_is_insufficient(
 def test_the_reference_question_uses_known_terms(retriever: HybridRetriever) -> None:
     assert retriever.unknown_terms_share(REFERENCE_QUESTION) <= 0.1
     assert retriever.evidence(REFERENCE_QUESTION).sufficient
+
+
+def test_query_model_setting_switches_the_question_encoder(
+    demo: tuple[Settings, Index], tmp_path: Path
+) -> None:
+    settings, index = demo
+    folder = stock_model_folder(settings.models_dir, "switch-test")
+    try:
+        stock = HybridRetriever(index=index, settings=settings.retrieval, mode="dense")
+        switched_settings = settings.retrieval.model_copy(update={"query_model": "switch-test"})
+        switched = HybridRetriever(index=index, settings=switched_settings, mode="dense")
+        query = "IVIG for stiff-person syndrome"
+        assert "switch-test" not in index._query_encoders
+        ids = [h.passage.id for h in switched.search(query, k=5)]
+        encoder = index._query_encoders["switch-test"]
+        assert isinstance(encoder, MiniLMOnnxEmbeddings)
+        assert encoder.model_path == folder / MODEL_FILE
+        # The same weights in the folder: the same ranking as the stock model.
+        assert ids == [h.passage.id for h in stock.search(query, k=5)]
+        unknown = settings.retrieval.model_copy(update={"query_model": "nope"})
+        with pytest.raises(ConfigError, match="No trained model"):
+            HybridRetriever(index=index, settings=unknown, mode="dense").search(query, k=5)
+    finally:
+        index._query_encoders.clear()
+        shutil.rmtree(folder)

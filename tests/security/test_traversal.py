@@ -18,10 +18,10 @@ import pytest
 from pipeline.errors import UnsafeSlugError
 from pipeline.models.article import SiteEntry
 from pipeline.publish.site import build_site
-from tests.publish.test_publish_site import entry
 from tests.support import tally
 from tests.support.demo_index import REFERENCE_QUESTION
 from tests.support.press_cli import ok, press
+from tests.support.site_entries import entry
 
 SLUGS = [
     "../../etc/passwd",

@@ -12,8 +12,7 @@ fails (exit 1, naming the step and showing its output) on any problem:
 4. the review workflow by CLI up to ``press publish`` of the LLM draft, then
    ``press site build``;
 5. ``press serve``: ``GET /login`` is 200, its static files are served, and a reviewer signs
-   in, sees the article in the queue and opens it (:func:`desk_smoke`, which
-   ``tests/test_installed_smoke.py`` also runs against the checkout);
+   in, sees the article in the queue and opens it (:func:`desk_smoke`);
 6. ``press eval retrieval`` on the demo set writes JSON and HTML.
 
 Run it by hand from the checkout (its own venv active): ``python tests/smoke/installed_wheel.py``

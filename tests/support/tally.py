@@ -7,9 +7,9 @@ faults, inputs and payloads it tried. Registered for the whole suite by ``pytest
 ``tests/conftest.py``.
 
 Fuzz budgets: hypothesis tests size their ``max_examples`` with :func:`examples`, which
-multiplies the CI default by ``PRESS_FUZZ_SCALE`` (default 1), so
-``PRESS_FUZZ_SCALE=20 pytest tests/ingest/test_loaders_bad_input.py tests/article/test_parse.py``
-fuzzes twenty times harder by hand without slowing CI.
+multiplies the CI default by ``PRESS_FUZZ_SCALE`` (default 1), so ``PRESS_FUZZ_SCALE=20 pytest
+tests/ingest/loaders/test_dispatch_bad_input.py tests/article/test_parse.py`` fuzzes twenty
+times harder by hand without slowing CI.
 """
 
 from __future__ import annotations

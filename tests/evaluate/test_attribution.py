@@ -15,7 +15,7 @@ from pipeline.index.hybrid import Index
 from pipeline.models.evidence import EvidenceSet
 from pipeline.settings.load import Settings
 from pipeline.text import normalize_space
-from tests.cli.test_cli_eval import DEMO_SET, _env
+from tests.cli.test_eval import DEMO_SET, _env
 
 runner = CliRunner()
 

@@ -1,8 +1,9 @@
-"""`press eval`: both commands on the demo set, --compare exit codes, convert, errors."""
+"""`press eval`: both commands on the demo set, --compare exit codes, convert, errors, --llm."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,10 @@ from pipeline.cli.app import app
 from pipeline.evaluate.sets import load_set
 from pipeline.index.hybrid import Index
 from pipeline.settings.load import Settings
+from tests.evaluate.test_articles import _draft_args
 from tests.support.demo_index import copy_demo_home
+from tests.support.openai_server import Reply, ScriptedOpenAIServer
+from tests.support.trained_models import stock_model_folder
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_SET = REPO / "evals" / "sets" / "demo.jsonl"
@@ -173,3 +177,59 @@ def test_limit_drafts_only_the_first_questions(
     assert report["n_questions"] == 2
     assert [q["id"] for q in report["per_question"]] == first_two
     assert report["metrics"]["n_articles"] == 2
+
+
+def test_the_llm_path_drafts_the_first_questions_and_counts_missing_verdicts(
+    openai_server: ScriptedOpenAIServer, demo: tuple[Settings, Index], tmp_path: Path
+) -> None:
+    settings, _ = demo
+    # The first two demo questions expect "maybe": one draft agrees, one gives no verdict.
+    openai_server.enqueue(
+        Reply.tool_call("Draft", _draft_args("maybe"), prompt_tokens=500, completion_tokens=50),
+        # No verdict on a yes/no question: one repair round, and this model keeps none.
+        *[Reply.tool_call("Draft", _draft_args(None), prompt_tokens=400, completion_tokens=40)] * 2,
+    )
+    env = _env(copy_demo_home(settings.home, tmp_path / "home"), tmp_path) | {
+        "PRESS_LLM__BASE_URL": openai_server.base_url,
+        "PRESS_LLM__API_KEY": "test",
+        "PRESS_LLM__MODEL": "test-model",
+        "PRESS_LLM__MAX_RETRIES": "0",
+    }
+    out = tmp_path / "llm.json"
+    result = runner.invoke(
+        app, ["eval", "articles", "--set", str(DEMO_SET), "--llm", "--limit", "2", "--out",
+              str(out)], env=env,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert report["drafter"] == "llm" and report["n_questions"] == 2
+    m = report["metrics"]
+    assert (m["verdict_agreement"], m["n_verdict_scored"], m["n_verdict_given"]) == (0.5, 2, 1)
+    assert report["tokens"]["prompt_tokens"] == 1300
+    assert "a missing or uncertain one counts as wrong" in out.with_suffix(".html").read_text()
+
+
+def test_eval_retrieval_compare_model_prints_both_configurations(
+    demo: tuple[Settings, Index], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, _ = demo
+    home = copy_demo_home(settings.home, tmp_path / "home")
+    monkeypatch.setenv("PRESS_HOME", str(home))
+    folder = stock_model_folder(settings.model_copy(update={"home": home}).models_dir, "cmp-test")
+    try:
+        set_path = Path(__file__).resolve().parents[2] / "evals" / "sets" / "demo.jsonl"
+        out = tmp_path / "r.json"
+        result = CliRunner().invoke(
+            app,
+            ["eval", "retrieval", "--set", str(set_path), "--compare-model", "cmp-test",
+             "--out", str(out)],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert "stock" in result.output and "cmp-test" in result.output
+        assert (tmp_path / "r.cmp-test.json").is_file() and out.is_file()
+        result = CliRunner().invoke(
+            app, ["eval", "retrieval", "--set", str(set_path), "--compare-model", "absent"]
+        )
+        assert result.exit_code == 2 and "No trained model" in result.output
+    finally:
+        shutil.rmtree(folder)

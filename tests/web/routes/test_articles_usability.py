@@ -1,5 +1,5 @@
-"""Desk usability and integrity, over HTTP: confirmations, the desk's own error pages, hints
-for the browser, workflow state beside the article (never in it), acknowledging flags."""
+"""The article routes' usability and integrity, over HTTP: confirmations, workflow state beside
+the article (never in it), acknowledging flags."""
 
 from __future__ import annotations
 
@@ -36,27 +36,6 @@ def test_publish_withdraw_and_retract_need_a_ticked_confirmation(
     flow.publish("pam", seeded)  # (the desk would rebuild the site, which needs the index)
     assert post_action(pam, seeded, "retract", comment="wrong dose", confirm="").status_code == 400
     assert flow.store.article(seeded).state.published_revision_id is not None
-
-
-def test_validation_errors_use_the_desks_own_error_page(sign_in: SignIn, seeded: str) -> None:
-    ann = sign_in("ann")
-    response = ann.post(
-        "/drafts", data={"question": "x", "audience": "martian", "csrf_token": csrf_of(ann)}
-    )
-    assert response.status_code == 422
-    assert response.headers["content-type"].startswith("text/html")
-    assert "Please check the form" in response.text and "Question:" in response.text
-    assert '"detail"' not in response.text  # not FastAPI's raw JSON
-
-
-def test_error_hints_are_phrased_for_the_browser(
-    sign_in: SignIn, flow: Workflow, seeded: str
-) -> None:
-    rex = sign_in("rex")
-    refused = post_action(rex, seeded, "approve")  # a draft cannot be approved
-    assert refused.status_code == 409
-    assert "`press" not in refused.text and "press " not in refused.text.split("<main")[1]
-    assert "Next steps: Submit" in refused.text
 
 
 def test_workflow_state_is_shown_beside_the_article_not_in_it(

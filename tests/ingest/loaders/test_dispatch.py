@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.ingest.loaders.dispatch import load_file
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 FOLDERS = ["fixtures", "guidelines/markdown", "guidelines/text", "guidelines/html"]
 # LICENSE files ship beside the PubMed fixtures; they are not corpus documents.
 FILES = sorted(

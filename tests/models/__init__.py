@@ -1,0 +1,1 @@
+"""Tests of pipeline/models/ (a package, so test_corpus.py may share its basename)."""

@@ -1,0 +1,1 @@
+"""Tests of pipeline/web/routes/ (one file per route module)."""
