@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from pydantic import Field, SecretStr, field_validator
 
 from pipeline.settings.group import SettingsGroup
@@ -84,8 +86,6 @@ class WebSettings(SettingsGroup):
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         """Every entry must be an IP address or network (e.g. ``10.0.0.0/8``)."""
-        import ipaddress
-
         for entry in value:
             try:
                 ipaddress.ip_network(entry.strip(), strict=False)
