@@ -126,7 +126,10 @@ class Index:
 
     @cached_property
     def vectors(self) -> VectorIndex:
-        """The Chroma collection."""
+        """The Chroma collection (refused when it holds another embedding model's vectors)."""
+        return self._open_vectors(check_model=True)
+
+    def _open_vectors(self, *, check_model: bool) -> VectorIndex:
         dimension = int(getattr(self.embeddings, "dimension", 0)) or len(
             self.embeddings.embed_query("dimension probe")
         )
@@ -136,6 +139,7 @@ class Index:
             model=embedding_name(self.embeddings),
             dimension=dimension,
             owner=self.vector_owner,
+            check_model=check_model,
         )
 
     def close(self) -> None:
@@ -360,18 +364,24 @@ class Index:
         )
 
     def rebuild(self, progress: ProgressFn | None = None) -> int:
-        """Recreate the vector and lexical indexes from the passage DB."""
+        """Recreate the vector and lexical indexes from the passage DB.
+
+        This is also how the index changes embedding model (``embeddings.backend`` or a
+        trained ``embeddings.model``): the collection is opened without the model check
+        and re-created under the configured model. A collection shared with other hosts
+        (``chroma_mode=http``) keeps its model, so there a change is refused.
+        """
         with self.writer_lock():
             try:
-                vectors = self.vectors
+                vectors = self._open_vectors(check_model=self.vector_owner is not None)
             except IndexError_:
                 if self.settings.index.chroma_mode != "persistent":
                     raise
                 # A damaged local folder cannot be opened, let alone reset: start afresh.
                 shutil.rmtree(self.folder / "chroma", ignore_errors=True)
                 forget_client(self.folder / "chroma")
-                self.__dict__.pop("vectors", None)
-                vectors = self.vectors
+                vectors = self._open_vectors(check_model=False)
+            self.__dict__["vectors"] = vectors
             vectors.reset()
             if self.second_vectors is not None:
                 self.second_vectors.reset()

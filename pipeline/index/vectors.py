@@ -84,6 +84,7 @@ class VectorIndex:
         model: str,
         dimension: int,
         owner: str | None = None,
+        check_model: bool = True,
     ) -> None:
         self.settings = settings
         self.owner = owner
@@ -110,10 +111,13 @@ class VectorIndex:
                 "passage database.",
             ) from exc
         stored = (self.collection.metadata or {}).get("embedding_model")
-        if stored and stored != model:
+        # ``check_model=False`` is for `press index rebuild` alone: it replaces the vectors.
+        if check_model and stored and stored != model:
             raise ConfigError(
                 f"The index was built with embedding model {stored!r}, settings use {model!r}",
-                "Switch embeddings.backend back, or run `press index rebuild` to re-embed.",
+                "Switch embeddings.backend / embeddings.model back, or run `press index "
+                "rebuild` to re-embed (a collection shared over http keeps its model: name "
+                "another index.collection there).",
             )
 
     def upsert(

@@ -71,3 +71,29 @@ def test_second_collection_is_filled_on_demand_and_pruned(tmp_path: Path) -> Non
     assert on.second_vectors.count() == 4  # orphans removed from the second collection too
     assert len(second.embedded) == 6
     on.close()
+
+
+def test_rebuild_re_embeds_with_a_changed_embedding_model(tmp_path: Path) -> None:
+    """Changing the model makes opening the index refuse; `press index rebuild` must not.
+
+    The refusal's hint is "run `press index rebuild` to re-embed", so the rebuild has to
+    open the collection without the model check, re-create it under the new model's name
+    and embed every passage with the new model.
+    """
+    corpus = tmp_path / "c.jsonl"
+    _write(corpus, 5)
+    home = tmp_path / "home"
+    old = Index(load_settings(home=home), CountingEmbeddings("old"))
+    ingest([corpus], old)
+    old.close()
+
+    new_model = CountingEmbeddings("new")
+    new = Index(load_settings(home=home), new_model)
+    assert new.rebuild() == 5
+    assert len(new_model.embedded) == 5
+    assert new.vectors.collection.metadata["embedding_model"] == "new"
+    assert new.check()["vectors"] == 5
+    new.close()
+    again = Index(load_settings(home=home), CountingEmbeddings("new"))
+    assert again.vectors.count() == 5
+    again.close()
