@@ -1,17 +1,23 @@
-"""``press train``: fine-tune the question encoder (or a reranker) on question -> evidence pairs.
+"""``press train``: fine-tune a retrieval model on question -> evidence pairs.
 
-A thin shell over :func:`pipeline.train.jobs.train_model` (``--kind query-encoder``, the
-default) and :func:`pipeline.train.jobs.train_reranker_model` (``--kind reranker``: a
-cross-encoder trained on the configured retriever's own top ``--depth`` candidates, gold
-against ``--negatives`` hard negatives; use it with ``PRESS_RETRIEVAL__RERANK_MODEL=NAME``).
+A thin shell over :mod:`pipeline.train.jobs`, one function per ``--kind``:
+
+* ``query-encoder`` (the default, :func:`~pipeline.train.jobs.train_model`): the question
+  side of MiniLM against the index's fixed vectors; use it with
+  ``PRESS_RETRIEVAL__QUERY_MODEL=NAME``, nothing is re-embedded;
+* ``bi-encoder`` (:func:`~pipeline.train.jobs.train_bi_encoder_model`): both sides, gold
+  against in-batch and ``--negatives`` mined hard negatives; use it with
+  ``PRESS_EMBEDDINGS__MODEL=NAME`` and ``press index rebuild`` (which re-embeds the corpus);
+* ``reranker`` (:func:`~pipeline.train.jobs.train_reranker_model`): a cross-encoder trained
+  on the configured retriever's own top ``--depth`` candidates, gold against
+  ``--negatives`` hard negatives; use it with ``PRESS_RETRIEVAL__RERANK_MODEL=NAME``.
 It reads the pairs (a question set in
 the evaluation format, and/or the store's approved articles), open the configured index,
 train with a progress bar (rich, on stderr, only on a terminal) for at most
 ``--max-minutes``, and print the manifest. The same command resumes an unfinished run.
-Use the model with ``PRESS_RETRIEVAL__QUERY_MODEL=NAME`` (or ``query_model`` under
-``[retrieval]`` in ``press.toml``); ``press eval retrieval --compare-model NAME`` scores it
-beside the default. Torch is only needed here (the ``train`` extra); without it the
-command exits 2 with the install hint.
+The settings can also live in ``press.toml``; ``press eval retrieval --compare-model NAME``
+scores a query encoder beside the default. Torch is only needed here (the ``train``
+extra); without it the command exits 2 with the install hint.
 """
 
 from __future__ import annotations
@@ -37,10 +43,16 @@ def train(
         typer.Option("--name", help="Model name (folder under <home>/models; default: the kind)."),
     ] = None,
     kind: Annotated[
-        str, typer.Option("--kind", help="query-encoder (bi-encoder question side) or reranker.")
+        str,
+        typer.Option(
+            "--kind",
+            help="query-encoder (question side only; no re-embedding), bi-encoder (both "
+            "sides; needs `press index rebuild`) or reranker.",
+        ),
     ] = "query-encoder",
     negatives: Annotated[
-        int, typer.Option(min=1, help="Reranker: hard negatives per question and epoch.")
+        int,
+        typer.Option(min=1, help="Bi-encoder and reranker: hard negatives per question and step."),
     ] = 3,
     depth: Annotated[
         int, typer.Option(min=2, help="Reranker: candidates mined per question.")
@@ -50,12 +62,15 @@ def train(
     ] = "A",
     epochs: Annotated[
         int | None,
-        typer.Option(min=1, help="Passes over the training questions (3)."),
+        typer.Option(min=1, help="Passes over the training questions (3; bi-encoder 2)."),
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option(min=1, help="Questions per step (32; reranker 8).")
+        int | None,
+        typer.Option(min=1, help="Questions per step (32; bi-encoder 16; reranker 8)."),
     ] = None,
-    learning_rate: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 3e-5,
+    learning_rate: Annotated[
+        float | None, typer.Option("--lr", help="AdamW learning rate (3e-5; bi-encoder 2e-5).")
+    ] = None,
     temperature: Annotated[float, typer.Option(help="Softmax temperature of the loss.")] = 0.05,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     threads: Annotated[int, typer.Option(min=0, help="torch threads (0 = torch's default).")] = 0,
@@ -65,18 +80,24 @@ def train(
     force: Annotated[bool, typer.Option(help="Discard an existing model or checkpoint.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
 ) -> None:
-    """Fine-tune the question encoder or a reranker on question -> evidence pairs (train extra)."""
+    """Fine-tune a retrieval model on question -> evidence pairs (needs the train extra)."""
     from pipeline.train.data import pairs_from_store, questions_from_set
-    from pipeline.train.jobs import require_torch, train_model, train_reranker_model
+    from pipeline.train.jobs import (
+        require_torch,
+        train_bi_encoder_model,
+        train_model,
+        train_reranker_model,
+    )
     settings = current_settings()
     with handled():
         if half not in ("A", "B", "all"):
             raise InputError(f"--half must be A, B or all, not {half!r}", "Use --half A.")
-        if kind not in ("query-encoder", "reranker"):
-            raise InputError(f"Unknown --kind {kind!r}", "Use --kind query-encoder or reranker.")
+        if kind not in KINDS:
+            raise InputError(f"Unknown --kind {kind!r}", f"Use --kind {', '.join(KINDS)}.")
         if set_path is None and not from_store:
             raise InputError("No training data given", "Pass --set SET.jsonl and/or --from-store.")
         require_torch()
+        from pipeline.train.bi_encoder import BiEncoderConfig
         from pipeline.train.query_encoder import TrainConfig
         from pipeline.train.reranker import RerankConfig
         questions = questions_from_set(set_path) if set_path is not None else []
@@ -104,8 +125,17 @@ def train(
                     index, questions, retrieval=settings.retrieval,
                     config=RerankConfig(
                         epochs=epochs or 3, questions_per_step=batch_size or 8,
-                        negatives=negatives, depth=depth, learning_rate=learning_rate,
+                        negatives=negatives, depth=depth, learning_rate=learning_rate or 3e-5,
                         seed=seed, threads=threads,
+                    ),
+                    **common,  # type: ignore[arg-type]
+                )  # fmt: skip
+            elif kind == "bi-encoder":
+                manifest = train_bi_encoder_model(
+                    index, questions, config=BiEncoderConfig(
+                        epochs=epochs or 2, batch_size=max(2, batch_size or 16),
+                        negatives=negatives, learning_rate=learning_rate or 2e-5,
+                        temperature=temperature, seed=seed, threads=threads,
                     ),
                     **common,  # type: ignore[arg-type]
                 )  # fmt: skip
@@ -113,7 +143,7 @@ def train(
                 manifest = train_model(
                     index, questions, config=TrainConfig(
                         epochs=epochs or 3, batch_size=max(2, batch_size or 32),
-                        learning_rate=learning_rate, temperature=temperature, seed=seed,
+                        learning_rate=learning_rate or 3e-5, temperature=temperature, seed=seed,
                         threads=threads,
                     ),
                     **common,  # type: ignore[arg-type]
@@ -131,11 +161,19 @@ def train(
         f"{before['recall@10']:.3f} -> {best['recall@10']:.3f} "
         f"({manifest.n_validation} held-out questions)\n"
         f"model: {settings.models_dir / manifest.name}\n"
-        f"use it: PRESS_RETRIEVAL__{'RERANK' if kind == 'reranker' else 'QUERY'}_MODEL="
-        f"{manifest.name}",
+        f"use it: {USE[kind]}={manifest.name}"
+        + ("  then `press index rebuild` (re-embeds the corpus)" if kind == "bi-encoder" else ""),
         highlight=False,
         markup=False,
     )
+
+
+KINDS = ("query-encoder", "bi-encoder", "reranker")
+USE = {
+    "query-encoder": "PRESS_RETRIEVAL__QUERY_MODEL",
+    "bi-encoder": "PRESS_EMBEDDINGS__MODEL",
+    "reranker": "PRESS_RETRIEVAL__RERANK_MODEL",
+}
 
 
 def register(app: typer.Typer) -> None:

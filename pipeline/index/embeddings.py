@@ -164,6 +164,25 @@ def make_query_embeddings(settings: Settings, passage_model: str) -> Embeddings:
     )
 
 
+def make_bi_encoder_embeddings(settings: Settings, name: str) -> MiniLMOnnxEmbeddings:
+    """The bi-encoder ``name`` trained by ``press train --kind bi-encoder`` (no torch).
+
+    It embeds passages and questions alike. Its name carries the model file's id, so the
+    index refuses vectors of another training run of the same name until it is rebuilt.
+    """
+    folder, manifest = trained.load_finished(settings.models_dir, name, trained.KIND_BI_ENCODER)
+    cfg = settings.embeddings
+    model_id = manifest.model_id or trained.model_file_id(folder / trained.MODEL_FILE)
+    return MiniLMOnnxEmbeddings(
+        threads=cfg.threads,
+        max_tokens=int(manifest.hyperparameters.get("max_passage_tokens", cfg.max_tokens)),
+        batch_size=cfg.batch_size,
+        model_path=folder / trained.MODEL_FILE,
+        tokenizer_path=folder / trained.TOKENIZER_FILE,
+        name=f"all-MiniLM-L6-v2/bi-encoder:{name}@{model_id}",
+    )
+
+
 def embedding_name(embeddings: Embeddings) -> str:
     """A stable name of the model behind ``embeddings`` (recorded with the index)."""
     name = getattr(embeddings, "name", None) or getattr(embeddings, "model", None)
@@ -173,9 +192,17 @@ def embedding_name(embeddings: Embeddings) -> str:
 def make_embeddings(settings: Settings) -> Embeddings:
     """Build the configured embedding backend."""
     cfg = settings.embeddings
+    if cfg.backend == "minilm-onnx" and cfg.model is not None:
+        return make_bi_encoder_embeddings(settings, cfg.model)
     if cfg.backend == "minilm-onnx":
         return MiniLMOnnxEmbeddings(
             threads=cfg.threads, max_tokens=cfg.max_tokens, batch_size=cfg.batch_size
+        )
+    if cfg.model is not None:
+        raise ConfigError(
+            f"embeddings.model={cfg.model!r} needs embeddings.backend=minilm-onnx",
+            "A bi-encoder from `press train --kind bi-encoder` is a MiniLM: set "
+            "PRESS_EMBEDDINGS__BACKEND=minilm-onnx, or unset embeddings.model.",
         )
     if not settings.llm_configured:
         raise ConfigError(

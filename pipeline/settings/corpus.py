@@ -45,7 +45,7 @@ class IndexSettings(SettingsGroup):
 class EmbeddingSettings(SettingsGroup):
     """Which embedding model turns text into vectors."""
 
-    DRAFTING = frozenset({"backend", "openai_model", "max_tokens"})
+    DRAFTING = frozenset({"backend", "openai_model", "max_tokens", "model"})
     NOT_DRAFTING = frozenset({"threads", "batch_size", "e5_threads", "e5_batch_size"})
 
     backend: Literal["minilm-onnx", "openai"] = Field(
@@ -54,6 +54,13 @@ class EmbeddingSettings(SettingsGroup):
         "package) on onnxruntime, offline; 'openai': OpenAI-compatible /embeddings endpoint.",
     )
     openai_model: str = Field("text-embedding-3-small", description="Model for backend=openai.")
+    model: str | None = Field(
+        None,
+        description="Name of a bi-encoder trained by `press train --kind bi-encoder` (a folder "
+        "under <home>/models/): passages and questions are embedded with it instead of the "
+        "stock MiniLM (backend=minilm-onnx). Changing it needs `press index rebuild`, which "
+        "re-embeds the corpus. None/'none' = the stock model.",
+    )
     threads: int = Field(0, ge=0, description="onnxruntime intra-op threads (0 = all cores).")
     max_tokens: int = Field(256, ge=8, le=512, description="Word pieces per input (MiniLM: 256).")
     batch_size: int = Field(32, ge=1, description="Inputs per model call.")
@@ -64,6 +71,12 @@ class EmbeddingSettings(SettingsGroup):
         "0 = all cores). One is fastest on a shared 2-core machine.",
     )
     e5_batch_size: int = Field(64, ge=1, description="Passages per e5-small call at ingest.")
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _none_string(cls, value: Any) -> Any:
+        """Accept 'none' / '' (environment variables cannot say None)."""
+        return none_string(value)
 
 
 class ChunkSettings(SettingsGroup):
@@ -214,6 +227,11 @@ class RetrievalSettings(SettingsGroup):
     @classmethod
     def _none_string(cls, value: Any) -> Any:
         """Accept 'none' / '' (environment variables cannot say None)."""
-        if isinstance(value, str) and value.strip().lower() in ("", "none", "off"):
-            return None
-        return value
+        return none_string(value)
+
+
+def none_string(value: Any) -> Any:
+    """``None`` for 'none', 'off' or '' (how an environment variable says None), else ``value``."""
+    if isinstance(value, str) and value.strip().lower() in ("", "none", "off"):
+        return None
+    return value

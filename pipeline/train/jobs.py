@@ -35,17 +35,21 @@ from pipeline.train.data import (
     validation_split,
 )
 from pipeline.train.manifest import (
+    KIND_BI_ENCODER,
     KIND_QUERY_ENCODER,
     KIND_RERANKER,
     MANIFEST,
+    MODEL_FILE,
     TrainingManifest,
     model_dir,
+    model_file_id,
     write_manifest,
 )
 
 if TYPE_CHECKING:
     from pipeline.index.hybrid import Index
     from pipeline.settings.corpus import RetrievalSettings
+    from pipeline.train.bi_encoder import BiEncoderConfig
     from pipeline.train.loop import TrainResult
     from pipeline.train.query_encoder import TrainConfig
     from pipeline.train.reranker import RerankConfig
@@ -98,7 +102,7 @@ def train_model(
     )  # fmt: skip
     unmatched = sum(1 for q in chosen if not passages.positives(q))
     manifest = _manifest(
-        index, name=name, kind=KIND_QUERY_ENCODER, base_model=BASE_MODEL, source=source,
+        index, folder, name=name, kind=KIND_QUERY_ENCODER, base_model=BASE_MODEL, source=source,
         half=half, chosen=chosen, train=train, validation=validation, config=asdict(config),
         result=result, counts={"questions_without_passages": unmatched},
     )  # fmt: skip
@@ -150,10 +154,60 @@ def train_reranker_model(
                    "candidates", "prf_docs")
     }  # fmt: skip
     manifest = _manifest(
-        index, name=name, kind=KIND_RERANKER, base_model=BASE_MODEL, source=source, half=half,
-        chosen=chosen, train=train, validation=validation,
+        index, folder, name=name, kind=KIND_RERANKER, base_model=BASE_MODEL, source=source,
+        half=half, chosen=chosen, train=train, validation=validation,
         config={**asdict(config), "first_stage": first_stage}, result=result,
         counts={"questions_without_gold_candidates": without},
+    )  # fmt: skip
+    write_manifest(folder, manifest)
+    return manifest
+
+
+def train_bi_encoder_model(
+    index: Index,
+    questions: list[TrainingQuestion],
+    *,
+    name: str,
+    source: str,
+    half: Half = "A",
+    config: BiEncoderConfig | None = None,
+    max_minutes: float | None = None,
+    force: bool = False,
+    base_folder: Path | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> TrainingManifest:
+    """Train bi-encoder ``name`` (both towers of MiniLM) on ``questions`` over ``index``.
+
+    Hard negatives are mined with the index as configured today (its vectors and its
+    ``retrieval.query_model``). Use the model with ``embeddings.model`` and
+    ``press index rebuild``. Resumable like :func:`train_model`; returns the manifest.
+    """
+    require_torch()
+    # torch is the optional `train` extra: the trainer is imported once it is known to be there
+    from pipeline.index.passages import index_text
+    from pipeline.train.bi_encoder import BiEncoderConfig, train_bi_encoder
+    from pipeline.train.query_encoder import BASE_MODEL
+
+    config = config or BiEncoderConfig()
+    folder, chosen, train, validation = _prepare(
+        index, questions, name=name, source=source, half=half, seed=config.seed, force=force
+    )
+    passages = load_passage_matrix(index)
+    text_of = {row.passage.id: index_text(row) for row in index.passage_db.iter_all()}
+    texts = [text_of.get(pid, "") for pid in passages.passage_ids]
+    query_vectors = index.embed_query(
+        [q.text for q in train], index.settings.retrieval.query_model
+    )
+    result = train_bi_encoder(
+        folder, train, validation, passages, texts, query_vectors, config,
+        data_hash=data_hash(chosen), max_minutes=max_minutes, base_folder=base_folder,
+        progress=progress,
+    )  # fmt: skip
+    unmatched = sum(1 for q in chosen if not passages.positives(q))
+    manifest = _manifest(
+        index, folder, name=name, kind=KIND_BI_ENCODER, base_model=BASE_MODEL, source=source,
+        half=half, chosen=chosen, train=train, validation=validation, config=asdict(config),
+        result=result, counts={"questions_without_passages": unmatched},
     )  # fmt: skip
     write_manifest(folder, manifest)
     return manifest
@@ -186,11 +240,11 @@ def _prepare(
 
 
 def _manifest(
-    index: Index, *, name: str, kind: str, base_model: str, source: str, half: Half,
+    index: Index, folder: Path, *, name: str, kind: str, base_model: str, source: str, half: Half,
     chosen: Questions, train: Questions, validation: Questions, config: dict[str, Any],
     result: TrainResult, counts: dict[str, int],
 ) -> TrainingManifest:  # fmt: skip
-    """The manifest of a trained (or time-capped) model: what every kind records.
+    """The manifest of the model in ``folder`` (trained or time-capped): what every kind records.
 
     ``config`` is the trainer's hyperparameters (``threads`` is left out: it changes
     nothing learnt); ``counts`` adds the kind's own counts of unusable questions.
@@ -211,6 +265,7 @@ def _manifest(
         epochs_run=result.epochs_run,
         best_epoch=result.best_epoch,
         minutes=result.minutes,
+        model_id=model_file_id(folder / MODEL_FILE),
         metrics={
             "validation_before": result.before,
             "validation_best": result.best,

@@ -4,7 +4,7 @@ A model trained by ``press train`` is a folder ``<home>/models/<name>/``:
 
 =====================  ==========================================================
 ``manifest.json``      :class:`TrainingManifest`: what it was trained on and how
-``model.onnx``         the fine-tuned query encoder or reranker, run by onnxruntime
+``model.onnx``         the fine-tuned query encoder, bi-encoder or reranker (onnxruntime)
 ``tokenizer.json``     the tokenizer it reads (a copy of the shipped MiniLM one)
 ``checkpoint.pt``      training state for ``--resume`` (torch; removed when finished
                        unless ``--keep-checkpoint``)
@@ -18,6 +18,7 @@ with vectors of another model.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ TOKENIZER_FILE = "tokenizer.json"
 CHECKPOINT = "checkpoint.pt"
 KIND_QUERY_ENCODER = "query-encoder"
 KIND_RERANKER = "reranker"
+KIND_BI_ENCODER = "bi-encoder"
 
 
 class TrainingManifest(BaseModel):
@@ -63,6 +65,11 @@ class TrainingManifest(BaseModel):
         default_factory=dict,
         description="Dense recall@10 / hit@1 / MRR@10 on the validation questions before and "
         "after training, and the loss per epoch.",
+    )
+    model_id: str = Field(
+        "",
+        description="sha256 (16 hex) of model.onnx: a bi-encoder's vectors in an index carry "
+        "it, so a retrained model is never mixed with the old one's vectors.",
     )
     created: str = Field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"),
@@ -105,15 +112,47 @@ def read_manifest(folder: Path) -> TrainingManifest:
         ) from exc
 
 
+_USE = {
+    KIND_QUERY_ENCODER: ("retrieval.query_model", "press train --kind query-encoder"),
+    KIND_RERANKER: ("retrieval.rerank_model", "press train --kind reranker"),
+    KIND_BI_ENCODER: ("embeddings.model", "press train --kind bi-encoder"),
+}
+
+
+def load_finished(models_dir: Path, name: str, kind: str) -> tuple[Path, TrainingManifest]:
+    """The folder and manifest of finished model ``name``, which must be of ``kind``.
+
+    Every refusal names the setting that asked for the model and how to fix it: an absent
+    or unfinished model, one of another kind (with the setting that kind belongs in), or
+    a folder missing its model or tokenizer file.
+    """
+    setting, command = _USE[kind]
+    label = kind.replace("-", " ")
+    folder = model_dir(models_dir, name)
+    if not (folder / MANIFEST).is_file() and not (folder / CHECKPOINT).is_file():
+        raise ConfigError(
+            f"No {label} named {name!r} at {folder} (asked for by {setting})",
+            f"Train one with `{command} --set SET.jsonl --name {name}`, or unset {setting} "
+            f"(PRESS_{setting.upper().replace('.', '__')}=none).",
+        )
+    manifest = read_manifest(folder)
+    if manifest.kind != kind:
+        other = _USE.get(manifest.kind, ("", ""))[0]
+        raise ConfigError(
+            f"Model {name!r} is a {manifest.kind!r}, not a {label}",
+            f"Name it in {other} instead, or train a {label} with `{command}`.",
+        )
+    for needed in (MODEL_FILE, TOKENIZER_FILE):
+        if not (folder / needed).is_file():
+            raise ConfigError(
+                f"Model {name!r} lacks {needed}", f"Train it again (`{command} ... --force`)."
+            )
+    return folder, manifest
+
+
 def load_trained(models_dir: Path, name: str, passage_model: str) -> tuple[Path, TrainingManifest]:
     """The folder and manifest of a usable query encoder for an index of ``passage_model``."""
-    folder = model_dir(models_dir, name)
-    manifest = read_manifest(folder)
-    if manifest.kind != KIND_QUERY_ENCODER:
-        raise ConfigError(
-            f"Model {name!r} is a {manifest.kind!r}, not a query encoder",
-            "Name a model trained by `press train` in retrieval.query_model.",
-        )
+    folder, manifest = load_finished(models_dir, name, KIND_QUERY_ENCODER)
     if manifest.passage_model != passage_model:
         raise ConfigError(
             f"Model {name!r} was trained against {manifest.passage_model!r} passage vectors "
@@ -121,11 +160,6 @@ def load_trained(models_dir: Path, name: str, passage_model: str) -> tuple[Path,
             "Train it again on this index (`press train ... --force`), or unset "
             "retrieval.query_model.",
         )
-    for needed in (MODEL_FILE, TOKENIZER_FILE):
-        if not (folder / needed).is_file():
-            raise ConfigError(
-                f"Model {name!r} lacks {needed}", "Train it again (`press train ... --force`)."
-            )
     return folder, manifest
 
 
@@ -133,29 +167,18 @@ def load_reranker_folder(models_dir: Path, name: str) -> tuple[Path, TrainingMan
     """The folder and manifest of a usable cross-encoder reranker (``retrieval.rerank_model``).
 
     A reranker reads the passages' *text*, so unlike a query encoder it is valid with an
-    index of any embedding model; it must be a reranker, finished, with its files.
+    index of any embedding model.
     """
-    folder = model_dir(models_dir, name)
-    if not (folder / MANIFEST).is_file() and not (folder / CHECKPOINT).is_file():
-        raise ConfigError(
-            f"No reranker named {name!r} at {folder}",
-            "Train one with `press train --kind reranker --set SET.jsonl --name NAME`, or "
-            "unset retrieval.rerank_model (PRESS_RETRIEVAL__RERANK_MODEL=none).",
-        )
-    manifest = read_manifest(folder)
-    if manifest.kind != KIND_RERANKER:
-        raise ConfigError(
-            f"Model {name!r} is a {manifest.kind!r}, not a reranker",
-            "Name it in retrieval.query_model instead, or train a reranker with "
-            "`press train --kind reranker`.",
-        )
-    for needed in (MODEL_FILE, TOKENIZER_FILE):
-        if not (folder / needed).is_file():
-            raise ConfigError(
-                f"Model {name!r} lacks {needed}",
-                "Train it again (`press train --kind reranker ... --force`).",
-            )
-    return folder, manifest
+    return load_finished(models_dir, name, KIND_RERANKER)
+
+
+def model_file_id(path: Path) -> str:
+    """sha256 (first 16 hex digits) of a model file (:attr:`TrainingManifest.model_id`)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 def list_models(models_dir: Path) -> list[TrainingManifest]:

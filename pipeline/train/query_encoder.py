@@ -46,7 +46,6 @@ import torch
 import transformers
 from tokenizers import Tokenizer
 
-from pipeline import atomic
 from pipeline.errors import ConfigError, InputError
 from pipeline.train import loop
 from pipeline.train.candidates import TOP, ranking_metrics
@@ -263,19 +262,24 @@ def train_query_encoder(
     )
 
 
-def export_onnx(encoder: Encoder, path: Path) -> None:
-    """The transformer as ONNX: (input_ids, attention_mask, token_type_ids) -> hidden state."""
+def export_onnx(encoder: Encoder, path: Path, *, quantize: bool = False) -> None:
+    """The transformer as ONNX: (input_ids, attention_mask, token_type_ids) -> hidden state.
+
+    ``quantize``: int8 weights of the linear layers (:func:`finish_onnx`), like the shipped
+    MiniLM file.
+    """
     encoder.eval()
     ids = torch.tensor([[101, 2054, 2003, 1037, 3231, 102, 0, 0], [101, 2054, 2003, 1037, 3231,
                         2003, 1037, 102]])  # fmt: skip
     mask = (ids > 0).long()
     axes = {0: "batch", 1: "tokens"}
-    with warnings.catch_warnings(), atomic.replacing(path) as tmp:
+    fp32 = path.with_suffix(".fp32.tmp")
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             _HiddenOnly(encoder),
             (ids, mask, torch.zeros_like(ids)),
-            str(tmp),
+            str(fp32),
             input_names=["input_ids", "attention_mask", "token_type_ids"],
             output_names=["last_hidden_state"],
             dynamic_axes={name: axes for name in
@@ -283,3 +287,21 @@ def export_onnx(encoder: Encoder, path: Path) -> None:
             opset_version=17,
             dynamo=False,
         )  # fmt: skip
+    finish_onnx(fp32, path, quantize=quantize)
+
+
+def finish_onnx(fp32: Path, path: Path, *, quantize: bool) -> None:
+    """Move an exported fp32 file to ``path``, int8-quantized (dynamic) if ``quantize``.
+
+    The file appears at ``path`` whole or not at all (written beside it, then renamed).
+    """
+    tmp = path.with_suffix(".tmp")
+    if quantize:
+        # onnxruntime's quantizer pulls in the onnx package: only when it is asked for
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+        fp32.unlink()
+    else:
+        fp32.replace(tmp)
+    tmp.replace(path)

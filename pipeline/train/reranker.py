@@ -44,7 +44,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from onnxruntime.quantization import QuantType, quantize_dynamic
 from tokenizers import Tokenizer
 
 from pipeline.errors import ConfigError
@@ -53,7 +52,7 @@ from pipeline.train.candidates import Candidate, ranking_metrics
 from pipeline.train.data import TrainingQuestion
 from pipeline.train.loop import Job, ProgressFn, Schedule, TrainResult
 from pipeline.train.manifest import CHECKPOINT
-from pipeline.train.query_encoder import load_base_model
+from pipeline.train.query_encoder import finish_onnx, load_base_model
 
 
 @dataclass(frozen=True)
@@ -334,10 +333,4 @@ def export_reranker(model: CrossEncoder, path: Path, *, quantize: bool = True) -
                           "scores": {0: "batch"}},
             opset_version=17, dynamo=False,
         )  # fmt: skip
-    tmp = path.with_suffix(".tmp")
-    if quantize:
-        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
-        fp32.unlink()
-    else:
-        fp32.replace(tmp)
-    tmp.replace(path)
+    finish_onnx(fp32, path, quantize=quantize)

