@@ -33,6 +33,7 @@ This module imports torch and transformers at the top: import it only from ``pre
 from __future__ import annotations
 
 import importlib
+import logging
 import random
 import warnings
 from collections.abc import Sequence
@@ -300,7 +301,14 @@ def finish_onnx(fp32: Path, path: Path, *, quantize: bool) -> None:
         # onnxruntime's quantizer pulls in the onnx package: only when it is asked for
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+        # It logs an advice to pre-process on the root logger: nothing a user can act on.
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)
+        try:
+            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+        finally:
+            root.setLevel(level)
         fp32.unlink()
     else:
         fp32.replace(tmp)

