@@ -178,8 +178,11 @@ def eval_index_dir(settings: Settings, corpus: Path) -> Path:
 
 
 def _settings_at(settings: Settings, home: Path) -> Settings:
+    """``settings`` with the evaluation index's own home; trained models stay the user's."""
     index_settings = settings.index.model_copy(update={"chroma_mode": "persistent"})
-    return settings.model_copy(update={"home": home, "index": index_settings})
+    return settings.model_copy(
+        update={"home": home, "index": index_settings, "models": settings.models_dir}
+    )
 
 
 def _ready(folder: Path, digest: str) -> Path | None:

@@ -50,11 +50,14 @@ class Settings(BaseSettings):
         toml_file=CONFIG_FILE,
     )
 
-    NOT_DRAFTING: ClassVar[frozenset[str]] = frozenset({"home", "outputs"})
+    NOT_DRAFTING: ClassVar[frozenset[str]] = frozenset({"home", "outputs", "models"})
     """Top-level fields that are not groups: paths only (groups classify their own)."""
 
     home: Path = Field(Path(".press"), description="Folder for the index, store and caches.")
     outputs: Path = Field(Path("outputs"), description="Folder for drafts and the published site.")
+    models: Path | None = Field(
+        None, description="Folder of the models `press train` makes (unset = <home>/models)."
+    )
     index: IndexSettings = Field(default_factory=IndexSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkSettings = Field(default_factory=ChunkSettings)
@@ -88,7 +91,7 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         """Folder of the models trained by ``press train`` (one subfolder per model)."""
-        return self.home / "models"
+        return self.models if self.models is not None else self.home / "models"
 
     @property
     def llm_configured(self) -> bool:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from pipeline.cli.app import app
 from pipeline.evaluate.sets import load_set
 from pipeline.index.hybrid import Index
-from pipeline.settings.load import Settings
+from pipeline.settings.load import Settings, load_settings
 from tests.evaluate.test_articles import _draft_args
 from tests.support.demo_index import copy_demo_home
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
@@ -138,6 +138,41 @@ def test_retrieval_with_a_corpus_builds_then_reuses_its_index(tmp_path: Path) ->
     assert report["corpus"] == str(corpus) and report["methods"]["fused"]["hit@1"] == 1.0
     second = runner.invoke(app, args, env={"PRESS_HOME": str(tmp_path / "home")})
     assert second.exit_code == 0 and "reused evaluation index" in second.stderr
+
+
+def test_trained_models_of_the_home_are_found_when_evaluating_on_a_corpus(
+    tmp_path: Path,
+) -> None:
+    """`--corpus` evaluates in its own index folder; the home's trained models still count.
+
+    A query encoder and a bi-encoder named in the settings live under ``<home>/models``;
+    the evaluation index lives under ``<home>/eval-indexes/...``, and must look for them in
+    the home, not in its own folder.
+    """
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(
+        json.dumps({"id": "t:flu", "title": "Influenza vaccination in older adults",
+                    "abstract": "Yearly vaccination reduces admissions in people over 65."})
+        + "\n"
+    )  # fmt: skip
+    questions = tmp_path / "s.jsonl"
+    questions.write_text('{"id": "q", "question": "Does the flu shot help older people?", '
+                         '"relevant": ["t:flu"], "type": "factoid"}\n')  # fmt: skip
+    home = tmp_path / "home"
+    models = load_settings(home=home).models_dir
+    stock_model_folder(models, "q")
+    stock_model_folder(models, "bi", kind="bi-encoder")
+    args = ["eval", "retrieval", "--set", str(questions), "--corpus", str(corpus), "--json"]
+    compared = runner.invoke(app, [*args, "--compare-model", "q"], env={"PRESS_HOME": str(home)})
+    assert compared.exit_code == 0, compared.stderr
+    assert json.loads(compared.stdout)["methods"]["fused"]["hit@1"] == 1.0
+    env = {"PRESS_HOME": str(home), "PRESS_EMBEDDINGS__MODEL": "bi"}
+    embedded_by_bi = runner.invoke(app, args, env=env)
+    assert embedded_by_bi.exit_code == 0, embedded_by_bi.stderr
+    assert json.loads(embedded_by_bi.stdout)["methods"]["dense"]["hit@1"] == 1.0
+    # the question encoder was trained against the stock passage vectors: refused here
+    mixed = runner.invoke(app, [*args, "--compare-model", "q"], env=env)
+    assert mixed.exit_code == 2 and "trained against" in mixed.stderr
 
 
 def test_convert_pubmedqa_writes_corpus_and_set(tmp_path: Path) -> None:
