@@ -253,14 +253,31 @@ def corpus_stats(
     console.print(table)
 
 
-def index_rebuild() -> None:
-    """Recreate the vector and BM25 indexes from the passage database (after damage)."""
+def index_rebuild(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Re-embed every passage and rebuild BM25 from the passage database.
+
+    After damage, or after changing the embedding model (embeddings.backend, or a bi-encoder
+    from `press train --kind bi-encoder` named in embeddings.model).
+    """
     settings = current_settings()
     with handled():
         index = open_index(settings)
-        count = index.rebuild()
+        total = index.passage_db.counts()["passages"]
+        with progress_bar(quiet=as_json) as progress:
+            task = progress.add_task("passages embedded", total=total)
+            count = index.rebuild(lambda n: progress.advance(task, n))
         info = index.check()
-    console.print(f"rebuilt: {count} passages embedded; corpus version {info['corpus_version']}")
+    model = index.vectors.model
+    if as_json:
+        console.print_json(data={"embedded": count, "model": model, **info})
+        return
+    console.print(
+        f"rebuilt: {count} passages embedded with {model}; "
+        f"corpus version {info['corpus_version']}",
+        highlight=False,
+    )
 
 
 def index_check() -> None:

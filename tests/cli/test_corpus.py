@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from pipeline.cli.app import app
 from pipeline.settings.load import Settings
+from pipeline.train.manifest import KIND_BI_ENCODER
+from tests.support.trained_models import stock_model_folder
 
 runner = CliRunner()
 
@@ -59,6 +61,22 @@ def test_corpus_stats_json(demo_home: Settings) -> None:
 def test_index_check_passes_on_a_consistent_index(demo_home: Settings) -> None:
     result = runner.invoke(app, ["index", "check"])
     assert result.exit_code == 0 and "ok:" in result.stdout
+
+
+def test_index_rebuild_switches_the_index_to_a_trained_bi_encoder(
+    demo_home: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Search refuses the old vectors; rebuild re-embeds with the named model and says so."""
+    stock_model_folder(tmp_path / "home" / "models", "bi", kind=KIND_BI_ENCODER)
+    monkeypatch.setenv("PRESS_EMBEDDINGS__MODEL", "bi")
+    refused = runner.invoke(app, ["search", "stiff-person syndrome"])
+    assert refused.exit_code == 2 and "press index" in refused.stderr
+    rebuilt = runner.invoke(app, ["index", "rebuild", "--json"])
+    assert rebuilt.exit_code == 0, rebuilt.stderr
+    report = json.loads(rebuilt.stdout)
+    assert report["embedded"] == report["passages"] == report["vectors"] > 0
+    assert report["model"].startswith("all-MiniLM-L6-v2/bi-encoder:bi@")
+    assert runner.invoke(app, ["search", "stiff-person syndrome"]).exit_code == 0
 
 
 @pytest.mark.parametrize(
