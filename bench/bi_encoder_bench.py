@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="bioasq-bi-a", help="model name")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--no-quantize", action="store_true", help="export fp32, not int8")
     parser.add_argument("--max-minutes", type=float, default=None)
     parser.add_argument("--train-only", action="store_true", help="stop after training")
     parser.add_argument("--tag", default="", help="suffix of the result files")
@@ -122,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         manifest = train_bi_encoder_model(
             stock.index, questions_from_set(questions_path), name=args.name,
             source=str(questions_path), half="A",
-            config=BiEncoderConfig(epochs=args.epochs, threads=args.threads),
+            config=BiEncoderConfig(epochs=args.epochs, threads=args.threads,
+                                   quantize=not args.no_quantize),
             max_minutes=args.max_minutes, progress=on_step,
         )  # fmt: skip
     else:
@@ -190,7 +192,9 @@ def render(results: dict[str, Any], name: str) -> str:
         f"questions; {model['n_validation']} held out), {model['epochs_run']} epochs in "
         f"{model['minutes']} min, best epoch {model['best_epoch']} (validation recall@10 on "
         f"the corpus sample {model['metrics']['validation_before']['recall@10']} -> "
-        f"{model['metrics']['validation_best']['recall@10']}); ONNX int8 {model['onnx_mb']} MB. "
+        f"{model['metrics']['validation_best']['recall@10']}); ONNX "
+        f"{'int8' if model['hyperparameters'].get('quantize', True) else 'fp32'} "
+        f"{model['onnx_mb']} MB. "
         f"Re-embedding {rebuild['passages']} passages (`press index rebuild`): "
         f"{rebuild['seconds']} s.",
         "",
