@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--no-quantize", action="store_true", help="export fp32, not int8")
+    parser.add_argument("--negatives", type=int, default=3, help="hard negatives per step")
     parser.add_argument("--max-minutes", type=float, default=None)
     parser.add_argument("--train-only", action="store_true", help="stop after training")
     parser.add_argument("--tag", default="", help="suffix of the result files")
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             stock.index, questions_from_set(questions_path), name=args.name,
             source=str(questions_path), half="A",
             config=BiEncoderConfig(epochs=args.epochs, threads=args.threads,
-                                   quantize=not args.no_quantize),
+                                   quantize=not args.no_quantize, negatives=args.negatives),
             max_minutes=args.max_minutes, progress=on_step,
         )  # fmt: skip
     else:

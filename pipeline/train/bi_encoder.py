@@ -24,8 +24,9 @@ than the epoch, so the held-out tenth of the training questions is measured agai
 random ones (seeded). Dense recall@10 there picks the epoch; epoch 0 is the base model.
 
 Export: the same ONNX interface as the shipped MiniLM (hidden state out), int8 by default
-like the shipped file, so :class:`pipeline.index.embeddings.MiniLMOnnxEmbeddings` runs it
-for ingest and queries without torch. The manifest records the passage token limit.
+like the shipped file (per-channel scales: they keep the fp32 model's recall), so
+:class:`pipeline.index.embeddings.MiniLMOnnxEmbeddings` runs it for ingest and queries
+without torch. The manifest records the passage token limit.
 
 This module imports torch at the top: import it only from ``press train``
 (:func:`pipeline.train.jobs.require_torch` checks first).
@@ -209,8 +210,8 @@ class _BiEncoderJob(Job):
         return dense_metrics(questions, self.validation, matrix)
 
     def export(self, path: Path) -> None:
-        """The shared network as ONNX, int8 if ``config.quantize``."""
-        export_onnx(self.encoder, path, quantize=self.config.quantize)
+        """The shared network as ONNX, int8 (one scale per channel) if ``config.quantize``."""
+        export_onnx(self.encoder, path, quantize=self.config.quantize, per_channel=True)
 
 
 def train_bi_encoder(

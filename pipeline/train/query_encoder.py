@@ -263,11 +263,13 @@ def train_query_encoder(
     )
 
 
-def export_onnx(encoder: Encoder, path: Path, *, quantize: bool = False) -> None:
+def export_onnx(
+    encoder: Encoder, path: Path, *, quantize: bool = False, per_channel: bool = False
+) -> None:
     """The transformer as ONNX: (input_ids, attention_mask, token_type_ids) -> hidden state.
 
     ``quantize``: int8 weights of the linear layers (:func:`finish_onnx`), like the shipped
-    MiniLM file.
+    MiniLM file; ``per_channel`` scales each output channel on its own.
     """
     encoder.eval()
     ids = torch.tensor([[101, 2054, 2003, 1037, 3231, 102, 0, 0], [101, 2054, 2003, 1037, 3231,
@@ -288,13 +290,16 @@ def export_onnx(encoder: Encoder, path: Path, *, quantize: bool = False) -> None
             opset_version=17,
             dynamo=False,
         )  # fmt: skip
-    finish_onnx(fp32, path, quantize=quantize)
+    finish_onnx(fp32, path, quantize=quantize, per_channel=per_channel)
 
 
-def finish_onnx(fp32: Path, path: Path, *, quantize: bool) -> None:
+def finish_onnx(fp32: Path, path: Path, *, quantize: bool, per_channel: bool = False) -> None:
     """Move an exported fp32 file to ``path``, int8-quantized (dynamic) if ``quantize``.
 
-    The file appears at ``path`` whole or not at all (written beside it, then renamed).
+    ``per_channel``: one scale per output channel instead of one per weight matrix. For the
+    bi-encoder on BioASQ half B it kept fp32's dense recall@10 (0.848 vs 0.845; one scale
+    per matrix: 0.837) at int8's speed (dense p50 11 ms; fp32 16 ms). The file appears at
+    ``path`` whole or not at all (written beside it, then renamed).
     """
     tmp = path.with_suffix(".tmp")
     if quantize:
@@ -306,7 +311,9 @@ def finish_onnx(fp32: Path, path: Path, *, quantize: bool) -> None:
         level = root.level
         root.setLevel(logging.ERROR)
         try:
-            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+            quantize_dynamic(
+                str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=per_channel
+            )
         finally:
             root.setLevel(level)
         fp32.unlink()
