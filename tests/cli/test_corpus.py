@@ -63,6 +63,7 @@ def test_index_check_passes_on_a_consistent_index(demo_home: Settings) -> None:
     assert result.exit_code == 0 and "ok:" in result.stdout
 
 
+@pytest.mark.slow  # re-embeds the whole demo corpus (~6 s); tests/index covers the logic fast
 def test_index_rebuild_switches_the_index_to_a_trained_bi_encoder(
     demo_home: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
