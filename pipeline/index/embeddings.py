@@ -153,14 +153,8 @@ def make_query_embeddings(settings: Settings, passage_model: str) -> Embeddings:
     if name is None:
         raise ConfigError("retrieval.query_model is not set", "Name a model from `press train`.")
     folder, manifest = trained.load_trained(settings.models_dir, name, passage_model)
-    cfg = settings.embeddings
-    return MiniLMOnnxEmbeddings(
-        threads=cfg.threads,
-        max_tokens=int(manifest.hyperparameters.get("max_query_tokens", cfg.max_tokens)),
-        batch_size=cfg.batch_size,
-        model_path=folder / trained.MODEL_FILE,
-        tokenizer_path=folder / trained.TOKENIZER_FILE,
-        name=f"{passage_model}+query:{name}",
+    return _trained_minilm(
+        settings, folder, manifest, "max_query_tokens", f"{passage_model}+query:{name}"
     )
 
 
@@ -171,15 +165,26 @@ def make_bi_encoder_embeddings(settings: Settings, name: str) -> MiniLMOnnxEmbed
     index refuses vectors of another training run of the same name until it is rebuilt.
     """
     folder, manifest = trained.load_finished(settings.models_dir, name, trained.KIND_BI_ENCODER)
-    cfg = settings.embeddings
     model_id = manifest.model_id or trained.model_file_id(folder / trained.MODEL_FILE)
+    return _trained_minilm(
+        settings, folder, manifest, "max_passage_tokens",
+        f"all-MiniLM-L6-v2/bi-encoder:{name}@{model_id}",
+    )  # fmt: skip
+
+
+def _trained_minilm(
+    settings: Settings, folder: Path, manifest: trained.TrainingManifest, tokens_key: str,
+    name: str,
+) -> MiniLMOnnxEmbeddings:  # fmt: skip
+    """A trained MiniLM in ``folder``, reading as many word pieces as it was trained on."""
+    cfg = settings.embeddings
     return MiniLMOnnxEmbeddings(
         threads=cfg.threads,
-        max_tokens=int(manifest.hyperparameters.get("max_passage_tokens", cfg.max_tokens)),
+        max_tokens=int(manifest.hyperparameters.get(tokens_key, cfg.max_tokens)),
         batch_size=cfg.batch_size,
         model_path=folder / trained.MODEL_FILE,
         tokenizer_path=folder / trained.TOKENIZER_FILE,
-        name=f"all-MiniLM-L6-v2/bi-encoder:{name}@{model_id}",
+        name=name,
     )
 
 

@@ -43,11 +43,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import ConfigError
 from pipeline.train import loop
 from pipeline.train.data import PassageMatrix, TrainingQuestion
 from pipeline.train.loop import Job, ProgressFn, Schedule, TrainResult
-from pipeline.train.manifest import CHECKPOINT
 from pipeline.train.query_encoder import (
     Encoder,
     batch_tensors,
@@ -250,10 +249,6 @@ def train_bi_encoder(
         fingerprint={
             **config.fingerprint(), "data": data_hash, "n_passages": len(passages.passage_ids)
         },
-        mismatch=InputError(
-            f"{folder / CHECKPOINT} belongs to a run with other data or settings",
-            "Rerun with the same options to resume it, or pass --force to start over.",
-        ),
         max_minutes=max_minutes,
         progress=progress,
     )

