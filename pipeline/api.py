@@ -36,7 +36,8 @@ from pipeline.draft.engine import draft_article
 from pipeline.errors import ConfigError, PressError, RetrievalError
 from pipeline.evaluate.articles import ArticleReport
 from pipeline.evaluate.articles import evaluate_articles as _evaluate_articles
-from pipeline.evaluate.retrieval import RetrievalReport, open_corpus_index
+from pipeline.evaluate.indexes import open_corpus_index
+from pipeline.evaluate.retrieval import RetrievalReport
 from pipeline.evaluate.retrieval import evaluate_retrieval as _evaluate_retrieval
 from pipeline.evaluate.sets import load_set
 from pipeline.index.hybrid import Index

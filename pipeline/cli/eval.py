@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import Progress
 from rich.table import Table
 
 from pipeline.cli.common import console, err_console, handled, progress_bar
@@ -39,10 +40,11 @@ from pipeline.cli.eval_common import (
     parse_tolerances,
     print_deltas,
 )
+from pipeline.errors import InputError
 from pipeline.evaluate.compare import Tolerances, compare_reports, regressions
 from pipeline.evaluate.convert import convert_pubmedqa
-from pipeline.evaluate.sets import load_set
-from pipeline.settings.load import load_settings
+from pipeline.evaluate.sets import EvalQuestion, load_set
+from pipeline.settings.load import Settings, load_settings
 
 eval_app = typer.Typer(
     help="Evaluate retrieval and drafted articles against question sets (evals/sets/*.jsonl).",
@@ -124,6 +126,25 @@ def retrieval(
             "it (and --compare-model, if given) beside the configured one, with latency.",
         ),
     ] = None,
+    compare_embeddings: Annotated[
+        str | None,
+        typer.Option(
+            "--compare-embeddings",
+            help="A bi-encoder from `press train --kind bi-encoder`: re-embed the passages "
+            "with it in a copy of the index (the index itself is untouched; the copy is kept "
+            "under <home>/eval-indexes and reused while the corpus and the model stay the "
+            "same) and score the configuration with it beside the configured one, with "
+            "latency. Re-embedding takes about a minute per 15,000 passages here.",
+        ),
+    ] = None,
+    half: Annotated[
+        str | None,
+        typer.Option(
+            "--half",
+            help="Score only half A or B of the set, split by sha256(question id) as "
+            "`press train --half` splits it: train on A, report on B.",
+        ),
+    ] = None,
 ) -> None:
     """Score fused (hybrid), dense-only and lexical-only retrieval against the set's gold ids."""
     # Heavy: retrieval evaluation imports the retriever and Chroma (kept off --help).
@@ -132,7 +153,7 @@ def retrieval(
     tolerances = parse_tolerances(retrieval=tol_retrieval)
     with handled():
         settings = load_settings()
-        questions = load_set(set_path)
+        questions = _select_half(load_set(set_path), half)
         with progress_bar(quiet=as_json) as progress:
             index, corpus_name = open_eval_index(settings, corpus, progress)
             task = progress.add_task("questions", total=len(scored_questions(questions)))
@@ -146,16 +167,21 @@ def retrieval(
                 progress=lambda n: progress.advance(task, n),
             )
             trained = None
-            if compare_model or compare_rerank:
+            label = " + ".join(filter(None, (compare_embeddings, compare_model, compare_rerank)))
+            if label:
                 update = {"query_model": compare_model} if compare_model else {}
                 if compare_rerank:
                     update["rerank_model"] = compare_rerank
-                retrieval = settings.retrieval.model_copy(update=update)
-                trained_settings = settings.model_copy(update={"retrieval": retrieval})
-                label = " + ".join(filter(None, (compare_model, compare_rerank)))
+                trained_index, trained_settings = index, settings
+                if compare_embeddings:
+                    trained_index, trained_settings = _re_embedded(
+                        index, settings, corpus, compare_embeddings, progress
+                    )
+                retrieval = trained_settings.retrieval.model_copy(update=update)
+                trained_settings = trained_settings.model_copy(update={"retrieval": retrieval})
                 task = progress.add_task(label, total=len(scored_questions(questions)))
                 trained = evaluate_retrieval(
-                    questions, index, trained_settings, k=k, set_name=str(set_path),
+                    questions, trained_index, trained_settings, k=k, set_name=str(set_path),
                     corpus=corpus_name, progress=lambda n: progress.advance(task, n),
                 )  # fmt: skip
     if trained is not None:
@@ -172,6 +198,44 @@ def retrieval(
             err_console.print(f"wrote {paths[0]} and {paths[1]}", highlight=False)
     finish(report, out=out, html=html, as_json=as_json, compare=compare,
             tolerances=tolerances, summary=_retrieval_table)  # fmt: skip
+
+
+def _select_half(questions: list[EvalQuestion], half: str | None) -> list[EvalQuestion]:
+    """The questions of ``half`` (all of them when it is ``None``)."""
+    if half is None:
+        return questions
+    if half not in ("A", "B"):
+        raise InputError(f"--half must be A or B, not {half!r}", "Use --half B to report on B.")
+    from pipeline.train.data import half_of  # light: hashlib and numpy only
+
+    chosen = [q for q in questions if half_of(q.id) == half]
+    if not chosen:
+        raise InputError(
+            f"no question of the set falls in half {half}", "Drop --half to score every question."
+        )
+    return chosen
+
+
+def _re_embedded(
+    index: Any, settings: Settings, corpus: Path | None, model: str, progress: Progress
+) -> tuple[Any, Settings]:
+    """The evaluation index embedded by bi-encoder ``model``, and its settings."""
+    embeddings = settings.embeddings.model_copy(update={"model": model})
+    wanted = settings.model_copy(update={"embeddings": embeddings})
+    if corpus is not None:
+        built_index, _ = open_eval_index(wanted, corpus, progress)
+        return built_index, built_index.settings
+    from pipeline.evaluate.indexes import open_rebuilt_index  # heavy: the index stage
+
+    total = index.passage_db.counts()["passages"]
+    task = progress.add_task(f"re-embedding with {model}", total=total)
+    built = open_rebuilt_index(index, model, progress=lambda n: progress.advance(task, n))
+    progress.remove_task(task)
+    err_console.print(
+        f"{'reused' if built.reused else 'built'} re-embedded index {built.settings.home}",
+        highlight=False,
+    )
+    return built.index, built.settings
 
 
 def _print_side_by_side(

@@ -72,7 +72,7 @@ def open_eval_index(
             )
         return index, None
     # Heavy: the evaluation index pulls in the ingest stage and the embedder.
-    from pipeline.evaluate.retrieval import open_corpus_index
+    from pipeline.evaluate.indexes import open_corpus_index
 
     task = progress.add_task(f"indexing {corpus.name}", total=None)
 

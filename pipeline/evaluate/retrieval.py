@@ -16,16 +16,8 @@ Design
   questions.
 * **Questions without gold ids** (unanswerable ones) have no ranking score: they are
   counted in ``n_unscored`` and left out of every mean.
-* **Evaluation corpora** (``--corpus``) are ingested into their own index under
-  ``<home>/eval-indexes/<corpus sha256>-<hash of the embeddings and chunking settings>/``
-  and reused while the corpus bytes and those settings are unchanged; a ``ready.json``
-  marker naming the build is written only after a complete ingest, so an interrupted build
-  is redone from scratch. A reused index is reconciled first
-  (:meth:`~pipeline.index.hybrid.Index.reconcile`, cheap when nothing is missing), which also
-  fills in vectors that an index option switched on since then needs. BM25 parameters are
-  not part of the key because the index rebuilds its BM25 index when they differ.
-  Evaluation indexes are always local
-  (``chroma_mode = persistent``) so they never touch a shared Chroma server's collection.
+* **Evaluation indexes** (``--corpus``, ``--compare-embeddings``) are built and reused by
+  :mod:`pipeline.evaluate.indexes`.
 
 The report model's ``model_dump()`` is the JSON format other tools script against::
 
@@ -38,39 +30,28 @@ with ``M = {"recall@k", "hit@1", "hit@k", "mrr@10", "ndcg@10", "latency_ms_p50",
 
 from __future__ import annotations
 
-import json
-import shutil
 import time
-import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline import atomic
 from pipeline.errors import EvalSetError
 from pipeline.evaluate import metrics
-from pipeline.evaluate.sets import EvalQuestion, corpus_digest
+from pipeline.evaluate.sets import EvalQuestion
 from pipeline.index.hybrid import Index
-from pipeline.ingest.run import EventFn, ingest
-from pipeline.models.corpus import short_hash
 from pipeline.retrieve.retriever import HybridRetriever, Mode
 from pipeline.settings.load import Settings
 from pipeline.settings.report import settings_hash
 
 __all__ = [
     "METHODS",
-    "CorpusIndex",
     "MethodMetrics",
     "MethodRanking",
     "QuestionRetrieval",
     "RetrievalMethods",
     "RetrievalReport",
-    "eval_index_dir",
     "evaluate_retrieval",
-    "open_corpus_index",
 ]
 
 METHODS: tuple[tuple[str, Mode], ...] = (
@@ -155,90 +136,6 @@ class RetrievalReport(BaseModel):
     n_unscored: int = Field(0, description="Questions without gold ids, left out of the means.")
     seconds: float = 0.0
     per_question: list[QuestionRetrieval] = Field(default_factory=list)
-
-
-@dataclass
-class CorpusIndex:
-    """An evaluation index built from (or reused for) one corpus file."""
-
-    index: Index
-    settings: Settings
-    reused: bool
-    messages: list[str] = field(default_factory=list)
-
-
-def eval_index_dir(settings: Settings, corpus: Path) -> Path:
-    """The folder of ``corpus``'s evaluation indexes (see the module docstring)."""
-    shaping = {
-        "embeddings": settings.embeddings.model_dump(mode="json"),
-        "chunking": settings.chunking.model_dump(mode="json"),
-    }
-    digest = short_hash(json.dumps(shaping, sort_keys=True), length=8)
-    return settings.home / "eval-indexes" / f"{corpus_digest(corpus)[:16]}-{digest}"
-
-
-def _settings_at(settings: Settings, home: Path) -> Settings:
-    """``settings`` with the evaluation index's own home; trained models stay the user's."""
-    index_settings = settings.index.model_copy(update={"chroma_mode": "persistent"})
-    return settings.model_copy(
-        update={"home": home, "index": index_settings, "models": settings.models_dir}
-    )
-
-
-def _ready(folder: Path, digest: str) -> Path | None:
-    """The complete build recorded in ``folder/ready.json`` for this corpus, if any."""
-    try:
-        ready = json.loads((folder / "ready.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    build = folder / str(ready.get("build", ""))
-    if ready.get("sha256") != digest or not ready.get("build") or not build.is_dir():
-        return None
-    return build
-
-
-def open_corpus_index(
-    corpus: Path, settings: Settings, *, on_event: EventFn | None = None
-) -> CorpusIndex:
-    """Open the evaluation index of ``corpus``, ingesting it first unless a complete one exists.
-
-    Each build goes into a new ``build-<id>`` subfolder that ``ready.json`` names once it
-    is complete; an unfinished build's folder is removed, never reopened, because an
-    embedded Chroma client caches its folder for the life of the process.
-    """
-    folder = eval_index_dir(settings, corpus)
-    digest = corpus_digest(corpus)
-    progress = (lambda n: on_event("embedded", n)) if on_event else None
-    build = _ready(folder, digest)
-    if build is not None:
-        eval_settings = _settings_at(settings, build)
-        index = Index(eval_settings)
-        with index.writer_lock():
-            index.reconcile(progress)
-        return CorpusIndex(index, eval_settings, reused=True)
-    for stale in folder.glob("build-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    build = folder / f"build-{uuid.uuid4().hex[:12]}"
-    eval_settings = _settings_at(settings, build)
-    index = Index(eval_settings)
-    report = ingest([corpus], index, on_event=on_event)
-    messages = [m for outcome in report.files for m in outcome.messages]
-    if report.failed or not report.total("citations"):
-        index.close()
-        raise EvalSetError(
-            f"the corpus {corpus} could not be ingested: {'; '.join(messages) or 'no citations'}",
-            "Pass a canonical citation JSONL file (one record per line) with --corpus.",
-        )
-    marker = {
-        "sha256": digest,
-        "build": build.name,
-        "corpus": str(corpus.resolve()),
-        "corpus_version": report.corpus_version,
-        "citations": report.total("citations"),
-        "passages": report.total("added"),
-    }
-    atomic.write_json(folder / "ready.json", marker)
-    return CorpusIndex(index, eval_settings, reused=False, messages=messages)
 
 
 def scored_questions(questions: Sequence[EvalQuestion]) -> list[EvalQuestion]:

@@ -165,11 +165,24 @@ def make_bi_encoder_embeddings(settings: Settings, name: str) -> MiniLMOnnxEmbed
     index refuses vectors of another training run of the same name until it is rebuilt.
     """
     folder, manifest = trained.load_finished(settings.models_dir, name, trained.KIND_BI_ENCODER)
-    model_id = manifest.model_id or trained.model_file_id(folder / trained.MODEL_FILE)
     return _trained_minilm(
-        settings, folder, manifest, "max_passage_tokens",
-        f"all-MiniLM-L6-v2/bi-encoder:{name}@{model_id}",
-    )  # fmt: skip
+        settings, folder, manifest, "max_passage_tokens", _bi_encoder_name(name, folder, manifest)
+    )
+
+
+def bi_encoder_name(settings: Settings, name: str) -> str:
+    """The name bi-encoder ``name`` records with its vectors, read from its manifest only.
+
+    It is what :func:`make_bi_encoder_embeddings`'s model is called, without loading the
+    model: evaluation indexes are keyed by it, so a retrained model gets a fresh one.
+    """
+    folder, manifest = trained.load_finished(settings.models_dir, name, trained.KIND_BI_ENCODER)
+    return _bi_encoder_name(name, folder, manifest)
+
+
+def _bi_encoder_name(name: str, folder: Path, manifest: trained.TrainingManifest) -> str:
+    model_id = manifest.model_id or trained.model_file_id(folder / trained.MODEL_FILE)
+    return f"all-MiniLM-L6-v2/bi-encoder:{name}@{model_id}"
 
 
 def _trained_minilm(

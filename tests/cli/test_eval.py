@@ -268,3 +268,68 @@ def test_eval_retrieval_compare_model_prints_both_configurations(
         assert result.exit_code == 2 and "No query encoder named" in result.output
     finally:
         shutil.rmtree(folder)
+
+
+def test_compare_embeddings_scores_a_re_embedded_copy_beside_the_index(tmp_path: Path) -> None:
+    """`--compare-embeddings NAME` re-embeds a copy once, reuses it, and leaves the index be.
+
+    The bi-encoder here holds the stock weights, so both configurations must score alike.
+    """
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(
+        json.dumps({"id": "t:flu", "title": "Influenza vaccination in older adults",
+                    "abstract": "Yearly vaccination reduces admissions in people over 65."})
+        + "\n"
+        + json.dumps({"id": "t:statin", "title": "Statins and LDL cholesterol",
+                      "abstract": "Statins lower LDL cholesterol and cardiovascular events."})
+        + "\n"
+    )  # fmt: skip
+    questions = tmp_path / "s.jsonl"
+    questions.write_text(
+        '{"id": "q1", "question": "Does the flu shot help older people?", "relevant": ["t:flu"]}\n'
+        '{"id": "q2", "question": "What do statins do to LDL?", "relevant": ["t:statin"]}\n'
+    )
+    home = tmp_path / "home"
+    env = {"PRESS_HOME": str(home), "PRESS_CONFIG": str(tmp_path / "none.toml")}
+    assert runner.invoke(app, ["ingest", str(corpus)], env=env).exit_code == 0
+    stock_model_folder(load_settings(home=home).models_dir, "bi", kind="bi-encoder")
+    out = tmp_path / "r.json"
+    args = ["eval", "retrieval", "--set", str(questions), "--compare-embeddings", "bi"]
+    first = runner.invoke(app, [*args, "--out", str(out)], env=env)
+    assert first.exit_code == 0, first.stderr
+    assert "built re-embedded index" in first.stderr
+    stock, trained = json.loads(out.read_text()), json.loads((tmp_path / "r.bi.json").read_text())
+    for method in ("fused", "dense"):
+        assert trained["methods"][method]["recall@k"] == stock["methods"][method]["recall@k"] == 1
+    again = runner.invoke(app, args, env=env)
+    assert again.exit_code == 0 and "reused re-embedded index" in again.stderr
+    # the index itself still holds the stock vectors: plain evaluation runs without a rebuild
+    plain = runner.invoke(app, ["eval", "retrieval", "--set", str(questions), "--json"], env=env)
+    assert plain.exit_code == 0, plain.stderr
+    missing = runner.invoke(app, ["eval", "retrieval", "--set", str(questions),
+                                  "--compare-embeddings", "absent"], env=env)  # fmt: skip
+    assert missing.exit_code == 2 and "No bi encoder named 'absent'" in missing.stderr
+
+
+def test_half_scores_only_that_half_of_the_set(tmp_path: Path) -> None:
+    from pipeline.train.data import half_of
+
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(json.dumps({"id": "t:flu", "title": "Influenza vaccination",
+                                  "abstract": "Vaccination reduces admissions."}) + "\n")  # fmt: skip
+    ids = [f"q{i}" for i in range(8)]
+    questions = tmp_path / "s.jsonl"
+    questions.write_text("".join(
+        json.dumps({"id": i, "question": "flu vaccination?", "relevant": ["t:flu"]}) + "\n"
+        for i in ids
+    ))  # fmt: skip
+    env = {"PRESS_HOME": str(tmp_path / "home")}
+    args = ["eval", "retrieval", "--set", str(questions), "--corpus", str(corpus), "--json"]
+    for half in ("A", "B"):
+        result = runner.invoke(app, [*args, "--half", half], env=env)
+        assert result.exit_code == 0, result.stderr
+        expected = sum(half_of(i) == half for i in ids)
+        assert 0 < expected < len(ids)
+        assert json.loads(result.stdout)["n_questions"] == expected
+    bad = runner.invoke(app, [*args, "--half", "C"], env=env)
+    assert bad.exit_code == 2 and "--half must be A or B" in bad.stderr

@@ -11,9 +11,7 @@ import pytest
 from pipeline.errors import EvalSetError
 from pipeline.evaluate.retrieval import (
     RetrievalReport,
-    eval_index_dir,
     evaluate_retrieval,
-    open_corpus_index,
 )
 from pipeline.evaluate.sets import EvalQuestion, load_set
 from pipeline.index.hybrid import Index
@@ -89,81 +87,3 @@ def test_a_set_without_gold_cannot_be_scored(demo: tuple[Settings, Index]) -> No
     questions = [EvalQuestion(id="u", question="Anything?", answerable=False)]
     with pytest.raises(EvalSetError, match="no question in the set has relevant ids"):
         evaluate_retrieval(questions, index, settings)
-
-
-CARDS = [
-    {"id": "t:metformin", "title": "Metformin as first-line therapy in type 2 diabetes",
-     "abstract": "Metformin lowers blood glucose and is the usual first drug for type 2 diabetes."},
-    {"id": "t:flu", "title": "Influenza vaccination in older adults",
-     "abstract": "Yearly influenza vaccination reduces hospital admissions in people over 65."},
-]  # fmt: skip
-
-
-def _corpus(path: Path, cards: list[dict[str, str]]) -> Path:
-    path.write_text("".join(json.dumps(c) + "\n" for c in cards))
-    return path
-
-
-def test_corpus_index_is_built_once_and_reused(tmp_path: Path) -> None:
-    from pipeline.settings.load import load_settings
-    settings = load_settings(home=tmp_path / "home")
-    corpus = _corpus(tmp_path / "c.jsonl", CARDS)
-    first = open_corpus_index(corpus, settings)
-    assert not first.reused and first.index.passage_db.counts()["citations"] == 2
-    version = first.index.passage_db.corpus_version()
-    first.index.close()
-    copy = _corpus(tmp_path / "copy.jsonl", CARDS)  # same bytes elsewhere: same index
-    second = open_corpus_index(copy, settings)
-    assert second.reused and second.settings.home == first.settings.home
-    assert second.index.passage_db.corpus_version() == version
-    questions = [
-        EvalQuestion(id="q", question="first drug for type 2 diabetes", relevant=["t:metformin"])
-    ]
-    report = evaluate_retrieval(questions, second.index, second.settings, corpus=str(copy))
-    assert report.per_question[0].methods["fused"].ranked[0] == "t:metformin"
-    second.index.close()
-    changed = open_corpus_index(_corpus(tmp_path / "c.jsonl", CARDS[:1]), settings)
-    assert not changed.reused and changed.settings.home != first.settings.home
-    changed.index.close()
-
-
-def test_an_interrupted_build_is_redone(tmp_path: Path) -> None:
-    from pipeline.settings.load import load_settings
-    settings = load_settings(home=tmp_path / "home")
-    corpus = _corpus(tmp_path / "c.jsonl", CARDS)
-    built = open_corpus_index(corpus, settings)
-    built.index.close()
-    (built.settings.home.parent / "ready.json").unlink()
-    again = open_corpus_index(corpus, settings)
-    assert not again.reused and again.index.passage_db.counts()["citations"] == 2
-    assert again.settings.home != built.settings.home and not built.settings.home.exists()
-    again.index.close()
-
-
-def test_index_key_follows_corpus_bytes_and_index_shaping_settings(tmp_path: Path) -> None:
-    from pipeline.settings.load import load_settings
-    corpus = _corpus(tmp_path / "c.jsonl", CARDS)
-    base = load_settings(home=tmp_path)
-    folder = eval_index_dir(base, corpus)
-    assert folder.parent == tmp_path / "eval-indexes"
-    tuned = load_settings(home=tmp_path, retrieval={"bm25_k1": 2.0, "fusion": "zscore"})
-    assert eval_index_dir(tuned, corpus) == folder
-    rechunked = load_settings(home=tmp_path, chunking={"max_tokens": 128})
-    assert eval_index_dir(rechunked, corpus) != folder
-
-
-def test_evaluation_indexes_are_always_local(tmp_path: Path) -> None:
-    from pipeline.settings.load import load_settings
-    settings = load_settings(home=tmp_path / "home", index={"chroma_mode": "http"})
-    built = open_corpus_index(_corpus(tmp_path / "c.jsonl", CARDS), settings)
-    assert built.settings.index.chroma_mode == "persistent"
-    assert built.settings.home.parent.parent == tmp_path / "home" / "eval-indexes"
-    built.index.close()
-
-
-def test_a_corpus_without_citations_is_rejected(tmp_path: Path) -> None:
-    from pipeline.settings.load import load_settings
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"title": ""}\n')
-    with pytest.raises(EvalSetError, match="could not be ingested"):
-        open_corpus_index(bad, load_settings(home=tmp_path / "home"))
