@@ -60,6 +60,15 @@ def train(
     half: Annotated[
         str, typer.Option("--half", help="Train on half A, B (sha256(id) parity) or all.")
     ] = "A",
+    holdout: Annotated[
+        float,
+        typer.Option(
+            "--holdout",
+            help="Share of the questions held out to choose the epoch. 0 trains on every "
+            "question and keeps the last epoch: for the final model, once a held-out run has "
+            "shown how many epochs to train.",
+        ),
+    ] = 0.1,
     epochs: Annotated[
         int | None,
         typer.Option(min=1, help="Passes over the training questions (3; bi-encoder 2)."),
@@ -92,6 +101,11 @@ def train(
     with handled():
         if half not in ("A", "B", "all"):
             raise InputError(f"--half must be A, B or all, not {half!r}", "Use --half A.")
+        if not 0 <= holdout < 1:
+            raise InputError(
+                f"--holdout must be at least 0 and below 1, not {holdout}",
+                "Use --holdout 0.1 (the default) or --holdout 0 to train on every question.",
+            )
         if kind not in KINDS:
             raise InputError(f"Unknown --kind {kind!r}", f"Use --kind {', '.join(KINDS)}.")
         if set_path is None and not from_store:
@@ -119,7 +133,8 @@ def train(
                 progress.update(task, completed=done, total=total, description=note)
 
             common = {"name": name, "source": " + ".join(sources), "half": half,
-                      "max_minutes": max_minutes, "force": force, "progress": on_step}  # fmt: skip
+                      "max_minutes": max_minutes, "force": force, "holdout": holdout,
+                      "progress": on_step}  # fmt: skip
             if kind == "reranker":
                 manifest = train_reranker_model(
                     index, questions, retrieval=settings.retrieval,
@@ -155,11 +170,15 @@ def train(
     best = manifest.metrics["validation_best"]
     stopped = "stopped at --max-minutes (rerun to resume)"
     state = "finished" if manifest.metrics["finished"] else stopped
+    chosen = (
+        f"best epoch {manifest.best_epoch}; validation recall@10 {before['recall@10']:.3f} -> "
+        f"{best['recall@10']:.3f} ({manifest.n_validation} held-out questions)"
+        if manifest.n_validation
+        else f"no question held out (--holdout 0): epoch {manifest.best_epoch}, the last, kept"
+    )
     console.print(
         f"{manifest.name}: {state}; {manifest.epochs_run} epochs in {manifest.minutes} min, "
-        f"best epoch {manifest.best_epoch}; validation recall@10 "
-        f"{before['recall@10']:.3f} -> {best['recall@10']:.3f} "
-        f"({manifest.n_validation} held-out questions)\n"
+        f"{chosen}\n"
         f"model: {settings.models_dir / manifest.name}\n"
         f"use it: {USE[kind]}={manifest.name}"
         + ("  then `press index rebuild` (re-embeds the corpus)" if kind == "bi-encoder" else ""),

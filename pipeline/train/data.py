@@ -78,7 +78,18 @@ def select_half(questions: list[TrainingQuestion], half: Half) -> list[TrainingQ
 def validation_split(
     questions: list[TrainingQuestion], seed: int, share: float = 0.1
 ) -> tuple[list[TrainingQuestion], list[TrainingQuestion]]:
-    """(train, validation): about ``share`` of the questions held out, chosen by hash + seed."""
+    """(train, validation): about ``share`` of the questions held out, chosen by hash + seed.
+
+    ``share`` 0 holds nothing out: every question trains, and the loop keeps the last epoch
+    (for a final model, once a held-out run has shown how many epochs to train).
+    """
+    if not 0 <= share < 1:
+        raise ConfigError(
+            f"the held-out share must be at least 0 and below 1, not {share}",
+            "Pass --holdout 0.1 (the default) or --holdout 0 to train on every question.",
+        )
+    if share == 0:
+        return list(questions), []
     buckets = max(2, round(1 / share))
 
     def held_out(q: TrainingQuestion) -> bool:

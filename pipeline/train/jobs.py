@@ -79,6 +79,7 @@ def train_model(
     config: TrainConfig | None = None,
     max_minutes: float | None = None,
     force: bool = False,
+    holdout: float = 0.1,
     base_folder: Path | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> TrainingManifest:
@@ -93,11 +94,12 @@ def train_model(
 
     config = config or TrainConfig()
     folder, chosen, train, validation = _prepare(
-        index, questions, name=name, source=source, half=half, seed=config.seed, force=force
+        index, questions, name=name, source=source, half=half, seed=config.seed, force=force,
+        holdout=holdout,
     )
     passages = load_passage_matrix(index)
     result = train_query_encoder(
-        folder, train, validation, passages, config, data_hash=data_hash(chosen),
+        folder, train, validation, passages, config, data_hash=_run_data(chosen, validation),
         max_minutes=max_minutes, base_folder=base_folder, progress=progress,
     )  # fmt: skip
     unmatched = sum(1 for q in chosen if not passages.positives(q))
@@ -121,6 +123,7 @@ def train_reranker_model(
     config: RerankConfig | None = None,
     max_minutes: float | None = None,
     force: bool = False,
+    holdout: float = 0.1,
     base_folder: Path | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> TrainingManifest:
@@ -137,11 +140,12 @@ def train_reranker_model(
 
     config = config or RerankConfig()
     folder, chosen, train, validation = _prepare(
-        index, questions, name=name, source=source, half=half, seed=config.seed, force=force
+        index, questions, name=name, source=source, half=half, seed=config.seed, force=force,
+        holdout=holdout,
     )
     candidates = mine_candidates(index, retrieval, train + validation, config.depth, progress)
     result = train_reranker(
-        folder, train, validation, candidates, config, data_hash=data_hash(chosen),
+        folder, train, validation, candidates, config, data_hash=_run_data(chosen, validation),
         max_minutes=max_minutes, base_folder=base_folder, progress=progress,
     )  # fmt: skip
     without = sum(
@@ -173,6 +177,7 @@ def train_bi_encoder_model(
     config: BiEncoderConfig | None = None,
     max_minutes: float | None = None,
     force: bool = False,
+    holdout: float = 0.1,
     base_folder: Path | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> TrainingManifest:
@@ -190,7 +195,8 @@ def train_bi_encoder_model(
 
     config = config or BiEncoderConfig()
     folder, chosen, train, validation = _prepare(
-        index, questions, name=name, source=source, half=half, seed=config.seed, force=force
+        index, questions, name=name, source=source, half=half, seed=config.seed, force=force,
+        holdout=holdout,
     )
     passages = load_passage_matrix(index)
     text_of = {row.passage.id: index_text(row) for row in index.passage_db.iter_all()}
@@ -200,7 +206,7 @@ def train_bi_encoder_model(
     )
     result = train_bi_encoder(
         folder, train, validation, passages, texts, query_vectors, config,
-        data_hash=data_hash(chosen), max_minutes=max_minutes, base_folder=base_folder,
+        data_hash=_run_data(chosen, validation), max_minutes=max_minutes, base_folder=base_folder,
         progress=progress,
     )  # fmt: skip
     unmatched = sum(1 for q in chosen if not passages.positives(q))
@@ -218,9 +224,13 @@ Questions = list[TrainingQuestion]
 
 def _prepare(
     index: Index, questions: Questions, *, name: str, source: str, half: Half, seed: int,
-    force: bool,
+    force: bool, holdout: float = 0.1,
 ) -> tuple[Path, Questions, Questions, Questions]:  # fmt: skip
-    """The model folder (cleared with ``force``), the half's questions, train and validation."""
+    """The model folder (cleared with ``force``), the half's questions, train and validation.
+
+    ``holdout`` is the share of the half's questions held out to choose the epoch (0: none,
+    the last epoch is kept).
+    """
     folder = model_dir(index.settings.models_dir, name)
     if force and folder.exists():
         shutil.rmtree(folder)
@@ -230,13 +240,21 @@ def _prepare(
             "Pass --force to train it again, or choose another --name.",
         )
     chosen = select_half(questions, half)
-    train, validation = validation_split(chosen, seed)
+    train, validation = validation_split(chosen, seed, holdout)
     if not train:
         raise InputError(
             f"No training questions with gold ids in half {half} of {source}",
             "Use a question set with 'relevant' ids (or --half all).",
         )
     return folder, chosen, train, validation
+
+
+def _run_data(chosen: Questions, validation: Questions) -> str:
+    """The data part of a run's fingerprint: the questions and which of them are held out.
+
+    A checkpoint is resumed only by a run with the same split (``--holdout`` changes it).
+    """
+    return f"{data_hash(chosen)}:{data_hash(validation)}"
 
 
 def _manifest(

