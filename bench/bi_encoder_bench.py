@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import bioasq_bench as bb
-from common import KEY_PACKAGES, isolate_settings, log, machine_info
+from common import KEY_PACKAGES, isolate_settings, log, machine_info, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -189,12 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.perf_counter() - started, 1),
     }
     report = render(results, args.name)
-    print(report)
-    args.results.mkdir(parents=True, exist_ok=True)
-    stem = args.results / f"bi-encoder-{results['date']}{args.tag}"
-    stem.with_suffix(".json").write_text(json.dumps(results, indent=2))
-    stem.with_suffix(".md").write_text(report)
-    log(f"wrote {stem}.json/.md")
+    write_results(args.results, f"bi-encoder-{results['date']}{args.tag}", results, report)
     return 0
 
 

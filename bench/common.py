@@ -298,3 +298,14 @@ def phase_child(handler: Any, io_path: Path) -> int:
     result["process_cpu_s"] = round(own_cpu_seconds(), 2)
     io_path.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
     return 0
+
+
+def write_results(folder: Path, stem: str, results: dict[str, Any], report: str) -> Path:
+    """Print ``report`` and write it with ``results`` as ``folder/stem.md`` and ``.json``."""
+    print(report)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / stem
+    path.with_suffix(".json").write_text(json.dumps(results, indent=2))
+    path.with_suffix(".md").write_text(report)
+    log(f"wrote {path}.json/.md")
+    return path

@@ -36,13 +36,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from common import KEY_PACKAGES, isolate_settings, log, machine_info
+import bioasq_bench as bb
+from common import KEY_PACKAGES, isolate_settings, log, machine_info, write_results
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-DEFAULT_DATA = (REPO.parent / "shared" / "data").resolve()
-DEFAULT_CACHE = Path.home() / ".cache" / "evidence-press" / "pubmedqa-index"
-DEFAULT_RESULTS = REPO / "bench" / "results"
+DEFAULT_CACHE = bb.DEFAULT_CACHE.parent / "pubmedqa-index"
 PUBMEDQA = Path("pubmedqa") / "pqal_dev.json"
 METRICS = ("recall@k", "hit@1", "mrr@10", "latency_ms_p50", "latency_ms_p95")
 
@@ -76,9 +73,9 @@ def scored(report: Any) -> dict[str, dict[str, float]]:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=bb.DEFAULT_DATA)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    parser.add_argument("--results", type=Path, default=bb.DEFAULT_RESULTS)
     parser.add_argument("--name", default="pubmedqa-bi-a", help="model name")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--bioasq-model", type=Path, default=None,
@@ -160,12 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.perf_counter() - started, 1),
     }  # fmt: skip
     report = render(results)
-    print(report)
-    args.results.mkdir(parents=True, exist_ok=True)
-    stem = args.results / f"pubmedqa-{results['date']}{args.tag}"
-    stem.with_suffix(".json").write_text(json.dumps(results, indent=2))
-    stem.with_suffix(".md").write_text(report)
-    log(f"wrote {stem}.json/.md")
+    write_results(args.results, f"pubmedqa-{results['date']}{args.tag}", results, report)
     return 0
 
 

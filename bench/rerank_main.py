@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import bioasq_bench as bb
-from common import KEY_PACKAGES, log, machine_info
+from common import KEY_PACKAGES, log, machine_info, write_results
 from rerank_rows import rerank_rows
 
 
@@ -77,12 +77,7 @@ def run(args: argparse.Namespace, bench: bb.BenchIndex, questions_path: Path) ->
         "loadavg_end": [round(x, 2) for x in os.getloadavg()],
     }
     report = markdown(results, args)
-    print(report)
-    args.results.mkdir(parents=True, exist_ok=True)
-    stem = args.results / f"train-rerank-{results['date']}{args.tag}"
-    stem.with_suffix(".json").write_text(json.dumps(results, indent=2))
-    stem.with_suffix(".md").write_text(report)
-    log(f"wrote {stem}.json/.md")
+    write_results(args.results, f"train-rerank-{results['date']}{args.tag}", results, report)
     return 0
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import bioasq_bench as bb
-from common import KEY_PACKAGES, isolate_settings, log, machine_info
+from common import KEY_PACKAGES, isolate_settings, log, machine_info, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -197,12 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {lat['p50']} | {lat['p95']} |"
         )
     report = "\n".join(lines) + "\n"
-    print(report)
-    args.results.mkdir(parents=True, exist_ok=True)
-    stem = args.results / f"train-{results['date']}{args.tag}"
-    stem.with_suffix(".json").write_text(json.dumps(results, indent=2))
-    stem.with_suffix(".md").write_text(report)
-    log(f"wrote {stem}.json/.md")
+    write_results(args.results, f"train-{results['date']}{args.tag}", results, report)
     return 0
 
 

@@ -34,6 +34,19 @@ def _env(home: Path, tmp: Path) -> dict[str, Any]:
     }
 
 
+def _flu_and_statin(path: Path) -> Path:
+    """A two-citation corpus file: influenza vaccination and statins."""
+    path.write_text(
+        json.dumps({"id": "t:flu", "title": "Influenza vaccination in older adults",
+                    "abstract": "Yearly vaccination reduces admissions in people over 65."})
+        + "\n"
+        + json.dumps({"id": "t:statin", "title": "Statins and LDL cholesterol",
+                      "abstract": "Statins lower LDL cholesterol and cardiovascular events."})
+        + "\n"
+    )  # fmt: skip
+    return path
+
+
 @pytest.fixture(scope="module")
 def articles_run(
     demo: tuple[Settings, Index], tmp_path_factory: pytest.TempPathFactory
@@ -118,15 +131,7 @@ def test_retrieval_on_the_demo_set_writes_json_and_html(
 
 
 def test_retrieval_with_a_corpus_builds_then_reuses_its_index(tmp_path: Path) -> None:
-    corpus = tmp_path / "c.jsonl"
-    corpus.write_text(
-        json.dumps({"id": "t:flu", "title": "Influenza vaccination in older adults",
-                    "abstract": "Yearly vaccination reduces admissions in people over 65."})
-        + "\n"
-        + json.dumps({"id": "t:statin", "title": "Statins and LDL cholesterol",
-                      "abstract": "Statins lower LDL cholesterol and cardiovascular events."})
-        + "\n"
-    )  # fmt: skip
+    corpus = _flu_and_statin(tmp_path / "c.jsonl")
     questions = tmp_path / "s.jsonl"
     questions.write_text('{"id": "q", "question": "Does the flu shot help older people?", '
                          '"relevant": ["t:flu"], "type": "factoid"}\n')  # fmt: skip
@@ -275,15 +280,7 @@ def test_compare_embeddings_scores_a_re_embedded_copy_beside_the_index(tmp_path:
 
     The bi-encoder here holds the stock weights, so both configurations must score alike.
     """
-    corpus = tmp_path / "c.jsonl"
-    corpus.write_text(
-        json.dumps({"id": "t:flu", "title": "Influenza vaccination in older adults",
-                    "abstract": "Yearly vaccination reduces admissions in people over 65."})
-        + "\n"
-        + json.dumps({"id": "t:statin", "title": "Statins and LDL cholesterol",
-                      "abstract": "Statins lower LDL cholesterol and cardiovascular events."})
-        + "\n"
-    )  # fmt: skip
+    corpus = _flu_and_statin(tmp_path / "c.jsonl")
     questions = tmp_path / "s.jsonl"
     questions.write_text(
         '{"id": "q1", "question": "Does the flu shot help older people?", "relevant": ["t:flu"]}\n'
@@ -314,9 +311,7 @@ def test_compare_embeddings_scores_a_re_embedded_copy_beside_the_index(tmp_path:
 def test_half_scores_only_that_half_of_the_set(tmp_path: Path) -> None:
     from pipeline.train.data import half_of
 
-    corpus = tmp_path / "c.jsonl"
-    corpus.write_text(json.dumps({"id": "t:flu", "title": "Influenza vaccination",
-                                  "abstract": "Vaccination reduces admissions."}) + "\n")  # fmt: skip
+    corpus = _flu_and_statin(tmp_path / "c.jsonl")
     ids = [f"q{i}" for i in range(8)]
     questions = tmp_path / "s.jsonl"
     questions.write_text("".join(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +38,14 @@ pytestmark = pytest.mark.skipif(
 
 DEMO_SET = Path(__file__).resolve().parents[2] / "evals" / "sets" / "demo.jsonl"
 COMMON_METRICS = {"validation_before", "validation_best", "history", "finished"}
+
+
+def _tiny_reranker(epochs: int) -> Any:
+    """A one-layer reranker configuration that trains in seconds."""
+    from pipeline.train.reranker import RerankConfig
+
+    return RerankConfig(epochs=epochs, questions_per_step=8, negatives=1, depth=5, max_tokens=32,
+                        layers=1, trainable_layers=1, threads=1, quantize=False)  # fmt: skip
 
 
 @pytest.fixture
@@ -74,12 +83,9 @@ def test_a_query_encoder_job_writes_its_manifest_and_keeps_a_finished_model(
 def test_a_reranker_job_records_its_first_stage(
     demo: tuple[Settings, Index], models: Path
 ) -> None:
-    from pipeline.train.reranker import RerankConfig
-
     settings, index = demo
     questions = questions_from_set(DEMO_SET)
-    config = RerankConfig(epochs=1, questions_per_step=8, negatives=1, depth=5, max_tokens=32,
-                          layers=1, trainable_layers=1, threads=1, quantize=False)  # fmt: skip
+    config = _tiny_reranker(epochs=1)
     manifest = jobs.train_reranker_model(index, questions, name="r", source="demo",
                                          retrieval=settings.retrieval, half="all",
                                          config=config)  # fmt: skip
@@ -93,12 +99,9 @@ def test_a_reranker_job_records_its_first_stage(
 def test_holdout_zero_trains_on_every_question_and_keeps_the_last_epoch(
     demo: tuple[Settings, Index], models: Path
 ) -> None:
-    from pipeline.train.reranker import RerankConfig
-
     settings, index = demo
     questions = questions_from_set(DEMO_SET)
-    config = RerankConfig(epochs=2, questions_per_step=8, negatives=1, depth=5, max_tokens=32,
-                          layers=1, trainable_layers=1, threads=1, quantize=False)  # fmt: skip
+    config = _tiny_reranker(epochs=2)
     manifest = jobs.train_reranker_model(index, questions, name="r0", source="demo",
                                          retrieval=settings.retrieval, half="all",
                                          config=config, holdout=0)  # fmt: skip
