@@ -134,7 +134,8 @@ def retrieval(
             "with it in a copy of the index (the index itself is untouched; the copy is kept "
             "under <home>/eval-indexes and reused while the corpus and the model stay the "
             "same) and score the configuration with it beside the configured one, with "
-            "latency. Re-embedding takes about a minute per 15,000 passages here.",
+            "latency. Re-embedding takes about a minute per 15,000 passages here (several "
+            "times that with retrieval.second_model, whose vectors are made again too).",
         ),
     ] = None,
     half: Annotated[
