@@ -308,6 +308,24 @@ def test_compare_embeddings_scores_a_re_embedded_copy_beside_the_index(tmp_path:
     assert missing.exit_code == 2 and "No bi encoder named 'absent'" in missing.stderr
 
 
+def test_compare_embeddings_on_a_corpus_gets_an_evaluation_index_of_its_own(
+    tmp_path: Path,
+) -> None:
+    corpus = _flu_and_statin(tmp_path / "c.jsonl")
+    questions = tmp_path / "s.jsonl"
+    questions.write_text('{"id": "q", "question": "Does the flu shot help older people?", '
+                         '"relevant": ["t:flu"]}\n')  # fmt: skip
+    home = tmp_path / "home"
+    stock_model_folder(load_settings(home=home).models_dir, "bi", kind="bi-encoder")
+    result = runner.invoke(app, ["eval", "retrieval", "--set", str(questions), "--corpus",
+                                 str(corpus), "--compare-embeddings", "bi", "--json"],
+                           env={"PRESS_HOME": str(home)})  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("built evaluation index") == 2
+    assert len(list((home / "eval-indexes").iterdir())) == 2
+    assert "bi" in result.stderr and json.loads(result.stdout)["methods"]["fused"]["hit@1"] == 1
+
+
 def test_half_scores_only_that_half_of_the_set(tmp_path: Path) -> None:
     from pipeline.train.data import half_of
 
