@@ -173,6 +173,8 @@ def train(
     chosen = (
         f"best epoch {manifest.best_epoch}; validation recall@10 {before['recall@10']:.3f} -> "
         f"{best['recall@10']:.3f} ({manifest.n_validation} held-out questions)"
+        + ("; no epoch beat the base model, so it is kept unchanged" if not manifest.best_epoch
+           else "")
         if manifest.n_validation
         else f"no question held out (--holdout 0): epoch {manifest.best_epoch}, the last, kept"
     )
