@@ -201,9 +201,12 @@ def render(results: dict[str, Any], name: str) -> str:
         "",
         f"Model `{name}`: both towers of MiniLM trained on half A ({model['n_train']} "
         f"questions; {model['n_validation']} held out), {model['epochs_run']} epochs in "
-        f"{model['minutes']} min, best epoch {model['best_epoch']} (validation recall@10 on "
-        f"the corpus sample {model['metrics']['validation_before']['recall@10']} -> "
-        f"{model['metrics']['validation_best']['recall@10']}); ONNX "
+        f"{model['minutes']} min, "
+        + (f"best epoch {model['best_epoch']} (validation recall@10 on the corpus sample "
+           f"{model['metrics']['validation_before']['recall@10']} -> "
+           f"{model['metrics']['validation_best']['recall@10']})" if model["n_validation"]
+           else f"the last epoch ({model['best_epoch']}) kept")
+        + "; ONNX "
         f"{'int8' if model['hyperparameters'].get('quantize', True) else 'fp32'} "
         f"{model['onnx_mb']} MB. "
         f"Re-embedding {rebuild['passages']} passages (`press index rebuild`): "
