@@ -30,6 +30,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,17 @@ def _settings_at(settings: Settings, home: Path) -> Settings:
     )
 
 
+def _new_build(folder: Path, settings: Settings) -> Settings:
+    """``settings`` at a fresh ``build-<id>`` folder in ``folder``, earlier builds removed.
+
+    An unfinished build's folder is removed, never reopened, because an embedded Chroma
+    client caches its folder for the life of the process.
+    """
+    for stale in folder.glob("build-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return _settings_at(settings, folder / f"build-{uuid.uuid4().hex[:12]}")
+
+
 def _ready(folder: Path, digest: str, key: str = "sha256") -> Path | None:
     """The complete build recorded in ``folder/ready.json`` for this corpus, if any.
 
@@ -126,10 +138,8 @@ def open_corpus_index(
         with index.writer_lock():
             index.reconcile(progress)
         return CorpusIndex(index, eval_settings, reused=True)
-    for stale in folder.glob("build-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    build = folder / f"build-{uuid.uuid4().hex[:12]}"
-    eval_settings = _settings_at(settings, build)
+    eval_settings = _new_build(folder, settings)
+    build = eval_settings.home
     index = Index(eval_settings)
     report = ingest([corpus], index, on_event=on_event)
     messages = [m for outcome in report.files for m in outcome.messages]
@@ -173,19 +183,15 @@ def open_rebuilt_index(
     if build is not None:
         reused = _settings_at(wanted, build)
         return CorpusIndex(Index(reused), reused, reused=True)
-    for stale in folder.glob("build-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    build = folder / f"build-{uuid.uuid4().hex[:12]}"
-    rebuilt_settings = _settings_at(wanted, build)
+    rebuilt_settings = _new_build(folder, wanted)
+    build = rebuilt_settings.home
     rebuilt_settings.index_dir.mkdir(parents=True)
-    source = sqlite3.connect(index.passage_db.path)
-    try:
-        target = sqlite3.connect(rebuilt_settings.index_dir / index.passage_db.path.name)
-        with target:
-            source.backup(target)
-        target.close()
-    finally:
-        source.close()
+    copy = rebuilt_settings.index_dir / index.passage_db.path.name
+    with (
+        closing(sqlite3.connect(index.passage_db.path)) as source,
+        closing(sqlite3.connect(copy)) as target,
+    ):
+        source.backup(target)
     rebuilt = Index(rebuilt_settings)
     passages = rebuilt.rebuild(progress)
     atomic.write_json(
